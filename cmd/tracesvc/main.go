@@ -1,0 +1,180 @@
+// Command tracesvc serves the traceability and recall API.
+//
+// With no MONGODB_URI it keeps everything in embedded SQLite in the -data
+// folder; with MONGODB_URI set it uses that MongoDB deployment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/handlers"
+	"tracesvc/trace"
+	"tracesvc/trace/access"
+	"tracesvc/trace/audit"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tracesvc:", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything run reads from flags and the environment.
+type config struct {
+	addr     string
+	dataDir  string
+	mongoURI string
+	mongoDB  string
+	baseURL  string
+	logLevel slog.Level
+	adminKey string
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	envOr := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var cfg config
+	var level string
+	fs := flag.NewFlagSet("tracesvc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", envOr("TRACESVC_ADDR", "127.0.0.1:8080"), "listen address (TRACESVC_ADDR)")
+	fs.StringVar(&cfg.dataDir, "data", envOr("TRACESVC_DATA", "./data"), "data folder of the embedded store (TRACESVC_DATA)")
+	fs.StringVar(&cfg.mongoURI, "mongo-uri", getenv("MONGODB_URI"), "MongoDB connection string; empty means the embedded store (MONGODB_URI)")
+	fs.StringVar(&cfg.mongoDB, "mongo-db", envOr("TRACESVC_MONGO_DB", "tracesvc"), "MongoDB database name (TRACESVC_MONGO_DB)")
+	fs.StringVar(&cfg.baseURL, "base-url", getenv("TRACESVC_BASE_URL"), "public origin used in Digital Link URIs; default http://<addr> (TRACESVC_BASE_URL)")
+	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
+		return config{}, fmt.Errorf("-log-level: %w", err)
+	}
+	cfg.adminKey = getenv("TRACESVC_ADMIN_KEY")
+	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+	return cfg, nil
+}
+
+// stores is what a backend provides.
+type stores struct {
+	trace  trace.Store
+	keys   access.Store
+	audit  audit.Store
+	close  func() error
+	source string // for the start-up log
+}
+
+// run starts the service and blocks until ctx ends or SIGINT/SIGTERM
+// arrives, then shuts down gracefully, finishing in-flight requests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	gin.SetMode(gin.ReleaseMode)
+
+	st, err := openStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.close(); err != nil {
+			logger.ErrorContext(ctx, "closing the store", "err", err)
+		}
+	}()
+
+	registry := trace.NewRegistry(st.trace, nil)
+	keys := access.NewService(st.keys, nil)
+	auditLog := audit.NewLog(st.audit, nil)
+	if err := bootstrap(ctx, keys, auditLog, cfg.adminKey, logger, stderr); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if cfg.baseURL == "" {
+		cfg.baseURL = "http://" + ln.Addr().String()
+	}
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Logger: logger, BaseURL: cfg.baseURL})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "store", st.source)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.InfoContext(ctx, "shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.InfoContext(ctx, "stopped")
+	return nil
+}
+
+// bootstrap gives an empty store its first regulator key, once.
+func bootstrap(ctx context.Context, keys *access.Service, log *audit.Log, adminKey string, logger *slog.Logger, stderr io.Writer) error {
+	k, secret, created, err := keys.Bootstrap(ctx, adminKey)
+	if err != nil {
+		return err
+	}
+	if !created {
+		if adminKey != "" {
+			logger.InfoContext(ctx, "store already bootstrapped; TRACESVC_ADMIN_KEY is ignored")
+		}
+		return nil
+	}
+	if _, err := log.Append(ctx, audit.Entry{Actor: "bootstrap", Role: string(access.RoleRegulator),
+		Action: "bootstrap regulator key", Target: "key:" + k.ID, Status: http.StatusCreated}); err != nil {
+		return err
+	}
+	if adminKey != "" {
+		if len(adminKey) < 20 {
+			logger.WarnContext(ctx, "TRACESVC_ADMIN_KEY is short; use at least 128 random bits")
+		}
+		logger.InfoContext(ctx, "bootstrap regulator key stored from TRACESVC_ADMIN_KEY")
+		return nil
+	}
+	fmt.Fprintf(stderr, "\n  First start: regulator API key (shown once, store it now):\n\n    %s\n\n", secret)
+	return nil
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tracesvc/trace/mongotest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the service and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// instance is the service started by run in this process.
+type instance struct {
+	base           string
+	stdout, stderr *syncBuffer
+	stop           func() error
+}
+
+func start(t *testing.T, env map[string]string, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, in.stdout, in.stderr)
+	}()
+	var once sync.Once
+	var stopErr error
+	in.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() { in.stop() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(in.stdout.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				in.base = "http://" + line.Addr
+				return in
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before listening: %v\nstdout: %s\nstderr: %s", err, in.stdout, in.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("service did not start: %s", in.stdout)
+	return nil
+}
+
+func (in *instance) call(t *testing.T, method, path, key, body string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, in.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	const admin = "e2e-admin-key-0123456789abcdef"
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin}, "-data", dir)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, _ := in.call(t, "GET", p, "", ""); code != 200 {
+			t.Fatalf("%s: %d", p, code)
+		}
+	}
+	code, body := in.call(t, "POST", "/api/v1/entities", admin, `{"name":"Tianjin Dairy Co.","uscc":"91120116MA0000001X",
+		"kinds":["farm","manufacturer"],"region":"Tianjin","address":"1 Milk Road"}`)
+	if code != 400 {
+		t.Fatalf("entity with bad USCC: %d %v", code, body)
+	}
+	code, body = in.call(t, "POST", "/api/v1/entities", admin, `{"name":"Tianjin Dairy Co.","uscc":"91350100M000100Y43",
+		"kinds":["farm","manufacturer"],"region":"Tianjin","address":"1 Milk Road"}`)
+	if code != 201 {
+		t.Fatalf("create entity: %d %v", code, body)
+	}
+	key := body["key"].(string)
+	if code, body = in.call(t, "POST", "/api/v1/products", key, `{"gtin":"09506000134352","name":"Whole milk 1L","brand":"Haihe","category":"food"}`); code != 201 {
+		t.Fatalf("create product: %d %v", code, body)
+	}
+	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key,
+		`{"lot":"L2026-11","productionDate":"2026-11-20","expiryDate":"2026-12-05","quantity":5000,"unit":"EA"}`); code != 201 {
+		t.Fatalf("create batch: %d %v", code, body)
+	}
+	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true {
+		t.Fatalf("audit verify: %d %v", code, body)
+	}
+	if strings.Contains(in.stderr.String(), "tsk_") {
+		t.Fatal("a key was printed although TRACESVC_ADMIN_KEY was set")
+	}
+	if err := in.stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+
+	// A restart keeps the data and the admin key, and prints no key.
+	in = start(t, nil, "-data", dir)
+	if code, body = in.call(t, "GET", "/api/v1/products/09506000134352", "", ""); code != 200 || body["name"] != "Whole milk 1L" {
+		t.Fatalf("product after restart: %d %v", code, body)
+	}
+	if code, _ = in.call(t, "GET", "/api/v1/audit", admin, ""); code != 200 {
+		t.Fatalf("admin key after restart: %d", code)
+	}
+	if strings.Contains(in.stderr.String(), "tsk_") {
+		t.Fatal("restart printed a key")
+	}
+}
+
+func TestBootstrapPrintsKeyOnce(t *testing.T) {
+	dir := t.TempDir()
+	in := start(t, nil, "-data", dir)
+	out := in.stderr.String()
+	i := strings.Index(out, "tsk_")
+	if i < 0 {
+		t.Fatalf("no key printed on first start: %q", out)
+	}
+	key := strings.Fields(out[i:])[0]
+	if code, _ := in.call(t, "GET", "/api/v1/audit", key, ""); code != 200 {
+		t.Fatalf("printed key does not work: %d", code)
+	}
+	in.stop()
+	in = start(t, map[string]string{"TRACESVC_ADMIN_KEY": "another-key-that-must-be-ignored"}, "-data", dir)
+	if strings.Contains(in.stderr.String(), "tsk_") {
+		t.Fatal("second start printed a key")
+	}
+	if code, _ := in.call(t, "GET", "/api/v1/audit", "another-key-that-must-be-ignored", ""); code != 401 {
+		t.Fatalf("a later TRACESVC_ADMIN_KEY was accepted: %d", code)
+	}
+	if code, _ := in.call(t, "GET", "/api/v1/audit", key, ""); code != 200 {
+		t.Fatalf("first key stopped working: %d", code)
+	}
+}
+
+func TestGracefulShutdownFinishesRequests(t *testing.T) {
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": "graceful-admin-key-0123456789"}, "-data", t.TempDir())
+	// Hold a request open by sending its body slowly, then stop the service.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", in.base+"/api/v1/keys", pr)
+	req.Header.Set("Authorization", "Bearer graceful-admin-key-0123456789")
+	res := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- -1
+			return
+		}
+		resp.Body.Close()
+		res <- resp.StatusCode
+	}()
+	fmt.Fprint(pw, `{"role":`)
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- in.stop() }()
+	time.Sleep(100 * time.Millisecond)
+	fmt.Fprint(pw, `"inspector"}`)
+	pw.Close()
+	if code := <-res; code != 201 {
+		t.Fatalf("in-flight request got %d during shutdown, want 201", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-log-level", "loud"}, func(string) string { return "" }, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "log-level") {
+		t.Fatalf("bad log level: %v", err)
+	}
+	cfg, err := parseConfig([]string{"-data", "/tmp/x"}, func(k string) string {
+		return map[string]string{"TRACESVC_ADDR": "0.0.0.0:9", "TRACESVC_BASE_URL": "https://id.example.cn/", "MONGODB_URI": "mongodb://h"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != "0.0.0.0:9" || cfg.dataDir != "/tmp/x" || cfg.baseURL != "https://id.example.cn" || cfg.mongoURI != "mongodb://h" || cfg.mongoDB != "tracesvc" {
+		t.Fatalf("config: %+v", cfg)
+	}
+}
+
+// TestNoFerretDBInBinary checks that the embedded test server is not linked
+// into the service binary.
+func TestNoFerretDBInBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(strings.ToLower(dep), "ferretdb") || strings.HasSuffix(dep, "/mongotest") || strings.HasSuffix(dep, "/storetest") {
+			t.Errorf("tracesvc links %s", dep)
+		}
+	}
+}
+
+// TestRunOnMongo runs the service on the MongoDB backend: an embedded
+// FerretDB, or MONGODB_URI when that is set.
+func TestRunOnMongo(t *testing.T) {
+	srv, err := mongotest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close) // runs after the database drop registered below
+	db := srv.Database(t)
+	const admin = "mongo-admin-key-0123456789abcdef"
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name())
+	if !strings.Contains(in.stdout.String(), `"store":"mongodb:`) {
+		t.Fatalf("not on mongodb: %s", in.stdout)
+	}
+	code, body := in.call(t, "POST", "/api/v1/entities", admin, `{"name":"Mongo Farm","uscc":"91350100M000100Y43",
+		"kinds":["farm"],"region":"Tianjin","address":"2 Field Road","gln":"6901234000009"}`)
+	if code != 201 {
+		t.Fatalf("create entity: %d %v", code, body)
+	}
+	key := body["key"].(string)
+	if code, body = in.call(t, "POST", "/api/v1/products", key, `{"gtin":"09506000134352","name":"Eggs","category":"food"}`); code != 201 {
+		t.Fatalf("create product: %d %v", code, body)
+	}
+	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key,
+		`{"lot":"E1","productionDate":"2026-11-20","quantity":360,"unit":"EA"}`); code != 201 {
+		t.Fatalf("create batch: %d %v", code, body)
+	}
+	if code, body = in.call(t, "GET", "/api/v1/products/09506000134352/batches/E1", "", ""); code != 200 || body["quantity"] != 360.0 {
+		t.Fatalf("read batch: %d %v", code, body)
+	}
+	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true || body["records"] != 2.0 {
+		t.Fatalf("audit verify: %d %v", code, body)
+	}
+}

@@ -1,0 +1,179 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/handlers"
+	"tracesvc/trace"
+	"tracesvc/trace/access"
+	"tracesvc/trace/audit"
+	"tracesvc/trace/gs1"
+	"tracesvc/trace/tracesql"
+	"tracesvc/trace/uscc"
+)
+
+// env is a service over a fresh embedded store, with a regulator key.
+type env struct {
+	t      testing.TB
+	h      http.Handler
+	db     *tracesql.DB
+	reg    string // regulator key
+	keys   *access.Service
+	serial *atomic.Int64
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	ctx := context.Background()
+	db, err := tracesql.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := tracesql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := access.NewService(st, nil)
+	_, secret, _, err := keys.Bootstrap(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := handlers.New(handlers.Config{Registry: trace.NewRegistry(st, nil), Access: keys,
+		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
+	return &env{t: t, h: h, db: db, reg: secret, keys: keys, serial: new(atomic.Int64)}
+}
+
+// response is a recorded reply.
+type response struct {
+	Code int
+	Body []byte
+	Hdr  http.Header
+}
+
+// JSON decodes the body into a map.
+func (r response) JSON() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(r.Body, &m)
+	return m
+}
+
+// errCode returns the error code of an error body.
+func (r response) errCode() string {
+	var b struct {
+		Error struct{ Code, Message, Field string }
+	}
+	_ = json.Unmarshal(r.Body, &b)
+	return b.Error.Code
+}
+
+func (r response) errField() string {
+	var b struct {
+		Error struct{ Code, Message, Field string }
+	}
+	_ = json.Unmarshal(r.Body, &b)
+	return b.Error.Field
+}
+
+func (e *env) do(method, path, key string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return response{Code: rec.Code, Body: rec.Body.Bytes(), Hdr: rec.Header()}
+}
+
+// must asserts the status and returns the response.
+func (e *env) must(status int, method, path, key string, body any) response {
+	e.t.Helper()
+	r := e.do(method, path, key, body)
+	if r.Code != status {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Code, status, r.Body)
+	}
+	return r
+}
+
+// validUSCC returns the n-th valid test USCC.
+func validUSCC(t testing.TB, n int64) string {
+	t.Helper()
+	first := fmt.Sprintf("91120116MA%07d", n)
+	c, err := uscc.CheckChar(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first + string(c)
+}
+
+// gtin returns the n-th valid GTIN-14 under the test company prefix.
+func gtin(t testing.TB, n int) string {
+	t.Helper()
+	first := fmt.Sprintf("0690123%06d", n)
+	c, err := gs1.CheckDigit(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first + string(c)
+}
+
+// newEntity registers an entity and returns its id and key.
+func (e *env) newEntity(kinds ...string) (id, key string) {
+	e.t.Helper()
+	if len(kinds) == 0 {
+		kinds = []string{"manufacturer"}
+	}
+	n := e.serial.Add(1)
+	r := e.must(http.StatusCreated, "POST", "/api/v1/entities", e.reg, map[string]any{
+		"name": fmt.Sprintf("Entity %d", n), "uscc": validUSCC(e.t, n), "kinds": kinds,
+		"region": "Tianjin", "address": "No. 1 Test Road",
+	})
+	m := r.JSON()
+	return m["entity"].(map[string]any)["id"].(string), m["key"].(string)
+}
+
+// newProduct registers product n for the entity with key.
+func (e *env) newProduct(key string, n int) string {
+	e.t.Helper()
+	g := gtin(e.t, n)
+	e.must(http.StatusCreated, "POST", "/api/v1/products", key, map[string]any{
+		"gtin": g, "name": fmt.Sprintf("Product %d", n), "category": "food"})
+	return g
+}
+
+// with returns a copy of e that reports failures to t.
+func (e *env) with(t testing.TB) *env {
+	c := *e
+	c.t = t
+	return &c
+}

@@ -1,0 +1,141 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/trace"
+)
+
+// apiError is the body of every error response.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// errStatus maps domain sentinels to statuses and codes. It is the only
+// place where domain errors become HTTP.
+var errStatus = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{trace.ErrInvalid, http.StatusBadRequest, "invalid"},
+	{trace.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{trace.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{trace.ErrNotFound, http.StatusNotFound, "not_found"},
+	{trace.ErrConflict, http.StatusConflict, "conflict"},
+}
+
+// writeError writes err as the JSON error body with its status. Errors the
+// domain did not classify are logged in full and answered with a generic 500.
+func writeError(c *gin.Context, logger *slog.Logger, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": apiError{
+			Code: "invalid", Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}})
+		return
+	}
+	for _, m := range errStatus {
+		if !errors.Is(err, m.err) {
+			continue
+		}
+		body := apiError{Code: m.code, Message: publicMessage(err)}
+		var fe *trace.FieldError
+		if errors.As(err, &fe) {
+			body.Field, body.Message = fe.Field, fe.Msg
+		}
+		if m.status == http.StatusUnauthorized {
+			c.Header("WWW-Authenticate", `Bearer realm="tracesvc"`)
+		}
+		c.AbortWithStatusJSON(m.status, gin.H{"error": body})
+		return
+	}
+	logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method,
+		"path", c.FullPath(), "err", err)
+	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{
+		Code: "internal", Message: "internal error; it has been logged"}})
+}
+
+// publicMessage strips the package prefixes of wrapped sentinels
+// ("create product 0950…: trace: already exists") down to readable words.
+func publicMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), "trace: ", "")
+}
+
+// handle adapts a handler that returns an error; only writeError writes
+// error responses.
+func (s *Server) handle(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			writeError(c, s.logger, err)
+		}
+	}
+}
+
+// maxBody is the largest JSON body the service's own API accepts.
+const maxBody = 1 << 20
+
+// decode reads a JSON body into v strictly: unknown fields, trailing data
+// and wrong types are [trace.ErrInvalid] errors naming the field.
+func decode(c *gin.Context, v any) error {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return trace.Invalid("", "request body has data after the JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return err
+	case errors.Is(err, io.EOF):
+		return trace.Invalid("", "request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return trace.Invalid("", "request body ends in the middle of the JSON value")
+	case errors.As(err, &syntax):
+		return trace.Invalid("", "malformed JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return trace.Invalid("", "request body must be a JSON object, not %s", typ.Value)
+		}
+		return trace.Invalid(typ.Field, "must be %s, not %s", jsonType(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return trace.Invalid(f, "unknown field")
+	}
+	return trace.Invalid("", "cannot read JSON body: %v", err)
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "float64", "float32", "int", "int64", "int32", "uint", "uint64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return "a " + kind
+}

@@ -1,0 +1,137 @@
+// Package handlers is the HTTP face of tracesvc: the Gin router, key
+// authentication and role checks, JSON in and out, and the one place where
+// domain errors become HTTP statuses (errors.go).
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/trace"
+	"tracesvc/trace/access"
+	"tracesvc/trace/audit"
+)
+
+// Config is what [New] wires together. Every field is required.
+type Config struct {
+	Registry *trace.Registry
+	Access   *access.Service
+	Audit    *audit.Log
+	Logger   *slog.Logger
+	BaseURL  string // public origin, e.g. https://id.example.cn
+}
+
+// Server serves the API. It is an [http.Handler].
+type Server struct {
+	registry *trace.Registry
+	access   *access.Service
+	audit    *audit.Log
+	logger   *slog.Logger
+	baseURL  string
+	engine   *gin.Engine
+}
+
+// New builds the router. Call gin.SetMode before it.
+func New(cfg Config) *Server {
+	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, logger: cfg.Logger,
+		baseURL: cfg.BaseURL}
+	e := gin.New()
+	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
+	// so that %2F stays inside one segment, then unescape the values.
+	e.UseRawPath = true
+	e.UnescapePathValues = true
+	e.RemoveExtraSlash = false
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	e.NoRoute(func(c *gin.Context) {
+		c.JSON(http.StatusNotFound, gin.H{"error": apiError{Code: "not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
+	})
+	e.NoMethod(func(c *gin.Context) {
+		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": apiError{Code: "invalid", Message: c.Request.Method + " is not allowed here"}})
+	})
+	e.Use(s.recover, s.logRequests)
+	s.engine = e
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements [http.Handler].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	e := s.engine
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	api := e.Group("/api/v1", s.authenticate, s.auditWrites)
+	api.GET("/me", s.me)
+
+	api.POST("/keys", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.createKey))
+	api.GET("/keys", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.listKeys))
+	api.GET("/keys/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.getKey))
+	api.DELETE("/keys/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.revokeKey))
+
+	api.POST("/entities", s.allow(regulator...), s.handle(s.createEntity))
+	api.GET("/entities", s.handle(s.listEntities))
+	api.GET("/entities/:id", s.handle(s.getEntity))
+	api.PATCH("/entities/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.updateEntity))
+
+	api.POST("/products", s.allow(entityOnly...), s.handle(s.createProduct))
+	api.GET("/products", s.handle(s.listProducts))
+	api.GET("/products/:gtin", s.handle(s.getProduct))
+	api.PATCH("/products/:gtin", s.allow(entityOnly...), s.handle(s.updateProduct))
+	api.POST("/products/:gtin/batches", s.allow(entityOnly...), s.handle(s.createBatch))
+	api.GET("/products/:gtin/batches", s.handle(s.listBatches))
+	api.GET("/products/:gtin/batches/:lot", s.handle(s.getBatch))
+
+	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
+	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.registry.Ping(ctx); err != nil {
+		s.logger.WarnContext(ctx, "store not ready", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "error": apiError{
+			Code: "unavailable", Message: "the store does not answer"}})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *Server) me(c *gin.Context) { c.JSON(http.StatusOK, principal(c)) }
+
+// recover turns a panic into a logged 500 with the JSON error body.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.ErrorContext(c.Request.Context(), "panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", v)
+			if !c.Writer.Written() {
+				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: "internal error; it has been logged"}})
+			}
+		}
+	}()
+	c.Next()
+}
+
+// logRequests logs one line per request.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "principal", principal(c).String())
+}

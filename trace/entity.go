@@ -1,0 +1,193 @@
+package trace
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind is what a market entity does in the supply chain. An entity may have
+// several kinds.
+type Kind string
+
+// The kinds of market entity the registry knows.
+const (
+	KindManufacturer Kind = "manufacturer"
+	KindFarm         Kind = "farm"
+	KindLab          Kind = "lab"
+	KindProcessor    Kind = "processor"
+	KindDistributor  Kind = "distributor"
+	KindRetailer     Kind = "retailer"
+)
+
+// Kinds lists every valid [Kind].
+var Kinds = []Kind{KindManufacturer, KindFarm, KindLab, KindProcessor, KindDistributor, KindRetailer}
+
+// Contact is how a regulator reaches an entity. It is private to the entity
+// and to officials.
+type Contact struct {
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// Entity is a registered market entity: a manufacturer, farm, lab,
+// processor, distributor or retailer, identified by its unified social
+// credit code (USCC).
+type Entity struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	USCC          string    `json:"uscc"`
+	Kinds         []Kind    `json:"kinds"`
+	Region        string    `json:"region"`
+	Address       string    `json:"address"`
+	GLN           string    `json:"gln,omitempty"`
+	CompanyPrefix string    `json:"companyPrefix,omitempty"` // GS1 company prefix, when it has one
+	Contact       Contact   `json:"contact"`
+	WebhookURL    string    `json:"webhookUrl,omitempty"`
+	WebhookSecret string    `json:"-"` // never leaves the service
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// HasKind reports whether e has kind k.
+func (e Entity) HasKind(k Kind) bool { return slices.Contains(e.Kinds, k) }
+
+// NewEntity is the input to [Registry.CreateEntity].
+type NewEntity struct {
+	Name          string  `json:"name"`
+	USCC          string  `json:"uscc"`
+	Kinds         []Kind  `json:"kinds"`
+	Region        string  `json:"region"`
+	Address       string  `json:"address"`
+	GLN           string  `json:"gln"`
+	CompanyPrefix string  `json:"companyPrefix"`
+	Contact       Contact `json:"contact"`
+	WebhookURL    string  `json:"webhookUrl"`
+	WebhookSecret string  `json:"webhookSecret"`
+}
+
+// EntityPatch changes some fields of an entity; nil fields stay as they are.
+// Contact and webhook fields may be changed by the entity itself; the
+// registry fields only by a regulator (see [Registry.UpdateEntity]).
+type EntityPatch struct {
+	Contact       *Contact `json:"contact"`
+	WebhookURL    *string  `json:"webhookUrl"`
+	WebhookSecret *string  `json:"webhookSecret"`
+
+	Name          *string `json:"name"`
+	Kinds         *[]Kind `json:"kinds"`
+	Region        *string `json:"region"`
+	Address       *string `json:"address"`
+	GLN           *string `json:"gln"`
+	CompanyPrefix *string `json:"companyPrefix"`
+}
+
+// touchesRegistry reports whether p changes fields only a regulator may change.
+func (p EntityPatch) touchesRegistry() (field string, ok bool) {
+	switch {
+	case p.Name != nil:
+		return "name", true
+	case p.Kinds != nil:
+		return "kinds", true
+	case p.Region != nil:
+		return "region", true
+	case p.Address != nil:
+		return "address", true
+	case p.GLN != nil:
+		return "gln", true
+	case p.CompanyPrefix != nil:
+		return "companyPrefix", true
+	}
+	return "", false
+}
+
+// EntityFilter narrows a list of entities. Empty fields match everything.
+type EntityFilter struct {
+	Kind   Kind   // entities having this kind
+	Region string // exact region
+	USCC   string // exact USCC
+	GLN    string // exact GLN
+	Name   string // case-insensitive substring of the name
+}
+
+func checkText(field, s string, required bool, max int) error {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		return Invalid(field, "is required")
+	case utf8.RuneCountInString(s) > max:
+		return Invalid(field, "must be at most %d characters", max)
+	case !utf8.ValidString(s):
+		return Invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
+func checkKinds(kinds []Kind) error {
+	if len(kinds) == 0 {
+		return Invalid("kinds", "at least one kind is required (one of %s)", kindList())
+	}
+	for i, k := range kinds {
+		if !slices.Contains(Kinds, k) {
+			return Invalid("kinds", "item %d: unknown kind %q (want one of %s)", i, k, kindList())
+		}
+		if slices.Index(kinds, k) != i {
+			return Invalid("kinds", "kind %q is listed twice", k)
+		}
+	}
+	return nil
+}
+
+func kindList() string {
+	s := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func checkContact(c Contact) error {
+	if err := checkText("contact.name", c.Name, false, 100); err != nil {
+		return err
+	}
+	if err := checkText("contact.phone", c.Phone, false, 40); err != nil {
+		return err
+	}
+	if err := checkText("contact.email", c.Email, false, 200); err != nil {
+		return err
+	}
+	if c.Email != "" && (!strings.Contains(c.Email, "@") || strings.ContainsAny(c.Email, " \t\r\n")) {
+		return Invalid("contact.email", "is not an email address")
+	}
+	return nil
+}
+
+// checkWebhook validates a webhook URL: absolute http(s) with a host, no
+// credentials in it, and a secret long enough to sign with.
+func checkWebhook(rawURL, secret string) error {
+	if rawURL == "" {
+		if secret != "" {
+			return Invalid("webhookSecret", "is set but webhookUrl is empty")
+		}
+		return nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return Invalid("webhookUrl", "must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return Invalid("webhookUrl", "must not carry credentials; use webhookSecret")
+	}
+	if len(rawURL) > 2000 {
+		return Invalid("webhookUrl", "must be at most 2000 characters")
+	}
+	if len(secret) < 16 {
+		return Invalid("webhookSecret", "must be at least 16 characters when webhookUrl is set")
+	}
+	if len(secret) > 200 {
+		return Invalid("webhookSecret", "must be at most 200 characters")
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"tracesvc/trace/gs1"
+	"tracesvc/trace/uscc"
+)
+
+// Registry keeps the register of market entities, their products and the
+// batches of those products. It validates every input before it reaches the
+// [Store] and enforces entity scope: an entity changes only what it owns.
+type Registry struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewRegistry returns a Registry over store. now is the clock; nil means
+// [time.Now].
+func NewRegistry(store Store, now func() time.Time) *Registry {
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{store: store, now: now}
+}
+
+// Now returns the registry's clock reading, in UTC, at the millisecond
+// precision every backend stores.
+func (r *Registry) Now() time.Time { return r.now().UTC().Truncate(time.Millisecond) }
+
+// Ping reports whether the store answers.
+func (r *Registry) Ping(ctx context.Context) error { return r.store.Ping(ctx) }
+
+// CreateEntity validates in and registers a new market entity. It returns
+// [ErrConflict] when the USCC or GLN is already registered.
+func (r *Registry) CreateEntity(ctx context.Context, in NewEntity) (Entity, error) {
+	code, err := uscc.Validate(in.USCC)
+	if err != nil {
+		return Entity{}, Invalid("uscc", "%v", err)
+	}
+	if err := checkText("name", in.Name, true, 200); err != nil {
+		return Entity{}, err
+	}
+	if err := checkKinds(in.Kinds); err != nil {
+		return Entity{}, err
+	}
+	if err := checkText("region", in.Region, true, 100); err != nil {
+		return Entity{}, err
+	}
+	if err := checkText("address", in.Address, true, 300); err != nil {
+		return Entity{}, err
+	}
+	if err := checkGLN("gln", in.GLN); err != nil {
+		return Entity{}, err
+	}
+	if err := checkCompanyPrefix(in.CompanyPrefix); err != nil {
+		return Entity{}, err
+	}
+	if err := checkContact(in.Contact); err != nil {
+		return Entity{}, err
+	}
+	if err := checkWebhook(in.WebhookURL, in.WebhookSecret); err != nil {
+		return Entity{}, err
+	}
+	now := r.Now()
+	e := Entity{
+		ID:            NewID(now),
+		Name:          strings.TrimSpace(in.Name),
+		USCC:          code,
+		Kinds:         in.Kinds,
+		Region:        strings.TrimSpace(in.Region),
+		Address:       strings.TrimSpace(in.Address),
+		GLN:           in.GLN,
+		CompanyPrefix: in.CompanyPrefix,
+		Contact:       in.Contact,
+		WebhookURL:    in.WebhookURL,
+		WebhookSecret: in.WebhookSecret,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if err := r.store.CreateEntity(ctx, e); err != nil {
+		return Entity{}, fmt.Errorf("create entity %s: %w", code, err)
+	}
+	return e, nil
+}
+
+// Entity returns the entity with id, or [ErrNotFound].
+func (r *Registry) Entity(ctx context.Context, id string) (Entity, error) {
+	e, err := r.store.Entity(ctx, id)
+	if err != nil {
+		return Entity{}, fmt.Errorf("entity %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// Entities returns one page of entities matching f, and the cursor of the
+// next page ("" on the last).
+func (r *Registry) Entities(ctx context.Context, f EntityFilter, p Page) ([]Entity, string, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if f.Kind != "" {
+		if err := checkKinds([]Kind{f.Kind}); err != nil {
+			return nil, "", Invalid("kind", "unknown kind %q (want one of %s)", f.Kind, kindList())
+		}
+	}
+	items, err := r.store.ListEntities(ctx, f, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list entities: %w", err)
+	}
+	return PageOf(items, p.Limit, func(e Entity) string { return e.ID })
+}
+
+// UpdateEntity applies patch to entity id. asRegulator allows the registry
+// fields (name, kinds, region, address, GLN, company prefix); otherwise only
+// contact and webhook fields may change and any other field is
+// [ErrForbidden].
+func (r *Registry) UpdateEntity(ctx context.Context, id string, patch EntityPatch, asRegulator bool) (Entity, error) {
+	if field, ok := patch.touchesRegistry(); ok && !asRegulator {
+		return Entity{}, &FieldError{Field: field, Msg: "only a regulator may change registry fields", Kind: ErrForbidden}
+	}
+	cur, err := r.store.Entity(ctx, id)
+	if err != nil {
+		return Entity{}, fmt.Errorf("entity %s: %w", id, err)
+	}
+	if patch.Name != nil {
+		if err := checkText("name", *patch.Name, true, 200); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.Kinds != nil {
+		if err := checkKinds(*patch.Kinds); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.Region != nil {
+		if err := checkText("region", *patch.Region, true, 100); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.Address != nil {
+		if err := checkText("address", *patch.Address, true, 300); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.GLN != nil {
+		if err := checkGLN("gln", *patch.GLN); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.CompanyPrefix != nil {
+		if err := checkCompanyPrefix(*patch.CompanyPrefix); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.Contact != nil {
+		if err := checkContact(*patch.Contact); err != nil {
+			return Entity{}, err
+		}
+	}
+	if patch.WebhookURL != nil || patch.WebhookSecret != nil {
+		u, s := cur.WebhookURL, cur.WebhookSecret
+		if patch.WebhookURL != nil {
+			u = *patch.WebhookURL
+		}
+		if patch.WebhookSecret != nil {
+			s = *patch.WebhookSecret
+		}
+		if u == "" && patch.WebhookSecret == nil {
+			s = "" // removing the hook drops its secret too
+			patch.WebhookSecret = &s
+		}
+		if err := checkWebhook(u, s); err != nil {
+			return Entity{}, err
+		}
+	}
+	e, err := r.store.UpdateEntity(ctx, id, patch, r.Now())
+	if err != nil {
+		return Entity{}, fmt.Errorf("update entity %s: %w", id, err)
+	}
+	return e, nil
+}
+
+// CreateProduct registers a product owned by entity ownerID. When the owner
+// has a GS1 company prefix, the GTIN must be under it.
+func (r *Registry) CreateProduct(ctx context.Context, ownerID string, in NewProduct) (Product, error) {
+	gtin, err := gs1.ValidateGTIN(in.GTIN)
+	if err != nil {
+		return Product{}, Invalid("gtin", "%v", err)
+	}
+	if err := checkProductText(&in.Name, &in.Brand, &in.Model, &in.Description); err != nil {
+		return Product{}, err
+	}
+	if err := checkCategory(in.Category); err != nil {
+		return Product{}, err
+	}
+	owner, err := r.store.Entity(ctx, ownerID)
+	if err != nil {
+		return Product{}, fmt.Errorf("owner %s: %w", ownerID, err)
+	}
+	if owner.CompanyPrefix != "" && !strings.HasPrefix(gtin[1:], owner.CompanyPrefix) {
+		return Product{}, &FieldError{Field: "gtin", Kind: ErrForbidden,
+			Msg: fmt.Sprintf("GTIN %s is not under your GS1 company prefix %s", gtin, owner.CompanyPrefix)}
+	}
+	now := r.Now()
+	p := Product{
+		GTIN:        gtin,
+		OwnerID:     ownerID,
+		Name:        strings.TrimSpace(in.Name),
+		Brand:       strings.TrimSpace(in.Brand),
+		Model:       strings.TrimSpace(in.Model),
+		Category:    in.Category,
+		Description: in.Description,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if err := r.store.CreateProduct(ctx, p); err != nil {
+		return Product{}, fmt.Errorf("create product %s: %w", gtin, err)
+	}
+	return p, nil
+}
+
+// Product returns the product with gtin (any GTIN length is accepted and
+// padded), or [ErrNotFound].
+func (r *Registry) Product(ctx context.Context, gtin string) (Product, error) {
+	g, err := gs1.ValidateGTIN(gtin)
+	if err != nil {
+		return Product{}, Invalid("gtin", "%v", err)
+	}
+	p, err := r.store.Product(ctx, g)
+	if err != nil {
+		return Product{}, fmt.Errorf("product %s: %w", g, err)
+	}
+	return p, nil
+}
+
+// Products returns one page of products matching f and the next cursor.
+func (r *Registry) Products(ctx context.Context, f ProductFilter, p Page) ([]Product, string, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if f.Category != "" {
+		if err := checkCategory(f.Category); err != nil {
+			return nil, "", err
+		}
+	}
+	items, err := r.store.ListProducts(ctx, f, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list products: %w", err)
+	}
+	return PageOf(items, p.Limit, func(p Product) string { return p.GTIN })
+}
+
+// UpdateProduct applies patch to the product with gtin, which must belong
+// to entity actorID (empty actorID means an official acting on any product).
+func (r *Registry) UpdateProduct(ctx context.Context, actorID, gtin string, patch ProductPatch) (Product, error) {
+	cur, err := r.ownProduct(ctx, actorID, gtin)
+	if err != nil {
+		return Product{}, err
+	}
+	if err := checkProductText(patch.Name, patch.Brand, patch.Model, patch.Description); err != nil {
+		return Product{}, err
+	}
+	if patch.Category != nil {
+		if err := checkCategory(*patch.Category); err != nil {
+			return Product{}, err
+		}
+	}
+	p, err := r.store.UpdateProduct(ctx, cur.GTIN, patch, r.Now())
+	if err != nil {
+		return Product{}, fmt.Errorf("update product %s: %w", cur.GTIN, err)
+	}
+	return p, nil
+}
+
+// ownProduct loads the product and checks that actorID owns it.
+func (r *Registry) ownProduct(ctx context.Context, actorID, gtin string) (Product, error) {
+	p, err := r.Product(ctx, gtin)
+	if err != nil {
+		return Product{}, err
+	}
+	if actorID != "" && p.OwnerID != actorID {
+		return Product{}, fmt.Errorf("product %s belongs to another entity: %w", p.GTIN, ErrForbidden)
+	}
+	return p, nil
+}
+
+// CreateBatch registers a batch of the product with gtin, which must belong
+// to entity actorID.
+func (r *Registry) CreateBatch(ctx context.Context, actorID, gtin string, in NewBatch) (Batch, error) {
+	p, err := r.ownProduct(ctx, actorID, gtin)
+	if err != nil {
+		return Batch{}, err
+	}
+	if err := checkBatch(in); err != nil {
+		return Batch{}, err
+	}
+	b := Batch{
+		GTIN:           p.GTIN,
+		Lot:            in.Lot,
+		OwnerID:        p.OwnerID,
+		ProductionDate: in.ProductionDate,
+		ExpiryDate:     in.ExpiryDate,
+		Quantity:       in.Quantity,
+		Unit:           strings.TrimSpace(in.Unit),
+		Origin:         in.Origin,
+		CreatedAt:      r.Now(),
+	}
+	if err := r.store.CreateBatch(ctx, b); err != nil {
+		return Batch{}, fmt.Errorf("create batch %s/%s: %w", p.GTIN, in.Lot, err)
+	}
+	return b, nil
+}
+
+// Batch returns batch lot of the product with gtin, or [ErrNotFound].
+func (r *Registry) Batch(ctx context.Context, gtin, lot string) (Batch, error) {
+	g, err := gs1.ValidateGTIN(gtin)
+	if err != nil {
+		return Batch{}, Invalid("gtin", "%v", err)
+	}
+	if err := checkLot(lot); err != nil {
+		return Batch{}, err
+	}
+	b, err := r.store.Batch(ctx, g, lot)
+	if err != nil {
+		return Batch{}, fmt.Errorf("batch %s/%s: %w", g, lot, err)
+	}
+	return b, nil
+}
+
+// Batches returns one page of the batches of the product with gtin.
+func (r *Registry) Batches(ctx context.Context, gtin string, p Page) ([]Batch, string, error) {
+	prod, err := r.Product(ctx, gtin)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err = p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	items, err := r.store.ListBatches(ctx, prod.GTIN, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list batches of %s: %w", prod.GTIN, err)
+	}
+	return PageOf(items, p.Limit, func(b Batch) string { return b.Lot })
+}
+
+func checkLot(lot string) error {
+	if err := gs1.ValidateValue("10", lot); err != nil {
+		return Invalid("lot", "%v", err)
+	}
+	return nil
+}
+
+func checkGLN(field, gln string) error {
+	if gln == "" {
+		return nil
+	}
+	if err := gs1.ValidateGLN(gln); err != nil {
+		return Invalid(field, "%v", err)
+	}
+	return nil
+}
+
+func checkCompanyPrefix(p string) error {
+	if p == "" {
+		return nil
+	}
+	if err := gs1.ValidateCompanyPrefix(p); err != nil {
+		return Invalid("companyPrefix", "%v", err)
+	}
+	return nil
+}
