@@ -23,6 +23,7 @@ type Stores struct {
 	Trace trace.Store
 	Keys  access.Store
 	Audit audit.Store
+	Codes trace.CodeStore
 
 	// TamperAudit rewrites the target of stored audit record seq directly
 	// in the database, behind the store's back, as an intruder would.
@@ -41,6 +42,9 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Audit":           testAudit,
 		"AuditTamper":     testAuditTamper,
 		"AuditConcurrent": testAuditConcurrent,
+		"Issuances":       testIssuances,
+		"Codes":           testCodes,
+		"SSCCs":           testSSCCs,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

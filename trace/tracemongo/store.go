@@ -69,6 +69,9 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			{Keys: bson.D{{Key: "role", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("role")},
 		},
 	}
+	for col, models := range codeIndexes() {
+		idx[col] = models
+	}
 	for col, models := range idx {
 		if _, err := db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {
 			return nil, fmt.Errorf("tracemongo: create indexes on %s: %w", col, err)
@@ -216,15 +219,7 @@ func (s *Store) ListEntities(ctx context.Context, f trace.EntityFilter, p trace.
 
 // find runs q sorted by _id with a limit and decodes every result.
 func find[T any](ctx context.Context, c *mongo.Collection, q bson.D, limit int) ([]T, error) {
-	cur, err := c.Find(ctx, q, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
-	}
-	var out []T
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return findBy[T](ctx, c, q, "_id", limit)
 }
 
 // UpdateEntity implements [trace.Store].

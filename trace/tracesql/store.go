@@ -94,7 +94,7 @@ var schema = []string{
 
 // New returns a Store on db, creating its tables and indexes.
 func New(ctx context.Context, db *DB) (*Store, error) {
-	if err := db.Migrate(ctx, schema); err != nil {
+	if err := db.Migrate(ctx, append(schema, codeSchema...)); err != nil {
 		return nil, err
 	}
 	return &Store{db: db}, nil

@@ -1,0 +1,557 @@
+package trace
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"tracesvc/trace/gs1"
+)
+
+// CodeState is where an item code or SSCC is in its life. Codes start
+// issued; custody events move them on.
+type CodeState string
+
+// The code states.
+const (
+	StateIssued         CodeState = "issued"         // minted, not yet on goods
+	StateCommissioned   CodeState = "commissioned"   // applied to goods by the owner
+	StateInCustody      CodeState = "in_custody"     // held by a custodian (see Possessor)
+	StateSold           CodeState = "sold"           // sold to a consumer at retail
+	StateDecommissioned CodeState = "decommissioned" // taken out of use
+	StateRecalled       CodeState = "recalled"
+	StateDestroyed      CodeState = "destroyed"
+)
+
+// Code is one serialized item code: a GTIN and a serial, issued for a batch.
+type Code struct {
+	GTIN      string    `json:"gtin"`
+	Serial    string    `json:"serial"`
+	Lot       string    `json:"lot"`
+	Seq       string    `json:"-"` // issuance ID + position: the stable list order
+	State     CodeState `json:"state"`
+	Possessor string    `json:"possessor,omitempty"` // entity ID of the current custodian
+	IssuedAt  time.Time `json:"issuedAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Issuance returns the ID of the issuance that minted c.
+func (c Code) Issuance() string { return issuanceOf(c.Seq) }
+
+// SSCC is an issued Serial Shipping Container Code for a logistic unit (a
+// case or a pallet), held on the entity that issued it.
+type SSCC struct {
+	SSCC      string    `json:"sscc"`
+	OwnerID   string    `json:"ownerId"`
+	Seq       string    `json:"-"`
+	State     CodeState `json:"state"`
+	Possessor string    `json:"possessor,omitempty"`
+	IssuedAt  time.Time `json:"issuedAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Issuance returns the ID of the issuance that minted s.
+func (s SSCC) Issuance() string { return issuanceOf(s.Seq) }
+
+// seq is the list key of the i-th code of an issuance: issuance IDs are
+// fixed-length and time-ordered, so seqs sort by issuance, then position.
+func seq(issuance string, i int) string { return fmt.Sprintf("%s.%07d", issuance, i) }
+
+func issuanceOf(seq string) string {
+	id, _, _ := strings.Cut(seq, ".")
+	return id
+}
+
+// SeqRange returns the bounds [from, to) of the seqs of one issuance.
+func SeqRange(issuance string) (from, to string) { return issuance + ".", issuance + "/" }
+
+// IssuanceKind says what an issuance minted.
+type IssuanceKind string
+
+// The issuance kinds.
+const (
+	IssuanceItems IssuanceKind = "sgtin" // serialized item codes of a batch
+	IssuanceSSCC  IssuanceKind = "sscc"  // logistic unit codes of an entity
+)
+
+// IssuanceState is how far an issuance got.
+type IssuanceState string
+
+// The issuance states.
+const (
+	IssuanceRunning     IssuanceState = "running"
+	IssuanceComplete    IssuanceState = "complete"
+	IssuanceInterrupted IssuanceState = "interrupted" // the client went away; Issued codes are stored
+)
+
+// Issuance records one request to mint codes: how many were asked for and
+// how many are stored. An interrupted issuance is completed by repeating
+// the request with the same Idempotency-Key.
+type Issuance struct {
+	ID             string        `json:"id"`
+	Kind           IssuanceKind  `json:"kind"`
+	OwnerID        string        `json:"ownerId"`
+	GTIN           string        `json:"gtin,omitempty"`
+	Lot            string        `json:"lot,omitempty"`
+	Requested      int           `json:"requested"`
+	Issued         int           `json:"issued"`
+	State          IssuanceState `json:"state"`
+	IdempotencyKey string        `json:"idempotencyKey,omitempty"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	UpdatedAt      time.Time     `json:"updatedAt"`
+}
+
+// CodeFilter selects the codes of a batch, optionally of one issuance.
+type CodeFilter struct {
+	GTIN     string
+	Lot      string
+	Issuance string
+}
+
+// SSCCFilter selects an entity's SSCCs, optionally of one issuance.
+type SSCCFilter struct {
+	OwnerID  string
+	Issuance string
+}
+
+// CodeStore is the storage [Codes] needs. List methods order by Seq and
+// page after [Page.After] (a Seq).
+type CodeStore interface {
+	// CreateIssuance stores a new issuance; [ErrConflict] when the owner
+	// already used its non-empty IdempotencyKey.
+	CreateIssuance(ctx context.Context, is Issuance) error
+	Issuance(ctx context.Context, id string) (Issuance, error)
+	// IssuanceByKey finds an owner's issuance by idempotency key, or [ErrNotFound].
+	IssuanceByKey(ctx context.Context, ownerID, key string) (Issuance, error)
+	// ClaimIssuance sets state running on an issuance that is not running
+	// and returns it; [ErrConflict] when it is running already.
+	ClaimIssuance(ctx context.Context, id string, at time.Time) (Issuance, error)
+	// UpdateIssuance records progress.
+	UpdateIssuance(ctx context.Context, id string, issued int, state IssuanceState, at time.Time) error
+
+	// InsertCodes stores codes and returns the positions (in codes) of
+	// those whose serial is already taken under their GTIN; those are not
+	// stored. The rest are stored durably when it returns.
+	InsertCodes(ctx context.Context, codes []Code) (taken []int, err error)
+	Code(ctx context.Context, gtin, serial string) (Code, error)
+	ListCodes(ctx context.Context, f CodeFilter, p Page) ([]Code, error)
+
+	// InsertSSCCs is InsertCodes for SSCCs, which are unique service-wide.
+	InsertSSCCs(ctx context.Context, s []SSCC) (taken []int, err error)
+	SSCC(ctx context.Context, sscc string) (SSCC, error)
+	ListSSCCs(ctx context.Context, f SSCCFilter, p Page) ([]SSCC, error)
+}
+
+// Issued is one freshly minted code as a client receives it.
+type Issued struct {
+	Serial string // the serial, or the SSCC
+	URI    string // its GS1 Digital Link URI on the service's base URL
+}
+
+// MaxIssue is the most codes one request may mint.
+const MaxIssue = 1_000_000
+
+// Codes mints serialized item codes and SSCCs and reads them back.
+type Codes struct {
+	store     CodeStore
+	registry  *Registry
+	baseURL   string
+	serialLen int
+	chunk     int
+}
+
+// CodesConfig configures [NewCodes].
+type CodesConfig struct {
+	BaseURL      string // public origin of Digital Link URIs
+	SerialLength int    // 0 means DefaultSerialLength
+	Chunk        int    // codes stored per write; 0 means 10,000
+}
+
+// NewCodes returns the code service.
+func NewCodes(store CodeStore, registry *Registry, cfg CodesConfig) (*Codes, error) {
+	if cfg.SerialLength == 0 {
+		cfg.SerialLength = DefaultSerialLength
+	}
+	if _, err := NewSerialSource(cfg.SerialLength); err != nil {
+		return nil, err
+	}
+	if cfg.Chunk <= 0 {
+		cfg.Chunk = 10_000
+	}
+	return &Codes{store: store, registry: registry, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		serialLen: cfg.SerialLength, chunk: cfg.Chunk}, nil
+}
+
+// IssueRequest asks for Count item codes for the batch (GTIN, Lot).
+type IssueRequest struct {
+	ActorID        string // the entity asking; it must own the batch
+	GTIN, Lot      string
+	Count          int
+	IdempotencyKey string
+}
+
+func checkCount(n int) error {
+	if n < 1 || n > MaxIssue {
+		return Invalid("count", "must be between 1 and %d", MaxIssue)
+	}
+	return nil
+}
+
+func checkIdempotencyKey(k string) error {
+	if len(k) > 200 {
+		return Invalid("Idempotency-Key", "must be at most 200 characters")
+	}
+	return nil
+}
+
+// Issue mints req.Count serialized codes for a batch the actor owns. Codes
+// are stored chunk by chunk; after each chunk is durable, emit receives its
+// codes. If emit fails or ctx ends (the client went away), the codes stored
+// so far stay stored and listable, and the issuance is marked interrupted:
+// repeating the request with the same idempotency key emits the stored
+// codes again and mints the rest. A repeat of a completed issuance emits
+// its codes again and mints none.
+func (c *Codes) Issue(ctx context.Context, req IssueRequest, emit func([]Issued) error) (Issuance, error) {
+	if err := checkCount(req.Count); err != nil {
+		return Issuance{}, err
+	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return Issuance{}, err
+	}
+	b, err := c.registry.Batch(ctx, req.GTIN, req.Lot)
+	if err != nil {
+		return Issuance{}, err
+	}
+	if b.OwnerID != req.ActorID {
+		return Issuance{}, fmt.Errorf("batch %s/%s belongs to another entity: %w", b.GTIN, b.Lot, ErrForbidden)
+	}
+	link := func(serial string) (string, error) { return c.itemLink(b, serial) }
+	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
+		IdempotencyKey: req.IdempotencyKey}
+	return c.run(ctx, is, emit, mintFuncs{
+		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
+			codes, err := c.store.ListCodes(ctx, CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Issuance: id}, p)
+			if err != nil {
+				return nil, "", err
+			}
+			out := make([]Issued, len(codes))
+			for i, cd := range codes {
+				uri, err := link(cd.Serial)
+				if err != nil {
+					return nil, "", err
+				}
+				out[i] = Issued{Serial: cd.Serial, URI: uri}
+			}
+			if len(codes) == 0 {
+				return out, "", nil
+			}
+			return out, codes[len(codes)-1].Seq, nil
+		},
+		mint: func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error) {
+			codes := make([]Code, n)
+			for i := range codes {
+				codes[i] = Code{GTIN: b.GTIN, Serial: src.Next(), Lot: b.Lot, Seq: seq(id, from+i),
+					State: StateIssued, IssuedAt: now, UpdatedAt: now}
+			}
+			if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
+				func(c *Code) { c.Serial = src.Next() }); err != nil {
+				return nil, err
+			}
+			out := make([]Issued, len(codes))
+			for i, cd := range codes {
+				uri, err := link(cd.Serial)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = Issued{Serial: cd.Serial, URI: uri}
+			}
+			return out, nil
+		},
+	})
+}
+
+// insertRedrawing stores items with insert, which reports the positions
+// whose key is already taken. Those get a fresh random key from redraw and
+// are inserted again, until none clash.
+func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw func(*T)) error {
+	todo := make([]int, len(items)) // positions in items of batch
+	for i := range todo {
+		todo[i] = i
+	}
+	batch := items
+	for round := 0; ; round++ {
+		taken, err := insert(batch)
+		if err != nil {
+			return err
+		}
+		if len(taken) == 0 {
+			return nil
+		}
+		if round == 100 {
+			return fmt.Errorf("%d serials still clash after %d draws: the serial space is exhausted", len(taken), round)
+		}
+		nextTodo, nextBatch := make([]int, len(taken)), make([]T, len(taken))
+		for j, k := range taken {
+			i := todo[k]
+			redraw(&items[i])
+			nextTodo[j], nextBatch[j] = i, items[i]
+		}
+		todo, batch = nextTodo, nextBatch
+	}
+}
+
+// mintFuncs is what differs between item codes and SSCCs.
+type mintFuncs struct {
+	// replay lists one page of the codes an issuance already stored.
+	replay func(ctx context.Context, id string, p Page) ([]Issued, string, error)
+	// mint stores n new codes at positions from.. of issuance id.
+	mint func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error)
+}
+
+// run drives an issuance: create or resume it, replay what is stored, mint
+// the rest chunk by chunk, and record how far it got.
+func (c *Codes) run(ctx context.Context, is Issuance, emit func([]Issued) error, f mintFuncs) (Issuance, error) {
+	now := c.registry.Now()
+	resumed := false
+	if is.IdempotencyKey != "" {
+		prev, err := c.store.IssuanceByKey(ctx, is.OwnerID, is.IdempotencyKey)
+		switch {
+		case err == nil:
+			if prev.Kind != is.Kind || prev.GTIN != is.GTIN || prev.Lot != is.Lot || prev.Requested != is.Requested {
+				return Issuance{}, Conflict("Idempotency-Key", "was already used for a different request (issuance %s)", prev.ID)
+			}
+			if prev, err = c.store.ClaimIssuance(ctx, prev.ID, now); err != nil {
+				return Issuance{}, fmt.Errorf("issuance %s is still running: %w", prev.ID, err)
+			}
+			is, resumed = prev, true
+		case !errors.Is(err, ErrNotFound):
+			return Issuance{}, err
+		}
+	}
+	if !resumed {
+		is.ID, is.State, is.CreatedAt, is.UpdatedAt = NewID(now), IssuanceRunning, now, now
+		if err := c.store.CreateIssuance(ctx, is); err != nil {
+			if errors.Is(err, ErrConflict) { // a concurrent request with the same key won
+				return Issuance{}, Conflict("Idempotency-Key", "a request with this key is already running")
+			}
+			return Issuance{}, err
+		}
+	}
+	issued := 0
+	finish := func(state IssuanceState, cause error) (Issuance, error) {
+		is.Issued, is.State, is.UpdatedAt = issued, state, c.registry.Now()
+		if err := c.store.UpdateIssuance(context.WithoutCancel(ctx), is.ID, issued, state, is.UpdatedAt); err != nil {
+			return is, errors.Join(cause, fmt.Errorf("record issuance %s: %w", is.ID, err))
+		}
+		return is, cause
+	}
+	if resumed {
+		after := ""
+		for {
+			page, next, err := f.replay(ctx, is.ID, Page{Limit: c.chunk, After: after})
+			if err != nil {
+				return finish(IssuanceInterrupted, err)
+			}
+			if len(page) > 0 {
+				if err := emit(page); err != nil {
+					return finish(IssuanceInterrupted, err)
+				}
+			}
+			issued += len(page)
+			if len(page) < c.chunk {
+				break
+			}
+			after = next
+		}
+	}
+	src, _ := NewSerialSource(c.serialLen) // length checked in NewCodes
+	for issued < is.Requested {
+		if err := ctx.Err(); err != nil {
+			return finish(IssuanceInterrupted, err)
+		}
+		n := min(c.chunk, is.Requested-issued)
+		out, err := f.mint(ctx, is.ID, issued, n, c.registry.Now(), src)
+		if err != nil {
+			return finish(IssuanceInterrupted, err)
+		}
+		issued += n
+		if err := emit(out); err != nil {
+			return finish(IssuanceInterrupted, err)
+		}
+	}
+	return finish(IssuanceComplete, nil)
+}
+
+// SSCCRequest asks for Count SSCCs for the actor's logistic units.
+type SSCCRequest struct {
+	ActorID        string
+	Count          int
+	Extension      int // the SSCC extension digit, 0–9, chosen by the issuer
+	IdempotencyKey string
+}
+
+// IssueSSCCs mints SSCCs under the actor's GS1 company prefix, with random
+// serial references. It streams and resumes like [Codes.Issue].
+func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit func([]Issued) error) (Issuance, error) {
+	if err := checkCount(req.Count); err != nil {
+		return Issuance{}, err
+	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return Issuance{}, err
+	}
+	if req.Extension < 0 || req.Extension > 9 {
+		return Issuance{}, Invalid("extension", "must be a digit 0–9")
+	}
+	owner, err := c.registry.Entity(ctx, req.ActorID)
+	if err != nil {
+		return Issuance{}, err
+	}
+	gcp := owner.CompanyPrefix
+	if gcp == "" {
+		return Issuance{}, Invalid("companyPrefix", "the entity has no GS1 company prefix; a regulator must record it before SSCCs can be issued")
+	}
+	refDigits := 16 - len(gcp)
+	if space := pow10(refDigits); req.Count > space/10 {
+		return Issuance{}, Invalid("count", "a %d-digit company prefix leaves room for %d SSCCs per extension digit; ask for at most %d at once",
+			len(gcp), space, space/10)
+	}
+	ext := byte('0' + req.Extension)
+	link := func(sscc string) (string, error) {
+		return gs1.BuildDigitalLink(c.baseURL, gs1.Elements{{AI: "00", Value: sscc}})
+	}
+	is := Issuance{Kind: IssuanceSSCC, OwnerID: owner.ID, Requested: req.Count, IdempotencyKey: req.IdempotencyKey}
+	toIssued := func(list []SSCC) ([]Issued, error) {
+		out := make([]Issued, len(list))
+		for i, s := range list {
+			uri, err := link(s.SSCC)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = Issued{Serial: s.SSCC, URI: uri}
+		}
+		return out, nil
+	}
+	return c.run(ctx, is, emit, mintFuncs{
+		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
+			list, err := c.store.ListSSCCs(ctx, SSCCFilter{OwnerID: owner.ID, Issuance: id}, p)
+			if err != nil || len(list) == 0 {
+				return nil, "", err
+			}
+			out, err := toIssued(list)
+			return out, list[len(list)-1].Seq, err
+		},
+		mint: func(ctx context.Context, id string, from, n int, now time.Time, _ *SerialSource) ([]Issued, error) {
+			draw := func(s *SSCC) {
+				s.SSCC, _ = gs1.NewSSCC(ext, gcp, randomDigits(refDigits)) // inputs are valid by construction
+			}
+			list := make([]SSCC, n)
+			for i := range list {
+				list[i] = SSCC{OwnerID: owner.ID, Seq: seq(id, from+i), State: StateIssued, IssuedAt: now, UpdatedAt: now}
+				draw(&list[i])
+			}
+			if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
+				return nil, err
+			}
+			return toIssued(list)
+		},
+	})
+}
+
+func pow10(n int) int {
+	p := 1
+	for range n {
+		p *= 10
+	}
+	return p
+}
+
+// ItemElements returns the GS1 elements of a serialized item of batch b:
+// (01), (10), (21), and (17) when the batch has an expiry date.
+func ItemElements(b Batch, serial string) gs1.Elements {
+	e := gs1.Elements{{AI: "01", Value: b.GTIN}, {AI: "10", Value: b.Lot}, {AI: "21", Value: serial}}
+	if b.ExpiryDate != "" { // YYYY-MM-DD → YYMMDD
+		e = append(e, gs1.Element{AI: "17", Value: b.ExpiryDate[2:4] + b.ExpiryDate[5:7] + b.ExpiryDate[8:10]})
+	}
+	return e
+}
+
+func (c *Codes) itemLink(b Batch, serial string) (string, error) {
+	return gs1.BuildDigitalLink(c.baseURL, ItemElements(b, serial))
+}
+
+// randomDigits draws n uniform random decimal digits from crypto/rand.
+func randomDigits(n int) string {
+	var b [1]byte
+	out := make([]byte, n)
+	for i := 0; i < n; {
+		_, _ = rand.Read(b[:])
+		if b[0] < 250 { // 250 = 25*10: reject the rest to keep digits uniform
+			out[i] = '0' + b[0]%10
+			i++
+		}
+	}
+	return string(out)
+}
+
+// Issuance returns issuance id if the actor owns it (or is an official,
+// when actorID is empty).
+func (c *Codes) Issuance(ctx context.Context, actorID, id string) (Issuance, error) {
+	is, err := c.store.Issuance(ctx, id)
+	if err != nil {
+		return Issuance{}, fmt.Errorf("issuance %s: %w", id, err)
+	}
+	if actorID != "" && is.OwnerID != actorID {
+		return Issuance{}, fmt.Errorf("issuance %s: %w", id, ErrNotFound)
+	}
+	return is, nil
+}
+
+// CodeView is a listed code with its Digital Link URI.
+type CodeView struct {
+	Code
+	URI string `json:"uri"`
+}
+
+// BatchCodes returns one page of the codes of a batch (of one issuance when
+// issuance is set) that the actor owns, or any batch when actorID is empty.
+func (c *Codes) BatchCodes(ctx context.Context, actorID, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	return c.batchCodes(ctx, actorID, gtin, lot, issuance, p)
+}
+
+// AllBatchCodes is BatchCodes without the page size limit, for streaming
+// exports: it returns up to limit codes.
+func (c *Codes) AllBatchCodes(ctx context.Context, actorID, gtin, lot, issuance string, limit int, after string) ([]CodeView, string, error) {
+	return c.batchCodes(ctx, actorID, gtin, lot, issuance, Page{Limit: limit, After: after})
+}
+
+func (c *Codes) batchCodes(ctx context.Context, actorID, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
+	b, err := c.registry.Batch(ctx, gtin, lot)
+	if err != nil {
+		return nil, "", err
+	}
+	if actorID != "" && b.OwnerID != actorID {
+		return nil, "", fmt.Errorf("batch %s/%s belongs to another entity: %w", b.GTIN, b.Lot, ErrForbidden)
+	}
+	f := CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Issuance: issuance}
+	codes, err := c.store.ListCodes(ctx, f, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list codes of %s/%s: %w", b.GTIN, b.Lot, err)
+	}
+	codes, next, _ := PageOf(codes, p.Limit, func(c Code) string { return c.Seq })
+	out := make([]CodeView, len(codes))
+	for i, cd := range codes {
+		uri, err := c.itemLink(b, cd.Serial)
+		if err != nil {
+			return nil, "", err
+		}
+		out[i] = CodeView{Code: cd, URI: uri}
+	}
+	return out, next, nil
+}

@@ -1,0 +1,140 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"tracesvc/trace"
+)
+
+func seqOf(is string, i int) string { return fmt.Sprintf("%s.%07d", is, i) }
+
+func testIssuances(t *testing.T, s Stores) {
+	ctx := context.Background()
+	is := trace.Issuance{ID: "i1", Kind: trace.IssuanceItems, OwnerID: "e1", GTIN: "09506000134352", Lot: "L1",
+		Requested: 100, State: trace.IssuanceRunning, IdempotencyKey: "k-1", CreatedAt: t0, UpdatedAt: t0}
+	must(t, s.Codes.CreateIssuance(ctx, is))
+	got, err := s.Codes.Issuance(ctx, "i1")
+	must(t, err)
+	equal(t, got, is)
+	got, err = s.Codes.IssuanceByKey(ctx, "e1", "k-1")
+	must(t, err)
+	equal(t, got, is)
+	_, err = s.Codes.IssuanceByKey(ctx, "e2", "k-1")
+	wantErr(t, err, trace.ErrNotFound, "")
+	_, err = s.Codes.IssuanceByKey(ctx, "e1", "")
+	wantErr(t, err, trace.ErrNotFound, "")
+
+	// The same key is taken for the same owner only; no key never clashes.
+	dup := is
+	dup.ID = "i2"
+	wantErr(t, s.Codes.CreateIssuance(ctx, dup), trace.ErrConflict, "Idempotency-Key")
+	dup.OwnerID = "e2"
+	must(t, s.Codes.CreateIssuance(ctx, dup))
+	for _, id := range []string{"i3", "i4"} {
+		must(t, s.Codes.CreateIssuance(ctx, trace.Issuance{ID: id, Kind: trace.IssuanceSSCC, OwnerID: "e1",
+			Requested: 1, State: trace.IssuanceRunning, CreatedAt: t0, UpdatedAt: t0}))
+	}
+
+	at := t0.Add(time.Minute)
+	_, err = s.Codes.ClaimIssuance(ctx, "i1", at)
+	wantErr(t, err, trace.ErrConflict, "")
+	must(t, s.Codes.UpdateIssuance(ctx, "i1", 40, trace.IssuanceInterrupted, at))
+	got, err = s.Codes.Issuance(ctx, "i1")
+	must(t, err)
+	if got.Issued != 40 || got.State != trace.IssuanceInterrupted || !got.UpdatedAt.Equal(at) {
+		t.Fatalf("after update: %+v", got)
+	}
+	got, err = s.Codes.ClaimIssuance(ctx, "i1", at.Add(time.Second))
+	must(t, err)
+	if got.State != trace.IssuanceRunning || got.Issued != 40 {
+		t.Fatalf("after claim: %+v", got)
+	}
+	_, err = s.Codes.ClaimIssuance(ctx, "nope", at)
+	wantErr(t, err, trace.ErrNotFound, "")
+	wantErr(t, s.Codes.UpdateIssuance(ctx, "nope", 1, trace.IssuanceComplete, at), trace.ErrNotFound, "")
+}
+
+func code(gtin, serial, lot, seq string) trace.Code {
+	return trace.Code{GTIN: gtin, Serial: serial, Lot: lot, Seq: seq, State: trace.StateIssued, IssuedAt: t0, UpdatedAt: t0}
+}
+
+func testCodes(t *testing.T, s Stores) {
+	ctx := context.Background()
+	const g, g2 = "09506000134352", "04006381333931"
+	var first []trace.Code
+	for i := range 5 {
+		first = append(first, code(g, fmt.Sprintf("S%d", i), "L1", seqOf("i1", i)))
+	}
+	taken, err := s.Codes.InsertCodes(ctx, first)
+	must(t, err)
+	if len(taken) != 0 {
+		t.Fatalf("taken %v in a fresh store", taken)
+	}
+	// Serials clash per GTIN: with a stored one, and inside one call. The
+	// same serial under another GTIN is a different code.
+	second := []trace.Code{
+		code(g, "S9", "L1", seqOf("i2", 0)),
+		code(g, "S2", "L1", seqOf("i2", 1)),
+		code(g2, "S2", "L1", seqOf("i2", 2)),
+		code(g, "S9", "L2", seqOf("i2", 3)),
+		code(g, "S8", "L2", seqOf("i2", 4)),
+	}
+	taken, err = s.Codes.InsertCodes(ctx, second)
+	must(t, err)
+	equal(t, taken, []int{1, 3})
+
+	got, err := s.Codes.Code(ctx, g2, "S2")
+	must(t, err)
+	equal(t, got, second[2])
+	got, err = s.Codes.Code(ctx, g, "S2")
+	must(t, err)
+	equal(t, got, first[2])
+	_, err = s.Codes.Code(ctx, g, "nope")
+	wantErr(t, err, trace.ErrNotFound, "")
+
+	serials := func(f trace.CodeFilter, p trace.Page) []string {
+		list, err := s.Codes.ListCodes(ctx, f, p)
+		must(t, err)
+		var out []string
+		for _, c := range list {
+			out = append(out, c.Serial)
+		}
+		return out
+	}
+	l1 := trace.CodeFilter{GTIN: g, Lot: "L1"}
+	equal(t, serials(l1, trace.Page{Limit: 4}), []string{"S0", "S1", "S2", "S3"})
+	equal(t, serials(l1, trace.Page{Limit: 4, After: seqOf("i1", 3)}), []string{"S4", "S9"})
+	equal(t, serials(trace.CodeFilter{GTIN: g, Lot: "L1", Issuance: "i2"}, trace.Page{Limit: 9}), []string{"S9"})
+	equal(t, serials(trace.CodeFilter{GTIN: g, Lot: "L1", Issuance: "i1"}, trace.Page{Limit: 2, After: seqOf("i1", 2)}), []string{"S3", "S4"})
+	equal(t, serials(trace.CodeFilter{GTIN: g, Lot: "L2"}, trace.Page{Limit: 9}), []string{"S8"})
+}
+
+func testSSCCs(t *testing.T, s Stores) {
+	ctx := context.Background()
+	mk := func(sscc, owner, seq string) trace.SSCC {
+		return trace.SSCC{SSCC: sscc, OwnerID: owner, Seq: seq, State: trace.StateIssued, IssuedAt: t0, UpdatedAt: t0}
+	}
+	list := []trace.SSCC{
+		mk("106141411234567897", "e1", seqOf("i1", 0)),
+		mk("006141411234567890", "e1", seqOf("i1", 1)),
+		mk("106141411234567897", "e1", seqOf("i1", 2)),
+		mk("306141411234567891", "e2", seqOf("i2", 0)),
+	}
+	taken, err := s.Codes.InsertSSCCs(ctx, list)
+	must(t, err)
+	equal(t, taken, []int{2})
+	got, err := s.Codes.SSCC(ctx, "306141411234567891")
+	must(t, err)
+	equal(t, got, list[3])
+	_, err = s.Codes.SSCC(ctx, "000000000000000000")
+	wantErr(t, err, trace.ErrNotFound, "")
+	own, err := s.Codes.ListSSCCs(ctx, trace.SSCCFilter{OwnerID: "e1"}, trace.Page{Limit: 9})
+	must(t, err)
+	equal(t, own, list[:2])
+	own, err = s.Codes.ListSSCCs(ctx, trace.SSCCFilter{OwnerID: "e1", Issuance: "i1"}, trace.Page{Limit: 9, After: seqOf("i1", 0)})
+	must(t, err)
+	equal(t, own, list[1:2])
+}
