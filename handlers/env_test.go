@@ -53,7 +53,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := handlers.New(handlers.Config{Registry: trace.NewRegistry(st, nil), Access: keys,
+	registry := trace.NewRegistry(st, nil)
+	codes, err := trace.NewCodes(st, registry, trace.CodesConfig{BaseURL: "https://id.example.cn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes,
 		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
 	return &env{t: t, h: h, db: db, reg: secret, keys: keys, serial: new(atomic.Int64)}
 }

@@ -21,6 +21,7 @@ type Config struct {
 	Registry *trace.Registry
 	Access   *access.Service
 	Audit    *audit.Log
+	Codes    *trace.Codes
 	Logger   *slog.Logger
 	BaseURL  string // public origin, e.g. https://id.example.cn
 }
@@ -30,6 +31,7 @@ type Server struct {
 	registry *trace.Registry
 	access   *access.Service
 	audit    *audit.Log
+	codes    *trace.Codes
 	logger   *slog.Logger
 	baseURL  string
 	engine   *gin.Engine
@@ -37,7 +39,7 @@ type Server struct {
 
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
-	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, logger: cfg.Logger,
+	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, logger: cfg.Logger,
 		baseURL: cfg.BaseURL}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -87,6 +89,12 @@ func (s *Server) routes() {
 	api.POST("/products/:gtin/batches", s.allow(entityOnly...), s.handle(s.createBatch))
 	api.GET("/products/:gtin/batches", s.handle(s.listBatches))
 	api.GET("/products/:gtin/batches/:lot", s.handle(s.getBatch))
+
+	api.POST("/products/:gtin/batches/:lot/codes", s.allow(entityOnly...), s.handle(s.issueCodes))
+	api.GET("/products/:gtin/batches/:lot/codes", s.allow(anyKey...), s.handle(s.listCodes))
+	api.GET("/issuances/:id", s.allow(anyKey...), s.handle(s.getIssuance))
+	api.POST("/sscc", s.allow(entityOnly...), s.handle(s.issueSSCCs))
+	api.GET("/sscc", s.allow(anyKey...), s.handle(s.listSSCCs))
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))

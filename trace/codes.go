@@ -151,6 +151,10 @@ type Issued struct {
 	URI    string // its GS1 Digital Link URI on the service's base URL
 }
 
+// Emit receives each chunk of codes once it is stored, with the issuance
+// it belongs to. An error from it stops the issuance.
+type Emit func(is Issuance, codes []Issued) error
+
 // MaxIssue is the most codes one request may mint.
 const MaxIssue = 1_000_000
 
@@ -167,7 +171,7 @@ type Codes struct {
 type CodesConfig struct {
 	BaseURL      string // public origin of Digital Link URIs
 	SerialLength int    // 0 means DefaultSerialLength
-	Chunk        int    // codes stored per write; 0 means 10,000
+	Chunk        int    // codes stored per write; 0 means 100,000
 }
 
 // NewCodes returns the code service.
@@ -179,7 +183,7 @@ func NewCodes(store CodeStore, registry *Registry, cfg CodesConfig) (*Codes, err
 		return nil, err
 	}
 	if cfg.Chunk <= 0 {
-		cfg.Chunk = 10_000
+		cfg.Chunk = 100_000
 	}
 	return &Codes{store: store, registry: registry, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
 		serialLen: cfg.SerialLength, chunk: cfg.Chunk}, nil
@@ -214,7 +218,7 @@ func checkIdempotencyKey(k string) error {
 // repeating the request with the same idempotency key emits the stored
 // codes again and mints the rest. A repeat of a completed issuance emits
 // its codes again and mints none.
-func (c *Codes) Issue(ctx context.Context, req IssueRequest, emit func([]Issued) error) (Issuance, error) {
+func (c *Codes) Issue(ctx context.Context, req IssueRequest, emit Emit) (Issuance, error) {
 	if err := checkCount(req.Count); err != nil {
 		return Issuance{}, err
 	}
@@ -313,7 +317,7 @@ type mintFuncs struct {
 
 // run drives an issuance: create or resume it, replay what is stored, mint
 // the rest chunk by chunk, and record how far it got.
-func (c *Codes) run(ctx context.Context, is Issuance, emit func([]Issued) error, f mintFuncs) (Issuance, error) {
+func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (Issuance, error) {
 	now := c.registry.Now()
 	resumed := false
 	if is.IdempotencyKey != "" {
@@ -356,7 +360,7 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit func([]Issued) error,
 				return finish(IssuanceInterrupted, err)
 			}
 			if len(page) > 0 {
-				if err := emit(page); err != nil {
+				if err := emit(is, page); err != nil {
 					return finish(IssuanceInterrupted, err)
 				}
 			}
@@ -378,7 +382,7 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit func([]Issued) error,
 			return finish(IssuanceInterrupted, err)
 		}
 		issued += n
-		if err := emit(out); err != nil {
+		if err := emit(is, out); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
 	}
@@ -395,7 +399,7 @@ type SSCCRequest struct {
 
 // IssueSSCCs mints SSCCs under the actor's GS1 company prefix, with random
 // serial references. It streams and resumes like [Codes.Issue].
-func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit func([]Issued) error) (Issuance, error) {
+func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit Emit) (Issuance, error) {
 	if err := checkCount(req.Count); err != nil {
 		return Issuance{}, err
 	}
@@ -552,6 +556,34 @@ func (c *Codes) batchCodes(ctx context.Context, actorID, gtin, lot, issuance str
 			return nil, "", err
 		}
 		out[i] = CodeView{Code: cd, URI: uri}
+	}
+	return out, next, nil
+}
+
+// SSCCView is a listed SSCC with its Digital Link URI.
+type SSCCView struct {
+	SSCC
+	URI string `json:"uri"`
+}
+
+// SSCCs returns one page of an entity's SSCCs, of one issuance when set.
+func (c *Codes) SSCCs(ctx context.Context, ownerID, issuance string, p Page) ([]SSCCView, string, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := c.store.ListSSCCs(ctx, SSCCFilter{OwnerID: ownerID, Issuance: issuance}, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list SSCCs of %s: %w", ownerID, err)
+	}
+	list, next, _ := PageOf(list, p.Limit, func(s SSCC) string { return s.Seq })
+	out := make([]SSCCView, len(list))
+	for i, s := range list {
+		uri, err := gs1.BuildDigitalLink(c.baseURL, gs1.Elements{{AI: "00", Value: s.SSCC}})
+		if err != nil {
+			return nil, "", err
+		}
+		out[i] = SSCCView{SSCC: s, URI: uri}
 	}
 	return out, next, nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,13 +37,14 @@ func main() {
 
 // config is everything run reads from flags and the environment.
 type config struct {
-	addr     string
-	dataDir  string
-	mongoURI string
-	mongoDB  string
-	baseURL  string
-	logLevel slog.Level
-	adminKey string
+	addr      string
+	dataDir   string
+	mongoURI  string
+	mongoDB   string
+	baseURL   string
+	logLevel  slog.Level
+	adminKey  string
+	serialLen int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -61,6 +63,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.mongoURI, "mongo-uri", getenv("MONGODB_URI"), "MongoDB connection string; empty means the embedded store (MONGODB_URI)")
 	fs.StringVar(&cfg.mongoDB, "mongo-db", envOr("TRACESVC_MONGO_DB", "tracesvc"), "MongoDB database name (TRACESVC_MONGO_DB)")
 	fs.StringVar(&cfg.baseURL, "base-url", getenv("TRACESVC_BASE_URL"), "public origin used in Digital Link URIs; default http://<addr> (TRACESVC_BASE_URL)")
+	fs.IntVar(&cfg.serialLen, "serial-length", envInt(getenv, "TRACESVC_SERIAL_LENGTH", trace.DefaultSerialLength),
+		"length of issued serials, 8-20 (TRACESVC_SERIAL_LENGTH)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -76,9 +80,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return cfg, nil
 }
 
+// envInt reads an integer environment variable, or def when unset or bad
+// (a bad value is then reported by flag parsing of the default).
+func envInt(getenv func(string) string, name string, def int) int {
+	if v := getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
 // stores is what a backend provides.
 type stores struct {
 	trace  trace.Store
+	codes  trace.CodeStore
 	keys   access.Store
 	audit  audit.Store
 	close  func() error
@@ -125,7 +141,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.baseURL == "" {
 		cfg.baseURL = "http://" + ln.Addr().String()
 	}
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Logger: logger, BaseURL: cfg.baseURL})
+	codes, err := trace.NewCodes(st.codes, registry, trace.CodesConfig{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen})
+	if err != nil {
+		return fmt.Errorf("-serial-length: %w", err)
+	}
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Logger: logger,
+		BaseURL: cfg.baseURL})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,10 +1,13 @@
 package tracesql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"tracesvc/trace"
@@ -117,38 +120,87 @@ func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state
 	return nil
 }
 
-// insertIgnoring inserts rows in one transaction with a prepared INSERT …
-// ON CONFLICT DO NOTHING and returns the positions that were not inserted.
-func insertIgnoring[T any](ctx context.Context, s *Store, stmt string, rows []T, args func(T) []any) ([]int, error) {
+// insertIgnoring stores rows in one transaction and returns the positions
+// of those whose key was already taken.
+//
+// Rows go in key order (less orders two rows), so that successive inserts
+// land on neighbouring B-tree pages, and in multi-row INSERT … ON CONFLICT
+// DO NOTHING statements of up to 100 rows. A statement that stores fewer
+// rows than it was given is rare (a random serial clashed): only then are
+// its rows looked up one by one (owned reports whether the stored row with
+// that key is the one we sent) to find which were taken.
+func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []string, rows []T,
+	less func(a, b T) int, args func(T) []any, owned func(*sql.Tx, T) (bool, error)) ([]int, error) {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return less(rows[a], rows[b]) })
+
 	tx, err := s.db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	ps, err := tx.PrepareContext(ctx, stmt)
-	if err != nil {
-		return nil, err
-	}
-	defer ps.Close()
+	const group = 100
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	var full *sql.Stmt
 	var taken []int
-	for i, r := range rows {
-		res, err := ps.ExecContext(ctx, args(r)...)
-		if err != nil {
-			return nil, fmt.Errorf("insert row %d: %w", i, err)
+	argv := make([]any, 0, group*len(cols))
+	for start := 0; start < len(order); start += group {
+		part := order[start:min(start+group, len(order))]
+		argv = argv[:0]
+		for _, i := range part {
+			argv = append(argv, args(rows[i])...)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			taken = append(taken, i)
+		stmt := head + strings.TrimSuffix(strings.Repeat(one+",", len(part)), ",") + " ON CONFLICT DO NOTHING"
+		var res sql.Result
+		if len(part) == group {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, stmt); err != nil {
+					return nil, err
+				}
+				defer full.Close()
+			}
+			res, err = full.ExecContext(ctx, argv...)
+		} else {
+			res, err = tx.ExecContext(ctx, stmt, argv...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert into %s: %w", table, err)
+		}
+		if n, _ := res.RowsAffected(); int(n) == len(part) {
+			continue
+		}
+		for _, i := range part {
+			ok, err := owned(tx, rows[i])
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				taken = append(taken, i)
+			}
 		}
 	}
+	slices.Sort(taken)
 	return taken, tx.Commit()
 }
 
+var codeInsertCols = []string{"gtin", "serial", "lot", "seq", "state", "possessor", "issued_at", "updated_at"}
+
 // InsertCodes implements [trace.CodeStore].
 func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, error) {
-	return insertIgnoring(ctx, s, `INSERT INTO codes (gtin, serial, lot, seq, state, possessor, issued_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`, codes, func(c trace.Code) []any {
-		return []any{c.GTIN, c.Serial, c.Lot, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
-	})
+	return insertIgnoring(ctx, s, "codes", codeInsertCols, codes,
+		func(a, b trace.Code) int { return cmp.Or(strings.Compare(a.GTIN, b.GTIN), strings.Compare(a.Serial, b.Serial)) },
+		func(c trace.Code) []any {
+			return []any{c.GTIN, c.Serial, c.Lot, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+		},
+		func(tx *sql.Tx, c trace.Code) (bool, error) {
+			var seq string
+			err := tx.QueryRowContext(ctx, `SELECT seq FROM codes WHERE gtin = ? AND serial = ?`, c.GTIN, c.Serial).Scan(&seq)
+			return seq == c.Seq, err
+		})
 }
 
 const codeCols = `gtin, serial, lot, seq, state, possessor, issued_at, updated_at`
@@ -191,12 +243,20 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	return collect(rows, scanCode)
 }
 
+var ssccInsertCols = []string{"sscc", "owner_id", "seq", "state", "possessor", "issued_at", "updated_at"}
+
 // InsertSSCCs implements [trace.CodeStore].
 func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, error) {
-	return insertIgnoring(ctx, s, `INSERT INTO ssccs (sscc, owner_id, seq, state, possessor, issued_at, updated_at)
-		VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`, list, func(c trace.SSCC) []any {
-		return []any{c.SSCC, c.OwnerID, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
-	})
+	return insertIgnoring(ctx, s, "ssccs", ssccInsertCols, list,
+		func(a, b trace.SSCC) int { return strings.Compare(a.SSCC, b.SSCC) },
+		func(c trace.SSCC) []any {
+			return []any{c.SSCC, c.OwnerID, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+		},
+		func(tx *sql.Tx, c trace.SSCC) (bool, error) {
+			var seq string
+			err := tx.QueryRowContext(ctx, `SELECT seq FROM ssccs WHERE sscc = ?`, c.SSCC).Scan(&seq)
+			return seq == c.Seq, err
+		})
 }
 
 const ssccCols = `sscc, owner_id, seq, state, possessor, issued_at, updated_at`

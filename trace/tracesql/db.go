@@ -43,7 +43,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// synchronous(FULL): a commit is on disk before a 2xx goes out.
 	common := []string{
 		"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)",
-		"mmap_size(1073741824)", "cache_size(-65536)", "temp_store(MEMORY)",
+		"mmap_size(1073741824)", "cache_size(-262144)", "temp_store(MEMORY)",
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}

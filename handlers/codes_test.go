@@ -1,0 +1,321 @@
+package handlers_test
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tracesvc/trace"
+	"tracesvc/trace/gs1"
+)
+
+// batchEnv is an env with one entity owning one product and one batch.
+type batchEnv struct {
+	*env
+	ownerID, owner, other string
+	gtin, lot            string
+	codesPath            string
+}
+
+func newBatchEnv(t *testing.T) *batchEnv {
+	e := newEnv(t)
+	id, key := e.newEntity()
+	_, other := e.newEntity()
+	g := e.newProduct(key, 1)
+	lot := "L/2026-11" // a slash: escaped in paths, percent-encoded in links
+	e.must(201, "POST", "/api/v1/products/"+g+"/batches", key, map[string]any{"lot": lot,
+		"productionDate": "2026-11-01", "expiryDate": "2027-02-28", "quantity": 1000, "unit": "EA"})
+	return &batchEnv{env: e, ownerID: id, owner: key, other: other, gtin: g, lot: lot,
+		codesPath: "/api/v1/products/" + g + "/batches/" + url.PathEscape(lot) + "/codes"}
+}
+
+type issued struct {
+	Issuance trace.Issuance
+	Codes    []struct{ URI, Serial string }
+}
+
+func TestIssueCodesJSON(t *testing.T) {
+	e := newBatchEnv(t)
+	r := e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 500})
+	var got issued
+	if err := json.Unmarshal(r.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Codes) != 500 || got.Issuance.Issued != 500 || got.Issuance.State != trace.IssuanceComplete {
+		t.Fatalf("issued %d codes, issuance %+v", len(got.Codes), got.Issuance)
+	}
+	if loc := r.Hdr.Get("Location"); loc != "/api/v1/issuances/"+got.Issuance.ID {
+		t.Fatalf("Location %q", loc)
+	}
+	seen := map[string]bool{}
+	for _, c := range got.Codes {
+		if len(c.Serial) != trace.DefaultSerialLength || strings.Trim(c.Serial, trace.SerialAlphabet) != "" {
+			t.Fatalf("serial %q is not %d characters of %s", c.Serial, trace.DefaultSerialLength, trace.SerialAlphabet)
+		}
+		if seen[c.Serial] {
+			t.Fatalf("serial %s issued twice", c.Serial)
+		}
+		seen[c.Serial] = true
+		want := "https://id.example.cn/01/" + e.gtin + "/10/L%2F2026-11/21/" + c.Serial + "?17=270228"
+		if c.URI != want {
+			t.Fatalf("uri %s, want %s", c.URI, want)
+		}
+		el, err := gs1.ParseDigitalLink(c.URI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := el.Get("10"); v != e.lot {
+			t.Fatalf("lot in link: %q", v)
+		}
+	}
+	// The issuance is readable by its owner and officials only.
+	e.must(200, "GET", "/api/v1/issuances/"+got.Issuance.ID, e.owner, nil)
+	e.must(200, "GET", "/api/v1/issuances/"+got.Issuance.ID, e.reg, nil)
+	e.must(404, "GET", "/api/v1/issuances/"+got.Issuance.ID, e.other, nil)
+}
+
+func TestIssueCodesErrors(t *testing.T) {
+	e := newBatchEnv(t)
+	runCases(t, e.env, map[string]authCase{
+		"no key":        {"POST", e.codesPath, "", map[string]any{"count": 1}, 401, "unauthorized"},
+		"wrong key":     {"POST", e.codesPath, bogusKey, map[string]any{"count": 1}, 401, "unauthorized"},
+		"other entity":  {"POST", e.codesPath, e.other, map[string]any{"count": 1}, 403, "forbidden"},
+		"regulator":     {"POST", e.codesPath, e.reg, map[string]any{"count": 1}, 403, "forbidden"},
+		"zero":          {"POST", e.codesPath, e.owner, map[string]any{"count": 0}, 400, "invalid"},
+		"too many":      {"POST", e.codesPath, e.owner, map[string]any{"count": trace.MaxIssue + 1}, 400, "invalid"},
+		"json too big":  {"POST", e.codesPath, e.owner, map[string]any{"count": 10_001}, 400, "invalid"},
+		"count string":  {"POST", e.codesPath, e.owner, map[string]any{"count": "5"}, 400, "invalid"},
+		"extension":     {"POST", e.codesPath, e.owner, map[string]any{"count": 5, "extension": 3}, 400, "invalid"},
+		"no batch":      {"POST", "/api/v1/products/" + e.gtin + "/batches/NOPE/codes", e.owner, map[string]any{"count": 1}, 404, "not_found"},
+		"list public":   {"GET", e.codesPath, "", nil, 401, "unauthorized"},
+		"list other":    {"GET", e.codesPath, e.other, nil, 403, "forbidden"},
+		"list bad lot":  {"GET", "/api/v1/products/" + e.gtin + "/batches/" + url.PathEscape("a b") + "/codes", e.owner, nil, 400, "invalid"},
+		"issuance none": {"GET", "/api/v1/issuances/nope", e.owner, nil, 404, "not_found"},
+	})
+}
+
+// stream posts an issue request with an Accept header over real HTTP.
+func stream(t *testing.T, base, path, key, accept, idem string, count int) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(fmt.Sprintf(`{"count":%d}`, count)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", accept)
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestIssueCodesStreaming(t *testing.T) {
+	e := newBatchEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+
+	resp := stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "", 25_000)
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 201 || len(rows) != 25_001 || rows[0][0] != "serial" || rows[0][1] != "uri" {
+		t.Fatalf("csv: status %d, %d rows, header %v", resp.StatusCode, len(rows), rows[0])
+	}
+	if resp.Trailer.Get("X-Issued-Count") != "25000" || resp.Trailer.Get("X-Issuance-State") != "complete" {
+		t.Fatalf("trailers: %v", resp.Trailer)
+	}
+
+	resp = stream(t, srv.URL, e.codesPath, e.owner, "application/x-ndjson", "", 1234)
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var line struct{ Serial, URI string }
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Serial == "" || !strings.HasSuffix(strings.Split(line.URI, "?")[0], line.Serial) {
+			t.Fatalf("ndjson line %q: %v", sc.Text(), err)
+		}
+		n++
+	}
+	resp.Body.Close()
+	if n != 1234 {
+		t.Fatalf("ndjson lines: %d", n)
+	}
+
+	// Every issued code can be listed again: JSON pages and a CSV export.
+	total, cursor := 0, ""
+	for {
+		r := e.must(200, "GET", e.codesPath+"?limit=500&cursor="+url.QueryEscape(cursor), e.owner, nil).JSON()
+		total += len(r["codes"].([]any))
+		next, _ := r["nextCursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if total != 26_234 {
+		t.Fatalf("listed %d codes, want 26234", total)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+e.codesPath, nil)
+	req.Header.Set("Authorization", "Bearer "+e.reg)
+	req.Header.Set("Accept", "text/csv")
+	exp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = csv.NewReader(exp.Body).ReadAll()
+	exp.Body.Close()
+	if err != nil || len(rows) != 26_235 || rows[1][2] != "issued" {
+		t.Fatalf("csv export: %d rows, %v, first %v", len(rows), err, rows[1])
+	}
+}
+
+func TestIssueCodesDisconnectAndResume(t *testing.T) {
+	e := newBatchEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	const want = 300_000
+	resp := stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "print-run-7", want)
+	id := resp.Header.Get("X-Issuance-Id")
+	br := bufio.NewReader(resp.Body)
+	var firstRows []string
+	for range 1000 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		firstRows = append(firstRows, line)
+	}
+	resp.Body.Close() // the client goes away mid-stream
+
+	var is trace.Issuance
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := e.must(200, "GET", "/api/v1/issuances/"+id, e.owner, nil)
+		json.Unmarshal(r.Body, &is)
+		if is.State != trace.IssuanceRunning || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if is.State != trace.IssuanceInterrupted || is.Issued == 0 || is.Issued >= want {
+		t.Fatalf("after disconnect: %+v", is)
+	}
+	// What the issuance says is stored is exactly what can be listed.
+	listed := 0
+	for cursor := ""; ; {
+		r := e.must(200, "GET", e.codesPath+"?limit=500&issuance="+id+"&cursor="+url.QueryEscape(cursor), e.owner, nil).JSON()
+		listed += len(r["codes"].([]any))
+		if cursor, _ = r["nextCursor"].(string); cursor == "" {
+			break
+		}
+	}
+	if listed != is.Issued {
+		t.Fatalf("listed %d codes, issuance says %d", listed, is.Issued)
+	}
+
+	// The same request with the same key replays what is stored and mints the rest.
+	resp = stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "print-run-7", want)
+	br = bufio.NewReader(resp.Body)
+	n := -1 // header
+	for {
+		line, err := br.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n+1 < len(firstRows) && line != firstRows[n+1] {
+			t.Fatalf("row %d replayed as %q, first sent as %q", n+1, line, firstRows[n+1])
+		}
+		n++
+	}
+	resp.Body.Close()
+	if n != want || resp.Trailer.Get("X-Issuance-State") != "complete" || resp.Header.Get("X-Issuance-Id") != id {
+		t.Fatalf("resume: %d codes, trailers %v, id %s", n, resp.Trailer, resp.Header.Get("X-Issuance-Id"))
+	}
+	// Reusing the key for another request is a conflict.
+	req, _ := http.NewRequest("POST", srv.URL+e.codesPath, strings.NewReader(`{"count":5}`))
+	req.Header.Set("Authorization", "Bearer "+e.owner)
+	req.Header.Set("Idempotency-Key", "print-run-7")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 409 {
+		t.Fatalf("key reused for another count: %d", res.StatusCode)
+	}
+}
+
+func TestIdempotentJSONIssue(t *testing.T) {
+	e := newBatchEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	var first, again issued
+	for _, out := range []*issued{&first, &again} {
+		resp := stream(t, srv.URL, e.codesPath, e.owner, "application/json", "k1", 20)
+		json.NewDecoder(resp.Body).Decode(out)
+		resp.Body.Close()
+	}
+	if first.Issuance.ID != again.Issuance.ID || len(again.Codes) != 20 || first.Codes[19] != again.Codes[19] {
+		t.Fatalf("a retried request minted new codes: %v vs %v", first.Issuance, again.Issuance)
+	}
+	all := e.must(200, "GET", e.codesPath, e.owner, nil).JSON()["codes"].([]any)
+	if len(all) != 20 {
+		t.Fatalf("batch has %d codes after a retry, want 20", len(all))
+	}
+}
+
+func TestSSCC(t *testing.T) {
+	e := newEnv(t)
+	_, noPrefix := e.newEntity("distributor")
+	r := e.must(201, "POST", "/api/v1/entities", e.reg, map[string]any{"name": "Pallets Ltd", "uscc": validUSCC(t, 77),
+		"kinds": []string{"distributor"}, "region": "Tianjin", "address": "Port 1", "companyPrefix": "0614141"}).JSON()
+	key, id := r["key"].(string), r["entity"].(map[string]any)["id"].(string)
+	runCases(t, e, map[string]authCase{
+		"no key":     {"POST", "/api/v1/sscc", "", map[string]any{"count": 1}, 401, "unauthorized"},
+		"wrong key":  {"POST", "/api/v1/sscc", bogusKey, map[string]any{"count": 1}, 401, "unauthorized"},
+		"regulator":  {"POST", "/api/v1/sscc", e.reg, map[string]any{"count": 1}, 403, "forbidden"},
+		"no prefix":  {"POST", "/api/v1/sscc", noPrefix, map[string]any{"count": 1}, 400, "invalid"},
+		"bad ext":    {"POST", "/api/v1/sscc", key, map[string]any{"count": 1, "extension": 10}, 400, "invalid"},
+		"list none":  {"GET", "/api/v1/sscc", "", nil, 401, "unauthorized"},
+		"list owner": {"GET", "/api/v1/sscc", e.reg, nil, 400, "invalid"},
+	})
+	var got struct {
+		SSCCs []struct{ SSCC, URI string }
+	}
+	json.Unmarshal(e.must(201, "POST", "/api/v1/sscc", key, map[string]any{"count": 50, "extension": 3}).Body, &got)
+	if len(got.SSCCs) != 50 {
+		t.Fatalf("got %d SSCCs", len(got.SSCCs))
+	}
+	for _, s := range got.SSCCs {
+		if err := gs1.ValidateSSCC(s.SSCC); err != nil || !strings.HasPrefix(s.SSCC, "30614141") {
+			t.Fatalf("SSCC %s: %v", s.SSCC, err)
+		}
+		if s.URI != "https://id.example.cn/00/"+s.SSCC {
+			t.Fatalf("uri %s", s.URI)
+		}
+	}
+	own := e.must(200, "GET", "/api/v1/sscc?limit=20", key, nil).JSON()
+	if len(own["ssccs"].([]any)) != 20 || own["nextCursor"] == nil {
+		t.Fatalf("own list: %v", own)
+	}
+	reg := e.must(200, "GET", "/api/v1/sscc?limit=500&ownerId="+id, e.reg, nil).JSON()
+	if len(reg["ssccs"].([]any)) != 50 {
+		t.Fatalf("regulator list: %d", len(reg["ssccs"].([]any)))
+	}
+	if other := e.must(200, "GET", "/api/v1/sscc", noPrefix, nil).JSON(); len(other["ssccs"].([]any)) != 0 {
+		t.Fatalf("another entity sees SSCCs: %v", other)
+	}
+}
