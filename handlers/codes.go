@@ -210,7 +210,7 @@ func (s *Server) listCodes(c *gin.Context) error {
 	for {
 		for _, cd := range codes {
 			if format == mediaCSV {
-				cw.Write([]string{cd.Serial, cd.URI, string(cd.State), cd.Possessor, cd.IssuedAt.Format(timeRFC3339), cd.Issuance()})
+				cw.Write([]string{cd.Serial, cd.URI, string(cd.State), cd.Possessor, cd.IssuedAt.Format(timeRFC3339), cd.Issuance})
 				continue
 			}
 			b, _ := json.Marshal(cd)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,21 +32,20 @@ type Code struct {
 	GTIN      string    `json:"gtin"`
 	Serial    string    `json:"serial"`
 	Lot       string    `json:"lot"`
-	Seq       string    `json:"-"` // issuance ID + position: the stable list order
+	Issuance  string    `json:"issuance"` // the issuance that minted it
+	Seq       string    `json:"-"`        // list position; see [CodeStore]
 	State     CodeState `json:"state"`
 	Possessor string    `json:"possessor,omitempty"` // entity ID of the current custodian
 	IssuedAt  time.Time `json:"issuedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// Issuance returns the ID of the issuance that minted c.
-func (c Code) Issuance() string { return issuanceOf(c.Seq) }
-
 // SSCC is an issued Serial Shipping Container Code for a logistic unit (a
 // case or a pallet), held on the entity that issued it.
 type SSCC struct {
 	SSCC      string    `json:"sscc"`
 	OwnerID   string    `json:"ownerId"`
+	Issuance  string    `json:"issuance"`
 	Seq       string    `json:"-"`
 	State     CodeState `json:"state"`
 	Possessor string    `json:"possessor,omitempty"`
@@ -53,17 +53,9 @@ type SSCC struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// Issuance returns the ID of the issuance that minted s.
-func (s SSCC) Issuance() string { return issuanceOf(s.Seq) }
-
 // seq is the list key of the i-th code of an issuance: issuance IDs are
 // fixed-length and time-ordered, so seqs sort by issuance, then position.
 func seq(issuance string, i int) string { return fmt.Sprintf("%s.%07d", issuance, i) }
-
-func issuanceOf(seq string) string {
-	id, _, _ := strings.Cut(seq, ".")
-	return id
-}
 
 // SeqRange returns the bounds [from, to) of the seqs of one issuance.
 func SeqRange(issuance string) (from, to string) { return issuance + ".", issuance + "/" }
@@ -117,8 +109,14 @@ type SSCCFilter struct {
 	Issuance string
 }
 
-// CodeStore is the storage [Codes] needs. List methods order by Seq and
-// page after [Page.After] (a Seq).
+// CodeStore is the storage [Codes] needs.
+//
+// On insert, Seq holds the code's position key: its issuance ID and its
+// position in the issuance (see [SeqRange]). List methods return codes in
+// that order or in insertion order (the same order, since the service
+// inserts an issuance's codes in position order, but for the rare code
+// whose random serial clashed and was drawn again), and fill Seq with the
+// store's own cursor, after which [Page.After] resumes.
 type CodeStore interface {
 	// CreateIssuance stores a new issuance; [ErrConflict] when the owner
 	// already used its non-empty IdempotencyKey.
@@ -255,9 +253,16 @@ func (c *Codes) Issue(ctx context.Context, req IssueRequest, emit Emit) (Issuanc
 			return out, codes[len(codes)-1].Seq, nil
 		},
 		mint: func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error) {
+			// Serials are sorted before they get positions: the store's
+			// uniqueness index then takes them in order, page by page.
+			serials := make([]string, n)
+			for i := range serials {
+				serials[i] = src.Next()
+			}
+			slices.Sort(serials)
 			codes := make([]Code, n)
-			for i := range codes {
-				codes[i] = Code{GTIN: b.GTIN, Serial: src.Next(), Lot: b.Lot, Seq: seq(id, from+i),
+			for i, sn := range serials {
+				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: seq(id, from+i),
 					State: StateIssued, IssuedAt: now, UpdatedAt: now}
 			}
 			if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
@@ -453,8 +458,12 @@ func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit Emit) (Iss
 			}
 			list := make([]SSCC, n)
 			for i := range list {
-				list[i] = SSCC{OwnerID: owner.ID, Seq: seq(id, from+i), State: StateIssued, IssuedAt: now, UpdatedAt: now}
 				draw(&list[i])
+			}
+			slices.SortFunc(list, func(a, b SSCC) int { return strings.Compare(a.SSCC, b.SSCC) })
+			for i := range list {
+				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, seq(id, from+i)
+				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
 			}
 			if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
 				return nil, err

@@ -55,22 +55,11 @@ func (b *pngBuffers) encode(g *grid, k, rows int) ([]byte, error) {
 	raw := b.raw[:stride*height]
 	for my := range rows {
 		line := raw[my*k*stride : (my*k+1)*stride]
-		line[0] = 0 // filter: none
-		px := line[1:]
-		for i := range px {
-			px[i] = 0xFF
-		}
-		mrow := g.dark[0:g.w]
-		if !g.linear {
-			mrow = g.dark[my*g.w : (my+1)*g.w]
-		}
-		for mx, dark := range mrow {
-			if !dark {
-				continue
-			}
-			for x := mx * k; x < (mx+1)*k; x++ {
-				px[x>>3] &^= 0x80 >> (x & 7)
-			}
+		if g.linear && my > 0 {
+			// Every row of a linear symbol is the same.
+			copy(line, raw[:stride])
+		} else {
+			packRow(line, g.dark[my*g.w:(my+1)*g.w], k)
 		}
 		for i := 1; i < k; i++ {
 			copy(raw[(my*k+i)*stride:], line)
@@ -110,6 +99,24 @@ func (b *pngBuffers) encode(g *grid, k, rows int) ([]byte, error) {
 	out = appendChunk(out, "IEND", nil)
 	b.out = out
 	return out, nil
+}
+
+// packRow writes one scanline: the filter byte (0, none), then the
+// modules of row at k pixels each, 8 pixels a byte, 1 for white.
+func packRow(line []byte, row []bool, k int) {
+	line[0] = 0
+	px := line[1:]
+	for i := range px {
+		px[i] = 0xFF
+	}
+	for mx, dark := range row {
+		if !dark {
+			continue
+		}
+		for x := mx * k; x < (mx+1)*k; x++ {
+			px[x>>3] &^= 0x80 >> (x & 7)
+		}
+	}
 }
 
 func appendChunk(out []byte, typ string, data []byte) []byte {

@@ -7,7 +7,10 @@ import (
 	"iter"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -172,11 +175,22 @@ func Sheet(w io.Writer, l Layout, items iter.Seq[Item]) error {
 		return err
 	}
 	n := 0
+	page := make([]Item, 0, s.perPage)
 	for it := range items {
-		if err := s.add(n, it); err != nil {
+		page = append(page, it)
+		if len(page) == s.perPage {
+			if err := s.addPage(n, page); err != nil {
+				return err
+			}
+			n += len(page)
+			page = page[:0]
+		}
+	}
+	if len(page) > 0 {
+		if err := s.addPage(n, page); err != nil {
 			return err
 		}
-		n++
+		n += len(page)
 	}
 	if n == 0 {
 		return invalid("items", "no items: a sheet needs at least one label")
@@ -189,14 +203,28 @@ func Sheet(w io.Writer, l Layout, items iter.Seq[Item]) error {
 
 // sheet is a PDF of labels being built.
 type sheet struct {
-	l      Layout
-	pdf    *fpdf.Fpdf
-	png    pngBuffers
-	ttf    bool    // a TrueType font is loaded for text Helvetica lacks
-	pt     float64 // the current text size
-	bold   bool    // whether the current text is bold (Helvetica only)
-	runs   []textRun
-	x0, y0 float64 // top left of the grid
+	l       Layout
+	pdf     *fpdf.Fpdf
+	perPage int
+	x0, y0  float64 // top left of the grid
+	pad     float64 // blank space inside each label's edge
+	qrSide  float64 // the QR Code's side, quiet zone included
+
+	labels  []prepared   // the page being drawn
+	workers []pngBuffers // one per goroutine encoding QR Codes
+
+	ttf  bool    // a TrueType font is loaded for text Helvetica lacks
+	pt   float64 // the current text size
+	bold bool    // whether the current text is bold (Helvetica only)
+	runs []textRun
+}
+
+// prepared is one label ready to draw.
+type prepared struct {
+	png    []byte // the QR Code
+	expiry string // formatted
+	bad    *Error // what is wrong with the item
+	err    error  // a failure to draw it
 }
 
 // ttfFamily is the name the loaded TrueType font goes by in the PDF.
@@ -211,11 +239,18 @@ func newSheet(l Layout) (*sheet, error) {
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetCompression(true)
 	s := &sheet{
-		l:   l,
-		pdf: pdf,
-		x0:  (pageWidthMM - l.gridWidth()) / 2,
-		y0:  (pageHeightMM - l.gridHeight()) / 2,
+		l:       l,
+		pdf:     pdf,
+		perPage: l.Columns * l.Rows,
+		x0:      (pageWidthMM - l.gridWidth()) / 2,
+		y0:      (pageHeightMM - l.gridHeight()) / 2,
+		// The QR Code fills the label's height or 45% of its width,
+		// inside a padding that absorbs die-cut tolerance.
+		pad: min(2, l.LabelHeightMM*0.06),
 	}
+	s.qrSide = min(l.LabelHeightMM-2*s.pad, (l.LabelWidthMM-2*s.pad)*0.45)
+	s.labels = make([]prepared, s.perPage)
+	s.workers = make([]pngBuffers, min(runtime.GOMAXPROCS(0), s.perPage))
 	if l.FontPath != "" {
 		data, err := os.ReadFile(l.FontPath)
 		if err != nil {
@@ -313,48 +348,86 @@ func (s *sheet) draw(x, y float64, v string) {
 	}
 }
 
-// add draws item i in the next free label.
-func (s *sheet) add(i int, it Item) error {
-	expiry, err := formatExpiry(it.Expiry)
-	if err != nil {
-		return invalid(fmt.Sprintf("items[%d].expiry", i), "%s", err)
+// addPage draws a page of labels for items, the first being item number
+// first of the sheet.
+func (s *sheet) addPage(first int, items []Item) error {
+	labels := s.prepare(items)
+	for i, lb := range labels {
+		if lb.bad != nil {
+			lb.bad.Field = fmt.Sprintf("items[%d].%s", first+i, lb.bad.Field)
+			return lb.bad
+		}
+		if lb.err != nil {
+			return fmt.Errorf("label: item %d: %w", first+i, lb.err)
+		}
 	}
-	g, verr := qrGrid(it.URI)
-	if verr != nil {
-		verr.Field = fmt.Sprintf("items[%d].%s", i, verr.Field)
-		return verr
-	}
-
+	s.pdf.AddPage()
 	l := s.l
-	perPage := l.Columns * l.Rows
-	pos := i % perPage
-	if pos == 0 {
-		s.pdf.AddPage()
-	}
-	col, row := pos%l.Columns, pos/l.Columns
-	x := s.x0 + float64(col)*(l.LabelWidthMM+l.ColumnGapMM)
-	y := s.y0 + float64(row)*(l.LabelHeightMM+l.RowGapMM)
-
-	// The QR Code, its quiet zone included, fills the label's height or
-	// 45% of its width, inside a padding that absorbs die-cut tolerance.
-	pad := min(2, l.LabelHeightMM*0.06)
-	side := min(l.LabelHeightMM-2*pad, (l.LabelWidthMM-2*pad)*0.45)
-	k := int(math.Ceil(qrDPI * side / float64(g.w) / 25.4))
-	png, err := s.png.encode(g, k, g.h)
-	if err != nil {
-		return fmt.Errorf("label: item %d: encode QR Code: %w", i, err)
-	}
-	name := "qr" + strconv.Itoa(i)
 	opts := fpdf.ImageOptions{ImageType: "PNG"}
-	s.pdf.RegisterImageOptionsReader(name, opts, bytes.NewReader(png))
-	s.pdf.ImageOptions(name, x+pad, y+(l.LabelHeightMM-side)/2, side, side, false, opts, 0, "")
+	for i, lb := range labels {
+		col, row := i%l.Columns, i/l.Columns
+		x := s.x0 + float64(col)*(l.LabelWidthMM+l.ColumnGapMM)
+		y := s.y0 + float64(row)*(l.LabelHeightMM+l.RowGapMM)
 
-	tx := x + pad + side + 0.5
-	s.drawText(tx, y+pad, x+l.LabelWidthMM-pad-tx, l.LabelHeightMM-2*pad, it, expiry)
-	if err := s.pdf.Error(); err != nil {
-		return fmt.Errorf("label: item %d: %w", i, err)
+		name := "qr" + strconv.Itoa(first+i)
+		s.pdf.RegisterImageOptionsReader(name, opts, bytes.NewReader(lb.png))
+		s.pdf.ImageOptions(name, x+s.pad, y+(l.LabelHeightMM-s.qrSide)/2, s.qrSide, s.qrSide, false, opts, 0, "")
+
+		// The quiet zone separates the text from the QR Code.
+		tx := x + s.pad + s.qrSide
+		s.drawText(tx, y+s.pad, x+l.LabelWidthMM-s.pad-tx, l.LabelHeightMM-2*s.pad, items[i], lb.expiry)
+		if err := s.pdf.Error(); err != nil {
+			return fmt.Errorf("label: item %d: %w", first+i, err)
+		}
 	}
 	return nil
+}
+
+// prepare encodes the QR Codes of a page and checks the items, on as many
+// goroutines as there are processors: encoding QR Codes is most of the
+// work. The result is valid until the next call.
+func (s *sheet) prepare(items []Item) []prepared {
+	labels := s.labels[:len(items)]
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for w := range s.workers[:min(len(s.workers), len(items))] {
+		pb := &s.workers[w]
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) {
+					return
+				}
+				s.prepareLabel(&labels[i], items[i], pb)
+			}
+		})
+	}
+	wg.Wait()
+	return labels
+}
+
+func (s *sheet) prepareLabel(lb *prepared, it Item, pb *pngBuffers) {
+	lb.bad, lb.err = nil, nil
+	expiry, err := formatExpiry(it.Expiry)
+	if err != nil {
+		lb.bad = invalid("expiry", "%s", err)
+		return
+	}
+	lb.expiry = expiry
+	g, verr := qrGrid(it.URI)
+	if verr != nil {
+		lb.bad = verr
+		return
+	}
+	k := int(math.Ceil(qrDPI * s.qrSide / float64(g.w) / 25.4))
+	png, err := pb.encode(g, k, g.h)
+	if err != nil {
+		lb.err = fmt.Errorf("encode QR Code image: %w", err)
+		return
+	}
+	lb.png = append(lb.png[:0], png...)
 }
 
 // textLine is one line of a label's text.

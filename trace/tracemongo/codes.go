@@ -147,6 +147,7 @@ type codeDoc struct {
 	GTIN      string    `bson:"gtin"`
 	Serial    string    `bson:"serial"`
 	Lot       string    `bson:"lot"`
+	Issuance  string    `bson:"iss"`
 	Seq       string    `bson:"seq"`
 	State     string    `bson:"state"`
 	Possessor string    `bson:"possessor"`
@@ -155,7 +156,7 @@ type codeDoc struct {
 }
 
 func (d codeDoc) code() trace.Code {
-	return trace.Code{GTIN: d.GTIN, Serial: d.Serial, Lot: d.Lot, Seq: d.Seq, State: trace.CodeState(d.State),
+	return trace.Code{GTIN: d.GTIN, Serial: d.Serial, Lot: d.Lot, Issuance: d.Issuance, Seq: d.Seq, State: trace.CodeState(d.State),
 		Possessor: d.Possessor, IssuedAt: d.IssuedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
@@ -163,7 +164,7 @@ func (d codeDoc) code() trace.Code {
 func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, error) {
 	docs := make([]any, len(codes))
 	for i, c := range codes {
-		docs[i] = codeDoc{ID: c.GTIN + c.Serial, GTIN: c.GTIN, Serial: c.Serial, Lot: c.Lot, Seq: c.Seq,
+		docs[i] = codeDoc{ID: c.GTIN + c.Serial, GTIN: c.GTIN, Serial: c.Serial, Lot: c.Lot, Issuance: c.Issuance, Seq: c.Seq,
 			State: string(c.State), Possessor: c.Possessor, IssuedAt: c.IssuedAt, UpdatedAt: c.UpdatedAt}
 	}
 	return insertIgnoring(ctx, s.db.Collection(colCodes), docs)
@@ -218,6 +219,7 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 type ssccDoc struct {
 	SSCC      string    `bson:"_id"`
 	OwnerID   string    `bson:"ownerId"`
+	Issuance  string    `bson:"iss"`
 	Seq       string    `bson:"seq"`
 	State     string    `bson:"state"`
 	Possessor string    `bson:"possessor"`
@@ -226,7 +228,7 @@ type ssccDoc struct {
 }
 
 func (d ssccDoc) sscc() trace.SSCC {
-	return trace.SSCC{SSCC: d.SSCC, OwnerID: d.OwnerID, Seq: d.Seq, State: trace.CodeState(d.State),
+	return trace.SSCC{SSCC: d.SSCC, OwnerID: d.OwnerID, Issuance: d.Issuance, Seq: d.Seq, State: trace.CodeState(d.State),
 		Possessor: d.Possessor, IssuedAt: d.IssuedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
@@ -234,7 +236,7 @@ func (d ssccDoc) sscc() trace.SSCC {
 func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, error) {
 	docs := make([]any, len(list))
 	for i, c := range list {
-		docs[i] = ssccDoc{SSCC: c.SSCC, OwnerID: c.OwnerID, Seq: c.Seq, State: string(c.State), Possessor: c.Possessor,
+		docs[i] = ssccDoc{SSCC: c.SSCC, OwnerID: c.OwnerID, Issuance: c.Issuance, Seq: c.Seq, State: string(c.State), Possessor: c.Possessor,
 			IssuedAt: c.IssuedAt, UpdatedAt: c.UpdatedAt}
 	}
 	return insertIgnoring(ctx, s.db.Collection(colSSCCs), docs)

@@ -1,12 +1,11 @@
 package tracesql
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,31 +29,37 @@ var codeSchema = []string{
 		updated_at INTEGER NOT NULL
 	) WITHOUT ROWID`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS issuances_idem ON issuances(owner_id, idem_key) WHERE idem_key != ''`,
-	// Codes are keyed by (GTIN, serial): the key that must be unique. The
-	// batch index is ordered by seq (issuance, position), so it grows at
-	// its end instead of at random places.
+	// Codes sit in insertion order (rowid), so the table and the batch
+	// index grow at their ends; only the (GTIN, serial) uniqueness index
+	// takes random inserts, and it is small. The rowid is the list cursor;
+	// pos keeps the position key the service gave (unindexed), so that a
+	// clash can be told from the row itself.
 	`CREATE TABLE IF NOT EXISTS codes (
+		id INTEGER PRIMARY KEY,
 		gtin TEXT NOT NULL,
 		serial TEXT NOT NULL,
 		lot TEXT NOT NULL,
-		seq TEXT NOT NULL,
-		state TEXT NOT NULL,
-		possessor TEXT NOT NULL,
-		issued_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL,
-		PRIMARY KEY (gtin, serial)
-	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS codes_batch ON codes(gtin, lot, seq)`,
-	`CREATE TABLE IF NOT EXISTS ssccs (
-		sscc TEXT PRIMARY KEY,
-		owner_id TEXT NOT NULL,
-		seq TEXT NOT NULL,
+		iss TEXT NOT NULL,
+		pos TEXT NOT NULL,
 		state TEXT NOT NULL,
 		possessor TEXT NOT NULL,
 		issued_at INTEGER NOT NULL,
 		updated_at INTEGER NOT NULL
-	) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS ssccs_owner ON ssccs(owner_id, seq)`,
+	)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS codes_key ON codes(gtin, serial)`,
+	`CREATE INDEX IF NOT EXISTS codes_batch ON codes(gtin, lot)`,
+	`CREATE TABLE IF NOT EXISTS ssccs (
+		id INTEGER PRIMARY KEY,
+		sscc TEXT NOT NULL UNIQUE,
+		owner_id TEXT NOT NULL,
+		iss TEXT NOT NULL,
+		pos TEXT NOT NULL,
+		state TEXT NOT NULL,
+		possessor TEXT NOT NULL,
+		issued_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS ssccs_owner ON ssccs(owner_id)`,
 }
 
 const issuanceCols = `id, kind, owner_id, gtin, lot, requested, issued, state, idem_key, created_at, updated_at`
@@ -120,23 +125,15 @@ func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state
 	return nil
 }
 
-// insertIgnoring stores rows in one transaction and returns the positions
-// of those whose key was already taken.
+// insertIgnoring stores rows, in the order given, in one transaction and
+// returns the positions of those whose key was already taken.
 //
-// Rows go in key order (less orders two rows), so that successive inserts
-// land on neighbouring B-tree pages, and in multi-row INSERT … ON CONFLICT
-// DO NOTHING statements of up to 100 rows. A statement that stores fewer
-// rows than it was given is rare (a random serial clashed): only then are
-// its rows looked up one by one (owned reports whether the stored row with
-// that key is the one we sent) to find which were taken.
+// Rows go in multi-row INSERT … ON CONFLICT DO NOTHING statements of up to
+// 100 rows. A statement that stores fewer rows than it was given is rare (a
+// random serial clashed): only then are its rows looked up one by one
+// (owned reports whether the stored row with that key is the one sent).
 func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []string, rows []T,
-	less func(a, b T) int, args func(T) []any, owned func(*sql.Tx, T) (bool, error)) ([]int, error) {
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return less(rows[a], rows[b]) })
-
+	args func(T) []any, owned func(*sql.Tx, T) (bool, error)) ([]int, error) {
 	tx, err := s.db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -148,11 +145,11 @@ func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []s
 	var full *sql.Stmt
 	var taken []int
 	argv := make([]any, 0, group*len(cols))
-	for start := 0; start < len(order); start += group {
-		part := order[start:min(start+group, len(order))]
+	for start := 0; start < len(rows); start += group {
+		part := rows[start:min(start+group, len(rows))]
 		argv = argv[:0]
-		for _, i := range part {
-			argv = append(argv, args(rows[i])...)
+		for _, r := range part {
+			argv = append(argv, args(r)...)
 		}
 		stmt := head + strings.TrimSuffix(strings.Repeat(one+",", len(part)), ",") + " ON CONFLICT DO NOTHING"
 		var res sql.Result
@@ -173,43 +170,53 @@ func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []s
 		if n, _ := res.RowsAffected(); int(n) == len(part) {
 			continue
 		}
-		for _, i := range part {
-			ok, err := owned(tx, rows[i])
+		for i, r := range part {
+			ok, err := owned(tx, r)
 			if err != nil {
 				return nil, err
 			}
 			if !ok {
-				taken = append(taken, i)
+				taken = append(taken, start+i)
 			}
 		}
 	}
-	slices.Sort(taken)
 	return taken, tx.Commit()
 }
 
-var codeInsertCols = []string{"gtin", "serial", "lot", "seq", "state", "possessor", "issued_at", "updated_at"}
+// cursor parses a list cursor, which is a rowid.
+func cursor(after string) (int64, error) {
+	if after == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(after, 10, 64)
+	if err != nil || n < 0 {
+		return 0, trace.Invalid("cursor", "is not a cursor this list returned")
+	}
+	return n, nil
+}
+
+var codeInsertCols = []string{"gtin", "serial", "lot", "iss", "pos", "state", "possessor", "issued_at", "updated_at"}
 
 // InsertCodes implements [trace.CodeStore].
 func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, error) {
 	return insertIgnoring(ctx, s, "codes", codeInsertCols, codes,
-		func(a, b trace.Code) int { return cmp.Or(strings.Compare(a.GTIN, b.GTIN), strings.Compare(a.Serial, b.Serial)) },
 		func(c trace.Code) []any {
-			return []any{c.GTIN, c.Serial, c.Lot, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+			return []any{c.GTIN, c.Serial, c.Lot, c.Issuance, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
 		},
 		func(tx *sql.Tx, c trace.Code) (bool, error) {
-			var seq string
-			err := tx.QueryRowContext(ctx, `SELECT seq FROM codes WHERE gtin = ? AND serial = ?`, c.GTIN, c.Serial).Scan(&seq)
-			return seq == c.Seq, err
+			var pos string
+			err := tx.QueryRowContext(ctx, `SELECT pos FROM codes WHERE gtin = ? AND serial = ?`, c.GTIN, c.Serial).Scan(&pos)
+			return pos == c.Seq, err
 		})
 }
 
-const codeCols = `gtin, serial, lot, seq, state, possessor, issued_at, updated_at`
+const codeCols = `id, gtin, serial, lot, iss, state, possessor, issued_at, updated_at`
 
 func scanCode(row scanner) (trace.Code, error) {
 	var c trace.Code
-	var issued, updated int64
-	err := row.Scan(&c.GTIN, &c.Serial, &c.Lot, &c.Seq, &c.State, &c.Possessor, &issued, &updated)
-	c.IssuedAt, c.UpdatedAt = fromMS(issued), fromMS(updated)
+	var id, issued, updated int64
+	err := row.Scan(&id, &c.GTIN, &c.Serial, &c.Lot, &c.Issuance, &c.State, &c.Possessor, &issued, &updated)
+	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), fromMS(issued), fromMS(updated)
 	return c, err
 }
 
@@ -219,53 +226,47 @@ func (s *Store) Code(ctx context.Context, gtin, serial string) (trace.Code, erro
 	return c, Translate(err, nil)
 }
 
-// seqBounds turns a page cursor and an optional issuance into a seq range.
-func seqBounds(after, issuance string) (lo, hi string) {
-	lo, hi = after, "\U0010FFFF"
-	if issuance != "" {
-		from, to := trace.SeqRange(issuance)
-		hi = to
-		if lo < from {
-			lo = from
-		}
-	}
-	return lo, hi
-}
-
 // ListCodes implements [trace.CodeStore].
 func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page) ([]trace.Code, error) {
-	lo, hi := seqBounds(p.After, f.Issuance)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+codeCols+` FROM codes
-		WHERE gtin = ? AND lot = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`, f.GTIN, f.Lot, lo, hi, p.Limit)
+	after, err := cursor(p.After)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + codeCols + ` FROM codes WHERE gtin = ? AND lot = ? AND id > ?`
+	args := []any{f.GTIN, f.Lot, after}
+	if f.Issuance != "" {
+		q += ` AND iss = ?`
+		args = append(args, f.Issuance)
+	}
+	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, p.Limit)...)
 	if err != nil {
 		return nil, err
 	}
 	return collect(rows, scanCode)
 }
 
-var ssccInsertCols = []string{"sscc", "owner_id", "seq", "state", "possessor", "issued_at", "updated_at"}
+var ssccInsertCols = []string{"sscc", "owner_id", "iss", "pos", "state", "possessor", "issued_at", "updated_at"}
 
 // InsertSSCCs implements [trace.CodeStore].
 func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, error) {
 	return insertIgnoring(ctx, s, "ssccs", ssccInsertCols, list,
-		func(a, b trace.SSCC) int { return strings.Compare(a.SSCC, b.SSCC) },
 		func(c trace.SSCC) []any {
-			return []any{c.SSCC, c.OwnerID, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+			return []any{c.SSCC, c.OwnerID, c.Issuance, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
 		},
 		func(tx *sql.Tx, c trace.SSCC) (bool, error) {
-			var seq string
-			err := tx.QueryRowContext(ctx, `SELECT seq FROM ssccs WHERE sscc = ?`, c.SSCC).Scan(&seq)
-			return seq == c.Seq, err
+			var pos string
+			err := tx.QueryRowContext(ctx, `SELECT pos FROM ssccs WHERE sscc = ?`, c.SSCC).Scan(&pos)
+			return pos == c.Seq, err
 		})
 }
 
-const ssccCols = `sscc, owner_id, seq, state, possessor, issued_at, updated_at`
+const ssccCols = `id, sscc, owner_id, iss, state, possessor, issued_at, updated_at`
 
 func scanSSCC(row scanner) (trace.SSCC, error) {
 	var c trace.SSCC
-	var issued, updated int64
-	err := row.Scan(&c.SSCC, &c.OwnerID, &c.Seq, &c.State, &c.Possessor, &issued, &updated)
-	c.IssuedAt, c.UpdatedAt = fromMS(issued), fromMS(updated)
+	var id, issued, updated int64
+	err := row.Scan(&id, &c.SSCC, &c.OwnerID, &c.Issuance, &c.State, &c.Possessor, &issued, &updated)
+	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), fromMS(issued), fromMS(updated)
 	return c, err
 }
 
@@ -277,9 +278,17 @@ func (s *Store) SSCC(ctx context.Context, sscc string) (trace.SSCC, error) {
 
 // ListSSCCs implements [trace.CodeStore].
 func (s *Store) ListSSCCs(ctx context.Context, f trace.SSCCFilter, p trace.Page) ([]trace.SSCC, error) {
-	lo, hi := seqBounds(p.After, f.Issuance)
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+ssccCols+` FROM ssccs
-		WHERE owner_id = ? AND seq > ? AND seq < ? ORDER BY seq LIMIT ?`, f.OwnerID, lo, hi, p.Limit)
+	after, err := cursor(p.After)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + ssccCols + ` FROM ssccs WHERE owner_id = ? AND id > ?`
+	args := []any{f.OwnerID, after}
+	if f.Issuance != "" {
+		q += ` AND iss = ?`
+		args = append(args, f.Issuance)
+	}
+	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, p.Limit)...)
 	if err != nil {
 		return nil, err
 	}
