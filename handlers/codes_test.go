@@ -21,8 +21,8 @@ import (
 type batchEnv struct {
 	*env
 	ownerID, owner, other string
-	gtin, lot            string
-	codesPath            string
+	gtin, lot             string
+	codesPath             string
 }
 
 func newBatchEnv(t *testing.T) *batchEnv {
