@@ -14,6 +14,7 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/label"
 )
 
 // Config is what [New] wires together. Every field is required.
@@ -24,23 +25,29 @@ type Config struct {
 	Codes    *trace.Codes
 	Logger   *slog.Logger
 	BaseURL  string // public origin, e.g. https://id.example.cn
+
+	// LabelFont is an optional TrueType font for label text beyond
+	// Western European characters (see label.Layout.FontPath).
+	LabelFont string
 }
 
 // Server serves the API. It is an [http.Handler].
 type Server struct {
-	registry *trace.Registry
-	access   *access.Service
-	audit    *audit.Log
-	codes    *trace.Codes
-	logger   *slog.Logger
-	baseURL  string
-	engine   *gin.Engine
+	registry  *trace.Registry
+	access    *access.Service
+	audit     *audit.Log
+	codes     *trace.Codes
+	logger    *slog.Logger
+	baseURL   string
+	labelFont string
+	labels    label.Renderer
+	engine    *gin.Engine
 }
 
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, logger: cfg.Logger,
-		baseURL: cfg.BaseURL}
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
 	// so that %2F stays inside one segment, then unescape the values.
@@ -95,6 +102,9 @@ func (s *Server) routes() {
 	api.GET("/issuances/:id", s.allow(anyKey...), s.handle(s.getIssuance))
 	api.POST("/sscc", s.allow(entityOnly...), s.handle(s.issueSSCCs))
 	api.GET("/sscc", s.allow(anyKey...), s.handle(s.listSSCCs))
+
+	api.GET("/labels", s.allow(anyKey...), s.handle(s.renderLabel))
+	api.GET("/products/:gtin/batches/:lot/labels.pdf", s.allow(anyKey...), s.handle(s.labelSheet))
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))

@@ -45,6 +45,7 @@ type config struct {
 	logLevel  slog.Level
 	adminKey  string
 	serialLen int
+	labelFont string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -65,6 +66,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.baseURL, "base-url", getenv("TRACESVC_BASE_URL"), "public origin used in Digital Link URIs; default http://<addr> (TRACESVC_BASE_URL)")
 	fs.IntVar(&cfg.serialLen, "serial-length", envInt(getenv, "TRACESVC_SERIAL_LENGTH", trace.DefaultSerialLength),
 		"length of issued serials, 8-20 (TRACESVC_SERIAL_LENGTH)")
+	fs.StringVar(&cfg.labelFont, "label-font", getenv("TRACESVC_LABEL_FONT"),
+		"TrueType font for non-Latin label text, e.g. Chinese product names (TRACESVC_LABEL_FONT)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -146,7 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-serial-length: %w", err)
 	}
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Logger: logger,
-		BaseURL: cfg.baseURL})
+		BaseURL: cfg.baseURL, LabelFont: cfg.labelFont})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

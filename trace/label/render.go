@@ -42,7 +42,7 @@ const (
 	DefaultSize2D = 300
 	// DefaultSizeLinear is the width GS1-128 images fit in when Spec.Size
 	// is 0.
-	DefaultSizeLinear = 600
+	DefaultSizeLinear = 1000
 )
 
 // Quiet zones, in modules, drawn around each symbol. Scanners need them

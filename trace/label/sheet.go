@@ -266,13 +266,24 @@ func newSheet(l Layout) (*sheet, error) {
 			}
 			return nil, &Error{Field: "font_path", Msg: fmt.Sprintf("%s is %s: use a .ttf file", l.FontPath, kind)}
 		}
-		pdf.AddUTF8FontFromBytes(ttfFamily, "", data)
-		if err := pdf.Error(); err != nil {
-			return nil, &Error{Field: "font_path", Msg: fmt.Sprintf("%s: %v", l.FontPath, err), Err: err}
+		if err := addFont(pdf, data); err != nil {
+			return nil, &Error{Field: "font_path", Msg: fmt.Sprintf("%s: cannot use this TrueType font: %v", l.FontPath, err), Err: err}
 		}
 		s.ttf = true
 	}
 	return s, nil
+}
+
+// addFont loads a TrueType font. The PDF library panics on some damaged
+// fonts instead of returning an error; that becomes the error here.
+func addFont(pdf *fpdf.Fpdf, data []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("damaged font: %v", r)
+		}
+	}()
+	pdf.AddUTF8FontFromBytes(ttfFamily, "", data)
+	return pdf.Error()
 }
 
 // textRun is a piece of text in one font: Helvetica, encoded in cp1252,
