@@ -472,7 +472,9 @@ func (s *sheet) drawText(x, y, w, h float64, it Item, expiry string) {
 		ln := &lines[i]
 		s.pt, s.bold = ln.pt, ln.bold
 		if tw := s.width(ln.s); tw > w {
-			ln.pt = max(minTextPt, ln.pt*w/tw)
+			// A hair smaller than an exact fit, which rounding could
+			// push over the edge.
+			ln.pt = max(minTextPt, ln.pt*w/tw*0.999)
 			s.pt = ln.pt
 			ln.s = truncate(ln.s, w, ellipsis, s.width)
 		}
