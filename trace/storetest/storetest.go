@@ -20,10 +20,11 @@ import (
 
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
-	Trace trace.Store
-	Keys  access.Store
-	Audit audit.Store
-	Codes trace.CodeStore
+	Trace  trace.Store
+	Keys   access.Store
+	Audit  audit.Store
+	Codes  trace.CodeStore
+	Events trace.EventStore
 
 	// TamperAudit rewrites the target of stored audit record seq directly
 	// in the database, behind the store's back, as an intruder would.
@@ -45,6 +46,9 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Issuances":       testIssuances,
 		"Codes":           testCodes,
 		"SSCCs":           testSSCCs,
+		"Custody":         testCustody,
+		"Events":          testEvents,
+		"CaptureJobs":     testCaptureJobs,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

@@ -27,11 +27,26 @@ func codeIndexes() map[string][]mongo.IndexModel {
 		// unique index works on every wire server.
 		colIssuances: {{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "idemKey", Value: 1}},
 			Options: options.Index().SetUnique(true).SetName("idem")}},
-		colCodes: {{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "lot", Value: 1}, {Key: "seq", Value: 1}},
-			Options: options.Index().SetName("batch")}},
-		colSSCCs: {{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "seq", Value: 1}},
-			Options: options.Index().SetName("owner")}},
+		colCodes: {
+			{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "lot", Value: 1}, {Key: "seq", Value: 1}},
+				Options: options.Index().SetName("batch")},
+			containerIndex(),
+		},
+		colSSCCs: {
+			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "seq", Value: 1}},
+				Options: options.Index().SetName("owner")},
+			containerIndex(),
+		},
 	}
+}
+
+// containerIndex serves [Store.Contents]. A code that is not packed has no
+// container field, so on MongoDB the sparse index holds packed codes only.
+// (A partial index would say it better, but FerretDB has none; it accepts
+// sparse and ignores it.)
+func containerIndex() mongo.IndexModel {
+	return mongo.IndexModel{Keys: bson.D{{Key: "container", Value: 1}},
+		Options: options.Index().SetSparse(true).SetName("container")}
 }
 
 type issuanceDoc struct {
@@ -153,6 +168,11 @@ type codeDoc struct {
 	Possessor string    `bson:"possessor"`
 	IssuedAt  time.Time `bson:"issuedAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+	// Custody state (see [trace.Custody]), set by [Store.ApplyCapture].
+	PendingTo   string     `bson:"pendingTo"`
+	Container   string     `bson:"container,omitempty"`   // absent when not packed (see containerIndex)
+	LastEventAt *time.Time `bson:"lastEventAt,omitempty"` // absent until an event is applied
+	Version     int64      `bson:"version"`
 }
 
 func (d codeDoc) code() trace.Code {
@@ -225,6 +245,11 @@ type ssccDoc struct {
 	Possessor string    `bson:"possessor"`
 	IssuedAt  time.Time `bson:"issuedAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+	// Custody state, as in codeDoc.
+	PendingTo   string     `bson:"pendingTo"`
+	Container   string     `bson:"container,omitempty"`
+	LastEventAt *time.Time `bson:"lastEventAt,omitempty"`
+	Version     int64      `bson:"version"`
 }
 
 func (d ssccDoc) sscc() trace.SSCC {

@@ -69,8 +69,10 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			{Keys: bson.D{{Key: "role", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("role")},
 		},
 	}
-	for col, models := range codeIndexes() {
-		idx[col] = models
+	for _, more := range []map[string][]mongo.IndexModel{codeIndexes(), eventIndexes()} {
+		for col, models := range more {
+			idx[col] = append(idx[col], models...)
+		}
 	}
 	for col, models := range idx {
 		if _, err := db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {

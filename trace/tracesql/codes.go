@@ -44,8 +44,13 @@ var codeSchema = []string{
 		state TEXT NOT NULL,
 		possessor TEXT NOT NULL,
 		issued_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL
+		updated_at INTEGER NOT NULL,
+		pending_to TEXT NOT NULL DEFAULT '',
+		container TEXT NOT NULL DEFAULT '',
+		last_event_at INTEGER NOT NULL DEFAULT 0,
+		version INTEGER NOT NULL DEFAULT 0
 	)`,
+	`CREATE INDEX IF NOT EXISTS codes_container ON codes(container) WHERE container != ''`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS codes_key ON codes(gtin, serial)`,
 	`CREATE INDEX IF NOT EXISTS codes_batch ON codes(gtin, lot)`,
 	`CREATE TABLE IF NOT EXISTS ssccs (
@@ -57,8 +62,13 @@ var codeSchema = []string{
 		state TEXT NOT NULL,
 		possessor TEXT NOT NULL,
 		issued_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL
+		updated_at INTEGER NOT NULL,
+		pending_to TEXT NOT NULL DEFAULT '',
+		container TEXT NOT NULL DEFAULT '',
+		last_event_at INTEGER NOT NULL DEFAULT 0,
+		version INTEGER NOT NULL DEFAULT 0
 	)`,
+	`CREATE INDEX IF NOT EXISTS ssccs_container ON ssccs(container) WHERE container != ''`,
 	`CREATE INDEX IF NOT EXISTS ssccs_owner ON ssccs(owner_id)`,
 }
 

@@ -120,10 +120,14 @@ func Translate(err error, fields map[string]string) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			// The message ends "constraint failed: table.col1, table.col2".
 			msg := se.Error()
-			for col, field := range fields {
-				if strings.Contains(msg, col) {
-					return &trace.FieldError{Field: field, Msg: "is already registered", Kind: trace.ErrConflict}
+			if i := strings.LastIndex(msg, "constraint failed: "); i >= 0 {
+				cols, _, _ := strings.Cut(msg[i+len("constraint failed: "):], " (")
+				for _, col := range strings.Split(cols, ", ") {
+					if field, ok := fields[strings.TrimSpace(col)]; ok {
+						return &trace.FieldError{Field: field, Msg: "is already registered", Kind: trace.ErrConflict}
+					}
 				}
 			}
 			return fmt.Errorf("%w: %v", trace.ErrConflict, err)

@@ -1,0 +1,395 @@
+package tracesql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"tracesvc/trace"
+)
+
+var _ trace.EventStore = (*Store)(nil)
+
+var eventSchema = []string{
+	// Events sit in insertion order (seq); their identifiers and readers
+	// are in narrow side tables keyed for the lookups that need them.
+	`CREATE TABLE IF NOT EXISTS events (
+		seq INTEGER PRIMARY KEY,
+		id TEXT NOT NULL UNIQUE,
+		type TEXT NOT NULL,
+		action TEXT NOT NULL,
+		biz_step TEXT NOT NULL,
+		disposition TEXT NOT NULL,
+		read_point TEXT NOT NULL,
+		biz_location TEXT NOT NULL,
+		event_time INTEGER NOT NULL,
+		record_time INTEGER NOT NULL,
+		captured_by TEXT NOT NULL,
+		refs TEXT NOT NULL,
+		parties TEXT NOT NULL,
+		visible TEXT NOT NULL,
+		raw BLOB NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS events_record ON events(record_time, id)`,
+	`CREATE INDEX IF NOT EXISTS events_time ON events(event_time, id)`,
+	`CREATE TABLE IF NOT EXISTS event_refs (
+		key TEXT NOT NULL,
+		role TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (key, role, seq)
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS event_readers (
+		entity TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (entity, seq)
+	) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS capture_jobs (
+		id TEXT PRIMARY KEY,
+		owner_id TEXT NOT NULL,
+		job TEXT NOT NULL
+	) WITHOUT ROWID`,
+}
+
+// StoredEventIDs implements [trace.EventStore].
+func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		rows, err := s.db.W.QueryContext(ctx, `SELECT id FROM events WHERE id IN (`+marks(len(part))+`)`, anys(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func anys[T any](v []T) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
+}
+
+// custodyOf splits a code key into its table and key columns.
+func custodyOf(key string) (table string, args []any, ok bool) {
+	switch {
+	case strings.HasPrefix(key, "01/"):
+		gtin, rest, _ := strings.Cut(key[3:], "/21/")
+		if len(gtin) != 14 || rest == "" || strings.Contains(rest, "/") {
+			return "", nil, false
+		}
+		return "codes", []any{gtin, rest}, true
+	case strings.HasPrefix(key, "00/") && len(key) == 21:
+		return "ssccs", []any{key[3:]}, true
+	}
+	return "", nil, false
+}
+
+const (
+	codeCustodySQL = `SELECT c.gtin, c.serial, b.owner_id, c.state, c.possessor, c.pending_to, c.container, c.last_event_at, c.version
+		FROM codes c JOIN batches b ON b.gtin = c.gtin AND b.lot = c.lot`
+	ssccCustodySQL = `SELECT '', sscc, owner_id, state, possessor, pending_to, container, last_event_at, version FROM ssccs`
+)
+
+func scanCustody(row scanner) (trace.Custody, error) {
+	var c trace.Custody
+	var gtin, id string
+	var last int64
+	if err := row.Scan(&gtin, &id, &c.Owner, &c.State, &c.Possessor, &c.PendingTo, &c.Container, &last, &c.Version); err != nil {
+		return trace.Custody{}, err
+	}
+	if gtin != "" {
+		c.Key = "01/" + gtin + "/21/" + id
+	} else {
+		c.Key = "00/" + id
+	}
+	if last != 0 {
+		c.LastEventAt = fromMS(last)
+	}
+	return c, nil
+}
+
+// Custody implements [trace.EventStore]. It reads on the writer, so that a
+// capture sees the latest committed state.
+func (s *Store) Custody(ctx context.Context, keys []string) (map[string]trace.Custody, error) {
+	out := map[string]trace.Custody{}
+	for _, k := range keys {
+		table, args, ok := custodyOf(k)
+		if !ok {
+			continue
+		}
+		q := codeCustodySQL + ` WHERE c.gtin = ? AND c.serial = ?`
+		if table == "ssccs" {
+			q = ssccCustodySQL + ` WHERE sscc = ?`
+		}
+		c, err := scanCustody(s.db.W.QueryRowContext(ctx, q, args...))
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("custody of %s: %w", k, err)
+		}
+		out[c.Key] = c
+	}
+	return out, nil
+}
+
+// Contents implements [trace.EventStore].
+func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody, error) {
+	var out []trace.Custody
+	for _, q := range []string{codeCustodySQL + ` WHERE c.container = ?`, ssccCustodySQL + ` WHERE container = ?`} {
+		rows, err := s.db.W.QueryContext(ctx, q, container)
+		if err != nil {
+			return nil, err
+		}
+		list, err := collect(rows, scanCustody)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// ApplyCapture implements [trace.EventStore] in one transaction.
+func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
+	tx, err := s.db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, c := range w.Custody {
+		table, key, ok := custodyOf(c.Key)
+		if !ok {
+			return fmt.Errorf("custody of %s: not a code key: %w", c.Key, trace.ErrInvalid)
+		}
+		where := "gtin = ? AND serial = ?"
+		if table == "ssccs" {
+			where = "sscc = ?"
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET state = ?, possessor = ?, pending_to = ?, container = ?,
+			last_event_at = ?, version = ?, updated_at = ? WHERE `+where+` AND version = ?`,
+			append([]any{string(c.State), c.Possessor, c.PendingTo, c.Container, ms(c.LastEventAt), c.Version,
+				ms(time.Now())}, append(key, c.Version-1)...)...)
+		if err != nil {
+			return fmt.Errorf("custody of %s: %w", c.Key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("custody of %s changed meanwhile: %w", c.Key, trace.ErrConflict)
+		}
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, type, action, biz_step, disposition, read_point, biz_location,
+		event_time, record_time, captured_by, refs, parties, visible, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(id) DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	ref, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_refs (key, role, seq) VALUES (?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer ref.Close()
+	reader, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_readers (entity, seq) VALUES (?,?)`)
+	if err != nil {
+		return err
+	}
+	defer reader.Close()
+	for _, e := range w.Events {
+		res, err := ins.ExecContext(ctx, e.ID, e.Type, e.Action, e.BizStep, e.Disposition, e.ReadPoint, e.BizLocation,
+			ms(e.EventTime), ms(e.RecordTime), e.CapturedBy, mustJSON(e.Refs), mustJSON(e.Parties), mustJSON(e.Visible), []byte(e.Raw))
+		if err != nil {
+			return fmt.Errorf("store event %s: %w", e.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // stored before: capture is idempotent
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for _, r := range e.Refs {
+			if _, err := ref.ExecContext(ctx, r.Key, r.Role, seq); err != nil {
+				return err
+			}
+		}
+		for _, v := range e.Visible {
+			if _, err := reader.ExecContext(ctx, v, seq); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+const eventCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time,
+	captured_by, refs, parties, visible`
+
+func scanEvent(withRaw bool) func(scanner) (trace.StoredEvent, error) {
+	return func(row scanner) (trace.StoredEvent, error) {
+		var e trace.StoredEvent
+		var seq, et, rt int64
+		var refs, parties, visible string
+		dest := []any{&seq, &e.ID, &e.Type, &e.Action, &e.BizStep, &e.Disposition, &e.ReadPoint, &e.BizLocation, &et, &rt,
+			&e.CapturedBy, &refs, &parties, &visible}
+		var raw []byte
+		if withRaw {
+			dest = append(dest, &raw)
+		}
+		if err := row.Scan(dest...); err != nil {
+			return trace.StoredEvent{}, err
+		}
+		e.EventTime, e.RecordTime, e.Raw = fromMS(et), fromMS(rt), raw
+		for _, f := range []struct {
+			s string
+			v any
+		}{{refs, &e.Refs}, {parties, &e.Parties}, {visible, &e.Visible}} {
+			if err := json.Unmarshal([]byte(f.s), f.v); err != nil {
+				return trace.StoredEvent{}, fmt.Errorf("event %s: %w", e.ID, err)
+			}
+		}
+		return e, nil
+	}
+}
+
+// QueryEvents implements [trace.EventStore].
+func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trace.EventOrder, after *trace.EventCursor, limit int) ([]trace.StoredEvent, error) {
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		if len(vals) > 0 {
+			where = append(where, col+` IN (`+marks(len(vals))+`)`)
+			args = append(args, anys(vals)...)
+		}
+	}
+	in("type", f.Types)
+	in("action", f.Actions)
+	in("biz_step", f.BizSteps)
+	in("disposition", f.Dispositions)
+	in("biz_location", f.BizLocations)
+	in("read_point", f.ReadPoints)
+	in("id", f.EventIDs)
+	refs := func(keys []string, roles ...string) {
+		if len(keys) == 0 {
+			return
+		}
+		where = append(where, `seq IN (SELECT seq FROM event_refs WHERE key IN (`+marks(len(keys))+`) AND role IN (`+marks(len(roles))+`))`)
+		args = append(args, anys(keys)...)
+		args = append(args, anys(roles)...)
+	}
+	refs(f.EPCs, trace.RoleEPC)
+	refs(f.AnyEPCs, trace.RoleEPC, trace.RoleParent, trace.RoleChild, trace.RoleInput, trace.RoleOutput)
+	refs(f.Parents, trace.RoleParent)
+	refs(f.Inputs, trace.RoleInput)
+	refs(f.Outputs, trace.RoleOutput)
+	refs(f.Classes, trace.RoleClass, trace.RoleChildClass, trace.RoleInputClass, trace.RoleOutputClass)
+	span := func(col string, from, to time.Time) {
+		if !from.IsZero() {
+			where = append(where, col+` >= ?`)
+			args = append(args, ms(from))
+		}
+		if !to.IsZero() {
+			where = append(where, col+` < ?`)
+			args = append(args, ms(to))
+		}
+	}
+	span("event_time", f.EventTimeFrom, f.EventTimeTo)
+	span("record_time", f.RecordTimeFrom, f.RecordTimeTo)
+	if f.VisibleTo != "" {
+		where = append(where, `seq IN (SELECT seq FROM event_readers WHERE entity = ?)`)
+		args = append(args, f.VisibleTo)
+	}
+	col := "record_time"
+	if order == trace.ByEventTime {
+		col = "event_time"
+	}
+	if after != nil {
+		where = append(where, `(`+col+` > ? OR (`+col+` = ? AND id > ?))`)
+		args = append(args, ms(after.Time), ms(after.Time), after.ID)
+	}
+	q := `SELECT ` + eventCols + `, raw FROM events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY `+col+`, id LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanEvent(true))
+}
+
+// EventsByKeys implements [trace.EventStore].
+func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
+	var out []trace.StoredEvent
+	seen := map[string]bool{}
+	for start := 0; start < len(keys) && len(out) < limit; start += 500 {
+		part := keys[start:min(start+500, len(keys))]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq IN
+			(SELECT seq FROM event_refs WHERE key IN (`+marks(len(part))+`)) ORDER BY seq LIMIT ?`,
+			append(anys(part), limit-len(out))...)
+		if err != nil {
+			return nil, err
+		}
+		list, err := collect(rows, scanEvent(false))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// SaveCaptureJob implements [trace.EventStore].
+func (s *Store) SaveCaptureJob(ctx context.Context, j trace.CaptureJob) error {
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO capture_jobs (id, owner_id, job) VALUES (?,?,?)
+		ON CONFLICT(id) DO UPDATE SET job = excluded.job`, j.ID, j.OwnerID, mustJSON(jobDoc(j)))
+	return err
+}
+
+// jobDoc is a capture job as stored: its JSON form plus the owner.
+func jobDoc(j trace.CaptureJob) any {
+	return struct {
+		trace.CaptureJob
+		Owner string `json:"owner"`
+	}{j, j.OwnerID}
+}
+
+// CaptureJob implements [trace.EventStore].
+func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, error) {
+	var doc string
+	if err := s.db.R.QueryRowContext(ctx, `SELECT job FROM capture_jobs WHERE id = ?`, id).Scan(&doc); err != nil {
+		return trace.CaptureJob{}, Translate(err, nil)
+	}
+	var j struct {
+		trace.CaptureJob
+		Owner string `json:"owner"`
+	}
+	if err := json.Unmarshal([]byte(doc), &j); err != nil {
+		return trace.CaptureJob{}, fmt.Errorf("capture job %s: %w", id, err)
+	}
+	j.CaptureJob.OwnerID = j.Owner
+	return j.CaptureJob, nil
+}
