@@ -92,3 +92,17 @@ func BenchmarkSheet(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*count)/b.Elapsed().Seconds(), "labels/s")
 }
+
+// BenchmarkQREncode is the QR Code encoder alone, no image: the floor
+// under BenchmarkRenderQRPNG.
+func BenchmarkQREncode(b *testing.B) {
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, err := qrGrid(benchURI); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "labels/s")
+}

@@ -14,5 +14,5 @@
 //
 // Errors in a [Spec], [Layout] or [Item] are [*Error] values naming the
 // offending field and wrapping [ErrInvalid]; any other error is a failure
-// to write the output.
+// to read a font or to write the output.
 package label

@@ -12,19 +12,20 @@ var ErrInvalid = errors.New("label: invalid")
 // Error says which input field is wrong and why, so that an HTTP handler
 // can answer 400 and name the field.
 //
-// Field is the Go name of the offending field in lower case: "symbology",
-// "format", "size", "uri" or "elements" for a [Spec]; "columns", "rows",
-// "label_width_mm", "label_height_mm", "margin_mm", "column_gap_mm",
-// "row_gap_mm" or "font_path" for a [Layout]; and "items" or a field of
-// one item, e.g. "items[12].uri" or "items[3].expiry", for [Sheet].
+// Field is the field's name in lowerCamelCase, as JSON and query
+// parameters spell it: "symbology", "format", "size", "uri" or "elements"
+// for a [Spec]; "columns", "rows", "labelWidthMm", "labelHeightMm",
+// "marginMm", "columnGapMm", "rowGapMm" or "fontPath" for a [Layout]; and
+// "items" or a field of one item, e.g. "items[12].uri" or
+// "items[3].expiry", for [Sheet].
 type Error struct {
 	Field string // the offending field
 	Msg   string // what is wrong with it
 	Err   error  // the underlying error, e.g. a *gs1.Error, if any
 }
 
-// Error implements error, e.g. "label: size: 40 px is too small, this
-// symbol needs at least 45".
+// Error implements error, e.g. "label: size: 5000 px is out of range:
+// want 0 (default) to 4096".
 func (e *Error) Error() string {
 	return "label: " + e.Field + ": " + e.Msg
 }

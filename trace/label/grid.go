@@ -13,6 +13,15 @@ func newGrid(w, h int) *grid {
 	return &grid{w: w, h: h, dark: make([]bool, w*h)}
 }
 
+// crop returns g without a margin of q modules on each side.
+func (g *grid) crop(q int) *grid {
+	c := newGrid(g.w-2*q, g.h-2*q)
+	for y := range c.h {
+		copy(c.dark[y*c.w:(y+1)*c.w], g.dark[(y+q)*g.w+q:])
+	}
+	return c
+}
+
 // scale chooses the pixels per module, k, for an image at most size
 // pixels wide (0 for the default), and the number of module rows to draw.
 func (g *grid) scale(size int) (k, rows int, err *Error) {

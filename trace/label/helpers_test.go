@@ -2,11 +2,15 @@ package label
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,15 +57,89 @@ func writeTemp(t testing.TB, name string, data []byte) string {
 	return path
 }
 
-// scanZbar decodes the QR Codes and linear barcodes in a PNG file with
-// zbarimg and returns one string per symbol found, as zbarimg prints
-// them: for GS1-128, the element string with GS (0x1D) for each FNC1
-// separator and no leading FNC1.
-func scanZbar(t testing.TB, path string) []string {
+// zbarSymbol is a symbol zbarimg read.
+type zbarSymbol struct {
+	Type string // "QR-Code", "CODE-128"
+	Data string
+	// GS1 is set for a Code 128 symbol that starts with FNC1, a GS1-128.
+	// zbarimg does not show that FNC1 in Data, and shows the other FNC1s
+	// as GS (0x1D).
+	GS1 bool
+}
+
+func (s zbarSymbol) String() string {
+	if s.GS1 {
+		return fmt.Sprintf("%s (GS1) %q", s.Type, s.Data)
+	}
+	return fmt.Sprintf("%s %q", s.Type, s.Data)
+}
+
+// zbarXML is the output of zbarimg --xml.
+type zbarXML struct {
+	Sources []struct {
+		Href    string `xml:"href,attr"`
+		Symbols []struct {
+			Type      string `xml:"type,attr"`
+			Modifiers string `xml:"modifiers,attr"`
+			Data      struct {
+				Format string `xml:"format,attr"` // "base64" when the data has control characters
+				Text   string `xml:",chardata"`
+			} `xml:"data"`
+		} `xml:"index>symbol"`
+	} `xml:"source"`
+}
+
+// scanZbar reads the QR Codes and linear barcodes in PNG files with one
+// run of zbarimg, and returns the symbols found in each file. The XML
+// output, unlike --raw, says which file each symbol is in, keeps control
+// characters (in base64), and shows the GS1 modifier of a GS1-128.
+func scanZbar(t testing.TB, paths ...string) [][]zbarSymbol {
 	t.Helper()
 	zbar := tool(t, "zbarimg", "zbar-tools")
-	out := run(t, zbar, "-q", "--nodbus", "--raw", path)
-	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	cmd := exec.Command(zbar, append([]string{"-q", "--nodbus", "--xml"}, paths...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 4) { // 4: no symbol in any file
+		t.Fatalf("zbarimg %s: %v\n%s", strings.Join(paths, " "), err, stderr.Bytes())
+	}
+	var doc zbarXML
+	if err := xml.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("zbarimg --xml output: %v\n%s", err, out)
+	}
+	found := make(map[string][]zbarSymbol)
+	for _, src := range doc.Sources {
+		for _, sym := range src.Symbols {
+			data := sym.Data.Text
+			if sym.Data.Format == "base64" {
+				b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(data))
+				if err != nil {
+					t.Fatalf("zbarimg base64 data %q: %v", data, err)
+				}
+				data = string(b)
+			}
+			found[src.Href] = append(found[src.Href], zbarSymbol{
+				Type: sym.Type,
+				Data: data,
+				GS1:  slices.Contains(strings.Split(sym.Modifiers, ","), "GS1"),
+			})
+		}
+	}
+	got := make([][]zbarSymbol, len(paths))
+	for i, p := range paths {
+		got[i] = found[p]
+	}
+	return got
+}
+
+// qrSymbols returns what zbarimg reports for QR Codes holding data.
+func qrSymbols(data ...string) []zbarSymbol {
+	var syms []zbarSymbol
+	for _, d := range data {
+		syms = append(syms, zbarSymbol{Type: "QR-Code", Data: d})
+	}
+	return syms
 }
 
 // scanDmtx decodes the first Data Matrix in a PNG file with dmtxread in

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -93,11 +94,11 @@ func (l Layout) validate() *Error {
 	}{
 		{"columns", float64(l.Columns), 1, maxColumns},
 		{"rows", float64(l.Rows), 1, maxRows},
-		{"label_width_mm", l.LabelWidthMM, minLabelWidthMM, pageWidthMM},
-		{"label_height_mm", l.LabelHeightMM, minLabelHeightMM, pageHeightMM},
-		{"margin_mm", l.MarginMM, 0, maxMarginMM},
-		{"column_gap_mm", l.ColumnGapMM, 0, pageWidthMM},
-		{"row_gap_mm", l.RowGapMM, 0, pageHeightMM},
+		{"labelWidthMm", l.LabelWidthMM, minLabelWidthMM, pageWidthMM},
+		{"labelHeightMm", l.LabelHeightMM, minLabelHeightMM, pageHeightMM},
+		{"marginMm", l.MarginMM, 0, maxMarginMM},
+		{"columnGapMm", l.ColumnGapMM, 0, pageWidthMM},
+		{"rowGapMm", l.RowGapMM, 0, pageHeightMM},
 	} {
 		// The negated test also rejects NaN.
 		if !(f.v >= f.lo && f.v <= f.hi) {
@@ -133,8 +134,9 @@ type Item struct {
 	ProductName string // up to two lines, cut short with "..." if longer
 	GTIN        string // printed as "GTIN …"
 	Lot         string // printed as "LOT …"
-	// Expiry is a date, "YYYY-MM-DD" or GS1's "YYMMDD" (AI 17, day 00
-	// meaning the end of the month), printed as "EXP YYYY-MM-DD".
+	// Expiry is a date, "YYYY-MM-DD" or GS1's "YYMMDD" (AI 17), printed
+	// as "EXP YYYY-MM-DD", or "EXP YYYY-MM" for GS1's day 00, which means
+	// the end of the month.
 	Expiry string
 	Serial string // printed as "SN …"
 }
@@ -150,22 +152,28 @@ const (
 )
 
 // qrDPI is the least resolution of the QR Code images embedded in sheets.
-// Each module is a whole number of pixels, so a 300 dpi printer never
-// smears a module edge across two dots more than once per module, and
-// viewers that smooth images still show sharp edges.
-const qrDPI = 300
+// Modules are whole pixels, so wherever a renderer puts the image's pixel
+// edges the module edges follow; but printers and viewers that smooth
+// scaled images blur each edge over about one image pixel, which at 200
+// dpi is an eighth of a millimetre. More costs memory: the PDF library
+// reserves width × height / 8 bytes for every image until the document is
+// written.
+const qrDPI = 200
 
 // Sheet writes a PDF of A4 pages of labels, one per item, laid out by l,
 // adding pages as needed.
 //
-// Items are read one at a time and each QR Code is encoded, drawn and
-// handed to the PDF library before the next; no list of items or images
-// is kept. The PDF library does keep the finished pages, compressed, until
-// the document is written at the end (about 2 kB per label), and nothing
-// is written to w if an error occurs.
+// Items are read a page at a time. The page's QR Codes are encoded on as
+// many goroutines as GOMAXPROCS allows, since encoding is most of the
+// work, and handed to the PDF library as PNG images before the next page
+// is read. The PDF library keeps every page and image until it writes the
+// document at the end, about 7 kB of memory per label with the default
+// layout (37 MB for 5,000 labels; the PDF itself is about 0.9 kB per
+// label). Nothing is written to w if an error occurs.
 //
 // A bad layout or item is reported as an [*Error] naming the field, e.g.
-// "items[12].uri", and wrapping [ErrInvalid].
+// "items[12].uri", and wrapping [ErrInvalid]. Other errors come from
+// reading [Layout.FontPath] or writing to w.
 func Sheet(w io.Writer, l Layout, items iter.Seq[Item]) error {
 	if err := l.validate(); err != nil {
 		return err
@@ -213,18 +221,19 @@ type sheet struct {
 	labels  []prepared   // the page being drawn
 	workers []pngBuffers // one per goroutine encoding QR Codes
 
-	ttf  bool    // a TrueType font is loaded for text Helvetica lacks
-	pt   float64 // the current text size
-	bold bool    // whether the current text is bold (Helvetica only)
-	runs []textRun
+	ttf    bool    // a TrueType font is loaded for text Helvetica lacks
+	pt     float64 // the current text size
+	bold   bool    // whether the current text is bold (Helvetica only)
+	widths map[glyph]float64
 }
 
 // prepared is one label ready to draw.
 type prepared struct {
-	png    []byte // the QR Code
-	expiry string // formatted
-	bad    *Error // what is wrong with the item
-	err    error  // a failure to draw it
+	png     []byte // the QR Code, without its quiet zone
+	modules int    // its width in modules, with the quiet zone
+	expiry  string // formatted
+	bad     *Error // what is wrong with the item
+	err     error  // a failure to draw it
 }
 
 // ttfFamily is the name the loaded TrueType font goes by in the PDF.
@@ -248,6 +257,7 @@ func newSheet(l Layout) (*sheet, error) {
 		// inside a padding that absorbs die-cut tolerance.
 		pad: min(2, l.LabelHeightMM*0.06),
 	}
+	s.widths = make(map[glyph]float64)
 	s.qrSide = min(l.LabelHeightMM-2*s.pad, (l.LabelWidthMM-2*s.pad)*0.45)
 	s.labels = make([]prepared, s.perPage)
 	s.workers = make([]pngBuffers, min(runtime.GOMAXPROCS(0), s.perPage))
@@ -264,10 +274,10 @@ func newSheet(l Layout) (*sheet, error) {
 			case len(data) >= 4 && string(data[:4]) == "OTTO":
 				kind = "an OpenType font with CFF outlines (.otf), which the PDF library cannot embed"
 			}
-			return nil, &Error{Field: "font_path", Msg: fmt.Sprintf("%s is %s: use a .ttf file", l.FontPath, kind)}
+			return nil, &Error{Field: "fontPath", Msg: fmt.Sprintf("%s is %s: use a .ttf file", l.FontPath, kind)}
 		}
 		if err := addFont(pdf, data); err != nil {
-			return nil, &Error{Field: "font_path", Msg: fmt.Sprintf("%s: cannot use this TrueType font: %v", l.FontPath, err), Err: err}
+			return nil, &Error{Field: "fontPath", Msg: fmt.Sprintf("%s: cannot use this TrueType font: %v", l.FontPath, err), Err: err}
 		}
 		s.ttf = true
 	}
@@ -286,76 +296,103 @@ func addFont(pdf *fpdf.Fpdf, data []byte) (err error) {
 	return pdf.Error()
 }
 
-// textRun is a piece of text in one font: Helvetica, encoded in cp1252,
-// or the TrueType font, in UTF-8.
-type textRun struct {
-	s   string
-	ttf bool
+// The text of a label is drawn in Helvetica where Helvetica has the
+// characters and, if a TrueType font is loaded, in that font elsewhere.
+// Fallback fonts for CJK, such as Droid Sans Fallback, have no Latin
+// letters, and Helvetica has no CJK: together they show both. Without a
+// TrueType font, characters outside cp1252 print as '?'.
+
+// face is one of the fonts of label text.
+type face uint8
+
+const (
+	faceRegular face = iota // Helvetica
+	faceBold                // Helvetica-Bold
+	faceTTF                 // the TrueType font, in one weight
+)
+
+// glyph is a character in a face, the key of the width cache.
+type glyph struct {
+	r rune
+	f face
 }
 
-// split cuts v into runs: what Helvetica can show goes in Helvetica, and
-// the rest, if a TrueType font is loaded, in that font. Fallback fonts
-// for CJK, such as Droid Sans Fallback, have no Latin letters, and
-// Helvetica has no CJK; together they show both. Without a TrueType font,
-// characters outside cp1252 become '?'. The result is valid until the
-// next call.
-func (s *sheet) split(v string) []textRun {
-	runs := s.runs[:0]
-	if !s.ttf {
-		s.runs = append(runs, textRun{s: toCP1252(v)})
-		return s.runs
-	}
-	start, inTTF := 0, false
-	for i, r := range v {
-		ttf := r != '?' && cp1252Byte(r) == '?'
-		if ttf != inTTF && i > start {
-			runs = appendRun(runs, v[start:i], inTTF)
-			start = i
-		}
-		inTTF = ttf
-	}
-	s.runs = appendRun(runs, v[start:], inTTF)
-	return s.runs
-}
+// measurePt is the size at which character widths are measured; they
+// scale linearly.
+const measurePt = 100
 
-func appendRun(runs []textRun, v string, ttf bool) []textRun {
-	if v == "" {
-		return runs
-	}
-	if !ttf {
-		v = toCP1252(v)
-	}
-	return append(runs, textRun{s: v, ttf: ttf})
-}
-
-// setFont selects the font of a run at the current size and weight.
-func (s *sheet) setFont(ttf bool) {
+// faceOf returns the face that draws r in the current weight.
+func (s *sheet) faceOf(r rune) face {
 	switch {
-	case ttf:
-		s.pdf.SetFont(ttfFamily, "", s.pt)
+	case s.ttf && r != '?' && cp1252Byte(r) == '?':
+		return faceTTF
 	case s.bold:
-		s.pdf.SetFont("Helvetica", "B", s.pt)
-	default:
-		s.pdf.SetFont("Helvetica", "", s.pt)
+		return faceBold
 	}
+	return faceRegular
+}
+
+// setFace selects f at size pt.
+func (s *sheet) setFace(f face, pt float64) {
+	switch f {
+	case faceTTF:
+		s.pdf.SetFont(ttfFamily, "", pt)
+	case faceBold:
+		s.pdf.SetFont("Helvetica", "B", pt)
+	default:
+		s.pdf.SetFont("Helvetica", "", pt)
+	}
+}
+
+// em returns the advance width of r in f, in mm per point of font size.
+// Widths are cached: the PDF library measures only in the current font,
+// and every font change it makes is written into the page.
+func (s *sheet) em(r rune, f face) float64 {
+	if w, ok := s.widths[glyph{r, f}]; ok {
+		return w
+	}
+	s.setFace(f, measurePt)
+	c := string(r)
+	if f != faceTTF {
+		c = string([]byte{cp1252Byte(r)})
+	}
+	w := s.pdf.GetStringWidth(c) / measurePt
+	s.widths[glyph{r, f}] = w
+	return w
 }
 
 // width returns the width of v, in mm, at the current size and weight.
 func (s *sheet) width(v string) float64 {
 	w := 0.0
-	for _, r := range s.split(v) {
-		s.setFont(r.ttf)
-		w += s.pdf.GetStringWidth(r.s)
+	for _, r := range v {
+		w += s.em(r, s.faceOf(r))
 	}
-	return w
+	return w * s.pt
 }
 
-// draw writes v with its baseline starting at (x, y).
+// draw writes v at the current size and weight, its baseline starting at
+// (x, y): one piece of text per run of characters in the same face.
 func (s *sheet) draw(x, y float64, v string) {
-	for _, r := range s.split(v) {
-		s.setFont(r.ttf)
-		s.pdf.Text(x, y, r.s)
-		x += s.pdf.GetStringWidth(r.s)
+	for len(v) > 0 {
+		r, _ := utf8.DecodeRuneInString(v)
+		f := s.faceOf(r)
+		end, w := 0, 0.0
+		for end < len(v) {
+			r, n := utf8.DecodeRuneInString(v[end:])
+			if s.faceOf(r) != f {
+				break
+			}
+			end += n
+			w += s.em(r, f)
+		}
+		run := v[:end]
+		if f != faceTTF {
+			run = toCP1252(run)
+		}
+		s.setFace(f, s.pt)
+		s.pdf.Text(x, y, run)
+		x += w * s.pt
+		v = v[end:]
 	}
 }
 
@@ -380,9 +417,13 @@ func (s *sheet) addPage(first int, items []Item) error {
 		x := s.x0 + float64(col)*(l.LabelWidthMM+l.ColumnGapMM)
 		y := s.y0 + float64(row)*(l.LabelHeightMM+l.RowGapMM)
 
+		// The image is the symbol alone: the quiet zone around it is
+		// left blank on the label, which saves the PDF library's memory.
 		name := "qr" + strconv.Itoa(first+i)
 		s.pdf.RegisterImageOptionsReader(name, opts, bytes.NewReader(lb.png))
-		s.pdf.ImageOptions(name, x+s.pad, y+(l.LabelHeightMM-s.qrSide)/2, s.qrSide, s.qrSide, false, opts, 0, "")
+		quiet := s.qrSide * qrQuiet / float64(lb.modules)
+		s.pdf.ImageOptions(name, x+s.pad+quiet, y+(l.LabelHeightMM-s.qrSide)/2+quiet,
+			s.qrSide-2*quiet, s.qrSide-2*quiet, false, opts, 0, "")
 
 		// The quiet zone separates the text from the QR Code.
 		tx := x + s.pad + s.qrSide
@@ -433,6 +474,8 @@ func (s *sheet) prepareLabel(lb *prepared, it Item, pb *pngBuffers) {
 		return
 	}
 	k := int(math.Ceil(qrDPI * s.qrSide / float64(g.w) / 25.4))
+	lb.modules = g.w
+	g = g.crop(qrQuiet)
 	png, err := pb.encode(g, k, g.h)
 	if err != nil {
 		lb.err = fmt.Errorf("encode QR Code image: %w", err)

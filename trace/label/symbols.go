@@ -1,6 +1,7 @@
 package label
 
 import (
+	"fmt"
 	"image"
 	"unicode/utf8"
 
@@ -20,7 +21,7 @@ func qrGrid(uri string) (*grid, *Error) {
 	}
 	q, err := qrcode.New(uri, qrcode.Medium)
 	if err != nil {
-		return nil, &Error{Field: "uri", Msg: "too long for a QR Code: " + err.Error(), Err: err}
+		return nil, &Error{Field: "uri", Msg: fmt.Sprintf("%d bytes is too long for a QR Code at error correction level M (%v)", len(uri), err), Err: err}
 	}
 	// The library's border is the right size, but drawing it here keeps
 	// every symbology's quiet zone in one place. Bitmap may be called only
@@ -56,7 +57,7 @@ func dataMatrixGrid(uri string, elements gs1.Elements) (*grid, *Error) {
 	}
 	bc, err := datamatrix.Encode(content)
 	if err != nil {
-		return nil, &Error{Field: field, Msg: "too long for a Data Matrix: " + err.Error(), Err: err}
+		return nil, &Error{Field: field, Msg: fmt.Sprintf("%d bytes is too long for a Data Matrix (%v)", len(content), err), Err: err}
 	}
 	return gridFromImage(bc, dmQuiet), nil
 }

@@ -129,7 +129,8 @@ func wrap(s string, width float64, maxLines int, ellipsis string, widthOf func(s
 		// The longest prefix that fits, preferring to end at a space.
 		fit, space := 0, 0
 		for i, r := range s {
-			end := i + utf8.RuneLen(r)
+			_, n := utf8.DecodeRuneInString(s[i:])
+			end := i + n
 			if widthOf(s[:end]) > width {
 				break
 			}
