@@ -58,7 +58,8 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes,
+	chain := trace.NewChain(st, st, registry, "https://id.example.cn")
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes, Chain: chain,
 		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
 	return &env{t: t, h: h, db: db, reg: secret, keys: keys, serial: new(atomic.Int64)}
 }

@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"bytes"
+	"fmt"
+	"image"
+	"image/png"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -134,7 +137,35 @@ func TestLabelSheet(t *testing.T) {
 		t.Fatalf("pdftoppm: %v %s", err, out)
 	}
 	pages, _ := filepath.Glob(filepath.Join(dir, "p*.png"))
-	out, err := exec.Command(zbarimg, "-q", "--nodbus", "--raw", pages[0]).Output()
+	// Decode each label on its own, as a scanner aimed at one label would:
+	// cut the page along the default grid (3 × 8 labels of 63.5 × 33.9 mm,
+	// 2.5 mm between columns, centred on A4).
+	f, err := os.Open(pages[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := func(mm float64) int { return int(mm / 25.4 * 300) }
+	left, top := (210-(3*63.5+2*2.5))/2, (297-8*33.9)/2
+	var crops []string
+	for row := range 8 {
+		for col := range 3 {
+			x, y := left+float64(col)*(63.5+2.5), top+float64(row)*33.9
+			cell := page.(interface {
+				SubImage(image.Rectangle) image.Image
+			}).SubImage(image.Rect(px(x), px(y), px(x+63.5), px(y+33.9)))
+			name := filepath.Join(dir, fmt.Sprintf("cell-%d-%d.png", row, col))
+			out, _ := os.Create(name)
+			png.Encode(out, cell)
+			out.Close()
+			crops = append(crops, name)
+		}
+	}
+	out, err := exec.Command(zbarimg, append([]string{"-q", "--nodbus", "--raw"}, crops...)...).Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ type Config struct {
 	Access   *access.Service
 	Audit    *audit.Log
 	Codes    *trace.Codes
+	Chain    *trace.Chain
 	Logger   *slog.Logger
 	BaseURL  string // public origin, e.g. https://id.example.cn
 
@@ -37,6 +38,7 @@ type Server struct {
 	access    *access.Service
 	audit     *audit.Log
 	codes     *trace.Codes
+	chain     *trace.Chain
 	logger    *slog.Logger
 	baseURL   string
 	labelFont string
@@ -46,7 +48,7 @@ type Server struct {
 
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
-	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, logger: cfg.Logger,
+	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
 		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -105,6 +107,18 @@ func (s *Server) routes() {
 
 	api.GET("/labels", s.allow(anyKey...), s.handle(s.renderLabel))
 	api.GET("/products/:gtin/batches/:lot/labels.pdf", s.allow(anyKey...), s.handle(s.labelSheet))
+
+	api.GET("/trace/forward", s.allow(anyKey...), s.handle(s.traceWalk(trace.Forward)))
+	api.GET("/trace/backward", s.allow(anyKey...), s.handle(s.traceWalk(trace.Backward)))
+	api.GET("/trace/lots/:gtin/:lot/fsma204.csv", s.allow(anyKey...), s.handle(s.fsma204))
+
+	ep := e.Group("/epcis", epcisHeaders, s.authenticate, s.auditWrites)
+	ep.POST("/capture", s.allow(entityOnly...), s.handle(s.capture))
+	ep.GET("/capture/:id", s.allow(anyKey...), s.handle(s.captureJob))
+	ep.POST("/events", s.allow(entityOnly...), s.handle(s.captureEvent))
+	ep.GET("/events", s.allow(anyKey...), s.handle(s.queryEvents))
+	ep.GET("/events/:id", s.allow(anyKey...), s.handle(s.getEvent))
+	ep.GET("/epcs/:epc/events", s.allow(anyKey...), s.handle(s.queryEvents))
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))

@@ -98,6 +98,7 @@ func envInt(getenv func(string) string, name string, def int) int {
 type stores struct {
 	trace  trace.Store
 	codes  trace.CodeStore
+	events trace.EventStore
 	keys   access.Store
 	audit  audit.Store
 	close  func() error
@@ -148,7 +149,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("-serial-length: %w", err)
 	}
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Logger: logger,
+	chain := trace.NewChain(st.events, st.codes, registry, cfg.baseURL)
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain, Logger: logger,
 		BaseURL: cfg.baseURL, LabelFont: cfg.labelFont})
 	srv := &http.Server{
 		Handler:           h,

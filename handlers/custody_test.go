@@ -1,0 +1,249 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chainEnv is the farm → processor → distributor → two retailers chain.
+type chainEnv struct {
+	*env
+	farm, proc, dist, retA, retB      string // entity IDs
+	farmK, procK, distK, retAK, retBK string // their keys
+	milk, cheese                      string // GTINs
+	cheeseSerials                     []string
+	pallet1, pallet2                  string // SSCCs
+	t0                                time.Time
+}
+
+func (c *chainEnv) party(id string) string { return "https://id.example.cn/api/v1/entities/" + id }
+
+func (c *chainEnv) item(serial string) string {
+	return "https://id.example.cn/01/" + c.cheese + "/21/" + serial
+}
+
+func (c *chainEnv) at(h int) string {
+	return c.t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339)
+}
+
+func objectEvent(action, step, when string, epcs []string, extra string) string {
+	list, _ := json.Marshal(epcs)
+	if extra != "" {
+		extra = "," + extra
+	}
+	return fmt.Sprintf(`{"type":"ObjectEvent","action":%q,"bizStep":%q,"eventTime":%q,"eventTimeZoneOffset":"+08:00","epcList":%s%s}`,
+		action, step, when, list, extra)
+}
+
+func dest(party string) string {
+	return fmt.Sprintf(`"destinationList":[{"type":"possessing_party","destination":%q}]`, party)
+}
+
+func source(party string) string {
+	return fmt.Sprintf(`"sourceList":[{"type":"possessing_party","source":%q}]`, party)
+}
+
+func newChainEnv(t *testing.T) *chainEnv {
+	e := newEnv(t)
+	c := &chainEnv{env: e, t0: time.Date(2026, 11, 1, 6, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	mk := func(name string, prefix string, kinds ...string) (string, string) {
+		n := e.serial.Add(1)
+		body := map[string]any{"name": name, "uscc": validUSCC(t, n), "kinds": kinds, "region": "Tianjin", "address": name + " Road"}
+		if prefix != "" {
+			body["companyPrefix"] = prefix
+		}
+		r := e.must(201, "POST", "/api/v1/entities", e.reg, body).JSON()
+		return r["entity"].(map[string]any)["id"].(string), r["key"].(string)
+	}
+	c.farm, c.farmK = mk("Green Meadow Farm", "", "farm")
+	c.proc, c.procK = mk("Haihe Cheese Works", "", "processor", "manufacturer")
+	c.dist, c.distK = mk("Bohai Logistics", "0614141", "distributor")
+	c.retA, c.retAK = mk("Retailer A", "", "retailer")
+	c.retB, c.retBK = mk("Retailer B", "", "retailer")
+	c.milk = e.newProduct(c.farmK, 1)
+	c.cheese = e.newProduct(c.procK, 2)
+	e.must(201, "POST", "/api/v1/products/"+c.milk+"/batches", c.farmK, map[string]any{"lot": "MILK1",
+		"productionDate": "2026-11-01", "quantity": 1000, "unit": "LTR"})
+	e.must(201, "POST", "/api/v1/products/"+c.cheese+"/batches", c.procK, map[string]any{"lot": "CH1",
+		"productionDate": "2026-11-02", "expiryDate": "2027-05-01", "quantity": 10, "unit": "EA"})
+	var got issued
+	json.Unmarshal(e.must(201, "POST", "/api/v1/products/"+c.cheese+"/batches/CH1/codes", c.procK, map[string]any{"count": 10}).Body, &got)
+	for _, cd := range got.Codes {
+		c.cheeseSerials = append(c.cheeseSerials, cd.Serial)
+	}
+	var ss struct{ SSCCs []struct{ SSCC string } }
+	json.Unmarshal(e.must(201, "POST", "/api/v1/sscc", c.distK, map[string]any{"count": 2}).Body, &ss)
+	c.pallet1, c.pallet2 = ss.SSCCs[0].SSCC, ss.SSCCs[1].SSCC
+	return c
+}
+
+func (c *chainEnv) milkClass() string {
+	return "urn:epc:class:lgtin:" + c.milk[1:8] + "." + c.milk[0:1] + c.milk[8:13] + ".MILK1"
+}
+
+// run records the whole chain up to the retailers' receipts.
+func (c *chainEnv) run() {
+	milkQty := fmt.Sprintf(`"quantityList":[{"epcClass":%q,"quantity":1000,"uom":"LTR"}]`, c.milkClass())
+	c.captureOK(c.farmK,
+		objectEvent("ADD", "commissioning", c.at(0), []string{}, milkQty),
+		objectEvent("OBSERVE", "shipping", c.at(1), []string{}, milkQty+","+source(c.party(c.farm))+","+dest(c.party(c.proc))))
+	var items []string
+	for _, s := range c.cheeseSerials {
+		items = append(items, c.item(s))
+	}
+	outs, _ := json.Marshal(items)
+	c.captureOK(c.procK,
+		objectEvent("OBSERVE", "receiving", c.at(2), []string{}, milkQty),
+		fmt.Sprintf(`{"type":"TransformationEvent","bizStep":"commissioning","eventTime":%q,"eventTimeZoneOffset":"+08:00",
+			"inputQuantityList":[{"epcClass":%q,"quantity":1000,"uom":"LTR"}],"outputEPCList":%s}`, c.at(3), c.milkClass(), outs),
+		objectEvent("OBSERVE", "shipping", c.at(4), items, dest(c.party(c.dist))+`,"bizTransactionList":[{"type":"desadv","bizTransaction":"urn:epcglobal:cbv:bt:0614141000005:D1"}]`))
+	c.captureOK(c.distK,
+		objectEvent("OBSERVE", "receiving", c.at(5), items, ""),
+		aggregation("ADD", "packing", c.at(6), "urn:epc:id:sscc:0614141."+c.pallet1[0:1]+c.pallet1[8:17], items[:5]),
+		aggregation("ADD", "packing", c.at(6), "https://id.example.cn/00/"+c.pallet2, items[5:]),
+		objectEvent("OBSERVE", "shipping", c.at(7), []string{"https://id.example.cn/00/" + c.pallet1}, dest(c.party(c.retA))),
+		objectEvent("OBSERVE", "shipping", c.at(7), []string{"https://id.example.cn/00/" + c.pallet2}, dest(c.party(c.retB))))
+}
+
+func aggregation(action, step, when, parent string, children []string) string {
+	list, _ := json.Marshal(children)
+	return fmt.Sprintf(`{"type":"AggregationEvent","action":%q,"bizStep":%q,"eventTime":%q,"eventTimeZoneOffset":"+08:00","parentID":%q,"childEPCs":%s}`,
+		action, step, when, parent, list)
+}
+
+func custodians(g map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range g["custodians"].([]any) {
+		out[c.(map[string]any)["entityId"].(string)] = true
+	}
+	return out
+}
+
+func TestCustodyScenario(t *testing.T) {
+	c := newChainEnv(t)
+	c.run()
+	palletA := "https://id.example.cn/00/" + c.pallet1
+	palletB := "https://id.example.cn/00/" + c.pallet2
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{palletA}, ""))
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "receiving", c.at(8), []string{palletB}, ""))
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "retail_selling", c.at(9), []string{c.item(c.cheeseSerials[0])}, ""))
+
+	// The codes' states follow custody.
+	codes := c.must(200, "GET", "/api/v1/products/"+c.cheese+"/batches/CH1/codes?limit=10", c.procK, nil).JSON()["codes"].([]any)
+	states := map[string]string{}
+	for _, cd := range codes {
+		m := cd.(map[string]any)
+		states[m["serial"].(string)] = fmt.Sprint(m["state"], "@", m["possessor"])
+	}
+	if states[c.cheeseSerials[0]] != "sold@"+c.retA || states[c.cheeseSerials[1]] != "in_custody@"+c.retA || states[c.cheeseSerials[9]] != "in_custody@"+c.retB {
+		t.Fatalf("code states: %v", states)
+	}
+
+	// Forward from the milk lot: the cheese serials and both retailers.
+	fwd := c.must(200, "GET", "/api/v1/trace/forward?gtin="+c.milk+"&lot=MILK1", c.reg, nil).JSON()
+	cust := custodians(fwd)
+	if !cust[c.retA] || !cust[c.retB] || !cust[c.dist] || !cust[c.proc] {
+		t.Fatalf("forward custodians %v lack someone (A %s, B %s)", cust, c.retA, c.retB)
+	}
+	nodes := map[string]bool{}
+	for _, n := range fwd["nodes"].([]any) {
+		nodes[n.(map[string]any)["key"].(string)] = true
+	}
+	for _, s := range c.cheeseSerials {
+		if !nodes["01/"+c.cheese+"/21/"+s] {
+			t.Fatalf("forward trace misses cheese serial %s: %v", s, nodes)
+		}
+	}
+	if fwd["truncated"] != false {
+		t.Fatalf("forward trace truncated: %v", fwd["truncatedReason"])
+	}
+	// Backward from a cheese serial: the farm.
+	back := c.must(200, "GET", "/api/v1/trace/backward?epc="+url.QueryEscape(c.item(c.cheeseSerials[7])), c.reg, nil).JSON()
+	if cust := custodians(back); !cust[c.farm] || !cust[c.proc] {
+		t.Fatalf("backward custodians %v lack the farm %s", cust, c.farm)
+	}
+	// The maker may trace its own product; a retailer may not trace it.
+	c.must(200, "GET", "/api/v1/trace/backward?epc="+url.QueryEscape(c.item(c.cheeseSerials[7])), c.procK, nil)
+	runCases(t, c.env, map[string]authCase{
+		"trace retailer": {"GET", "/api/v1/trace/forward?gtin=" + c.milk + "&lot=MILK1", c.retAK, nil, 403, "forbidden"},
+		"trace no key":   {"GET", "/api/v1/trace/forward?gtin=" + c.milk + "&lot=MILK1", "", nil, 401, "unauthorized"},
+		"trace no start": {"GET", "/api/v1/trace/forward", c.reg, nil, 400, "invalid"},
+		"trace depth":    {"GET", "/api/v1/trace/forward?gtin=" + c.milk + "&lot=MILK1&depth=99", c.reg, nil, 400, "invalid"},
+	})
+	// Depth is bounded, and a cut walk says so.
+	short := c.must(200, "GET", "/api/v1/trace/forward?gtin="+c.milk+"&lot=MILK1&depth=1", c.reg, nil).JSON()
+	if short["truncated"] != true {
+		t.Fatalf("depth 1 walk not truncated: %v", short)
+	}
+
+	// Query visibility: retailer A sees events of its pallet, not B's receipt.
+	seen := c.queryEvents(c.retAK, "MATCH_anyEPC="+url.QueryEscape(palletB))
+	for _, ev := range seen {
+		if ev.(map[string]any)["bizStep"] == "receiving" {
+			t.Fatal("retailer A sees retailer B's receipt")
+		}
+	}
+	if got := c.queryEvents(c.reg, "MATCH_anyEPC="+url.QueryEscape(palletB)+"&EQ_bizStep=receiving"); len(got) != 1 {
+		t.Fatalf("regulator query: %d events", len(got))
+	}
+	if got := c.queryEvents(c.retBK, "MATCH_epc="+url.QueryEscape(palletB)); len(got) != 2 {
+		t.Fatalf("retailer B sees %d events of its pallet, want shipping and receiving", len(got))
+	}
+
+	// FSMA 204 export of the milk lot: one row per CTE, sortable.
+	csv := c.must(200, "GET", "/api/v1/trace/lots/"+c.milk+"/MILK1/fsma204.csv", c.farmK, nil)
+	lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[1], "Harvesting,") || !strings.HasPrefix(lines[2], "Shipping,") ||
+		!strings.HasPrefix(lines[3], "Receiving,") || !strings.HasPrefix(lines[4], "Transformation,") {
+		t.Fatalf("fsma rows:\n%s", csv.Body)
+	}
+	if !strings.Contains(lines[2], "Reference Document") {
+		t.Fatalf("shipping without a reference document is not flagged: %s", lines[2])
+	}
+	runCases(t, c.env, map[string]authCase{
+		"fsma other entity": {"GET", "/api/v1/trace/lots/" + c.milk + "/MILK1/fsma204.csv", c.retAK, nil, 403, "forbidden"},
+		"fsma no lot":       {"GET", "/api/v1/trace/lots/" + c.milk + "/NOPE/fsma204.csv", c.reg, nil, 404, "not_found"},
+	})
+}
+
+// TestCustodyViolations checks each custody rule is refused with its
+// reason and the custodian it expected.
+func TestCustodyViolations(t *testing.T) {
+	c := newChainEnv(t)
+	c.run()
+	palletA := "https://id.example.cn/00/" + c.pallet1
+	palletB := "https://id.example.cn/00/" + c.pallet2
+	refused := func(key, event, rule, custodian string) {
+		t.Helper()
+		_, job := c.capture(key, doc(event))
+		errs, _ := job["errors"].([]any)
+		if job["success"] != false || len(errs) == 0 {
+			t.Fatalf("not refused: %v", job)
+		}
+		e := errs[0].(map[string]any)
+		if e["rule"] != rule || e["expectedCustodian"] != custodian || e["message"] == "" {
+			t.Fatalf("refused with %v, want rule %s and custodian %s", e, rule, custodian)
+		}
+	}
+	// Receiving by the wrong party.
+	refused(c.retBK, objectEvent("OBSERVE", "receiving", c.at(8), []string{palletA}, ""), "custody.wrongReceiver", c.retA)
+	// Shipping by a non-possessor: retailer A does not hold pallet B.
+	refused(c.retAK, objectEvent("OBSERVE", "shipping", c.at(8), []string{palletB}, dest(c.party(c.retA))), "custody.notPossessor", c.dist)
+	// Commissioning another entity's codes.
+	var fresh issued
+	json.Unmarshal(c.must(201, "POST", "/api/v1/products/"+c.cheese+"/batches/CH1/codes", c.procK, map[string]any{"count": 1}).Body, &fresh)
+	refused(c.farmK, objectEvent("ADD", "commissioning", c.at(8), []string{fresh.Codes[0].URI}, ""), "custody.commissionOwner", c.proc)
+	// Time going backwards, unless flagged late.
+	refused(c.distK, objectEvent("OBSERVE", "inspecting", c.at(6), []string{palletB}, ""), "custody.timeOrder", c.dist)
+	c.captureOK(c.distK, objectEvent("OBSERVE", "inspecting", c.at(6), []string{palletB}, `"tracesvc:lateArriving":true`))
+	// Shipping issued goods without naming where they go.
+	refused(c.distK, objectEvent("OBSERVE", "shipping", c.at(9), []string{palletB}, ""), "custody.shipDestination", c.dist)
+	// The refused receipt stored nothing; the right receiver still can.
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{palletA}, ""))
+	// Events about codes this service did not issue are stored unchecked.
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "shipping", c.at(1), []string{"urn:epc:id:sgtin:0614141.107346.2017"}, ""))
+}

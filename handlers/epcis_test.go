@@ -1,0 +1,217 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"tracesvc/trace/epcis"
+)
+
+const epcisContext = `"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"tracesvc":"https://id.example.cn/ns/"}]`
+
+// doc wraps events in an EPCISDocument.
+func doc(events ...string) string {
+	return `{` + epcisContext + `,"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-26T08:00:00Z",
+		"epcisBody":{"eventList":[` + strings.Join(events, ",") + `]}}`
+}
+
+// capture posts a document and returns the capture job.
+func (e *env) capture(key, body string, hdr ...string) (int, map[string]any) {
+	e.t.Helper()
+	req := httptest.NewRequest("POST", "/epcis/capture", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/ld+json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		var m map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &m)
+		return rec.Code, m
+	}
+	loc := rec.Header().Get("Location")
+	if !strings.HasPrefix(loc, "/epcis/capture/") {
+		e.t.Fatalf("capture Location %q", loc)
+	}
+	return rec.Code, e.must(200, "GET", loc, key, nil).JSON()
+}
+
+func (e *env) captureOK(key string, events ...string) map[string]any {
+	e.t.Helper()
+	code, job := e.capture(key, doc(events...))
+	if code != http.StatusAccepted || job["success"] != true {
+		e.t.Fatalf("capture: %d %v", code, job)
+	}
+	return job
+}
+
+// queryEvents runs an EPCIS query and returns its event list.
+func (e *env) queryEvents(key, query string) []any {
+	e.t.Helper()
+	r := e.must(200, "GET", "/epcis/events?"+query, key, nil).JSON()
+	body, _ := r["epcisBody"].(map[string]any)
+	qr, _ := body["queryResults"].(map[string]any)
+	rb, _ := qr["resultsBody"].(map[string]any)
+	list, _ := rb["eventList"].([]any)
+	return list
+}
+
+// conformanceDir is GS1's example documents, next to the project.
+func conformanceDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "conformance", "epcis-gs1")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("GS1 conformance documents not found at %s: %v", dir, err)
+	}
+	return dir
+}
+
+// rejectedExamples lists the GS1 examples the service refuses, and why.
+var rejectedExamples = map[string]string{}
+
+// TestGS1Conformance captures every GS1 example EPCISDocument and queries
+// each event back, checking that every field comes back as given.
+func TestGS1Conformance(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity("manufacturer")
+	dir := conformanceDir(t)
+	var files []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".jsonld") && !strings.HasSuffix(p, "EPCISQueryDocument.jsonld") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 40 {
+		t.Fatalf("found only %d example documents in %s", len(files), dir)
+	}
+	first := map[string]json.RawMessage{} // event ID → event as first captured
+	for _, f := range files {
+		name, _ := filepath.Rel(dir, f)
+		t.Run(name, func(t *testing.T) {
+			e := e.with(t)
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, job := e.capture(key, string(data))
+			if why, ok := rejectedExamples[name]; ok {
+				if job["success"] == true {
+					t.Fatalf("expected rejection (%s), but it was captured", why)
+				}
+				return
+			}
+			if code != http.StatusAccepted || job["success"] != true {
+				t.Fatalf("capture: %d %v", code, job)
+			}
+			d, err := epcis.DecodeDocument(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, raw := range d.Events {
+				ev, err := epcis.ParseEvent(raw)
+				if err != nil {
+					t.Fatalf("event %d: %v", i, err)
+				}
+				if _, seen := first[ev.ID]; !seen {
+					first[ev.ID] = raw
+				}
+				got := e.queryEvents(e.reg, "EQ_eventID="+url.QueryEscape(ev.ID))
+				if len(got) != 1 {
+					t.Fatalf("event %d (%s): query found %d events", i, ev.ID, len(got))
+				}
+				var want map[string]any
+				json.Unmarshal(first[ev.ID], &want)
+				gotMap := got[0].(map[string]any)
+				if _, ok := want["eventID"]; !ok {
+					delete(gotMap, "eventID") // derived by the service
+				}
+				if !reflect.DeepEqual(gotMap, want) {
+					gb, _ := json.Marshal(gotMap)
+					t.Fatalf("event %d came back changed:\n got %s\nwant %s", i, gb, first[ev.ID])
+				}
+			}
+		})
+	}
+}
+
+func TestCaptureRejects(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	obj := func(fields string) string {
+		return `{"type":"ObjectEvent","action":"OBSERVE","epcList":["urn:epc:id:sgtin:0614141.107346.2017"],` + fields + `}`
+	}
+	okTime := `"eventTime":"2026-11-20T10:00:00+08:00","eventTimeZoneOffset":"+08:00"`
+	cases := map[string]struct {
+		body, pointer string
+	}{
+		"no eventTime":       {doc(obj(`"eventTimeZoneOffset":"+08:00"`)), "/epcisBody/eventList/0/eventTime"},
+		"no offset":          {doc(obj(`"eventTime":"2026-11-20T10:00:00+08:00"`)), "/epcisBody/eventList/0/eventTimeZoneOffset"},
+		"bad action":         {doc(`{"type":"ObjectEvent","action":"JUMP","epcList":[],` + okTime + `}`), "/epcisBody/eventList/0/action"},
+		"bare bizStep":       {doc(obj(okTime + `,"bizStep":"teleporting"`)), "/epcisBody/eventList/0/bizStep"},
+		"bare disposition":   {doc(obj(okTime + `,"disposition":"vanished"`)), "/epcisBody/eventList/0/disposition"},
+		"quantity as string": {doc(`{"type":"ObjectEvent","action":"OBSERVE","quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":"12","uom":"KGM"}],` + okTime + `}`), "/epcisBody/eventList/0/quantityList/0/quantity"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, job := e.with(t).capture(key, tc.body)
+			if code != http.StatusAccepted || job["success"] != false {
+				t.Fatalf("capture: %d %v", code, job)
+			}
+			errs := job["errors"].([]any)
+			if len(errs) == 0 || errs[0].(map[string]any)["pointer"] != tc.pointer || errs[0].(map[string]any)["rule"] == "" {
+				t.Fatalf("errors %v, want pointer %s", errs, tc.pointer)
+			}
+		})
+	}
+	// A document without @context is refused at once.
+	noCtx := `{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-26T08:00:00Z","epcisBody":{"eventList":[]}}`
+	if code, body := e.capture(key, noCtx); code != 400 {
+		t.Fatalf("no @context: %d %v", code, body)
+	}
+	if code, _ := e.capture(key, "{not json"); code != 400 {
+		t.Fatalf("not JSON: %d", code)
+	}
+	// Rollback stores nothing when one event fails; proceed stores the good one.
+	good := obj(okTime + `,"eventID":"urn:uuid:11111111-1111-4111-8111-111111111111"`)
+	bad := obj(`"eventTimeZoneOffset":"+08:00"`)
+	e.capture(key, doc(good, bad))
+	if got := e.queryEvents(e.reg, "EQ_eventID=urn:uuid:11111111-1111-4111-8111-111111111111"); len(got) != 0 {
+		t.Fatal("rollback stored an event")
+	}
+	_, job := e.capture(key, doc(good, bad), "GS1-Capture-Error-Behaviour", "proceed")
+	if job["captured"] != 1.0 || job["success"] != false {
+		t.Fatalf("proceed: %v", job)
+	}
+	if got := e.queryEvents(e.reg, "EQ_eventID=urn:uuid:11111111-1111-4111-8111-111111111111"); len(got) != 1 {
+		t.Fatal("proceed did not store the good event")
+	}
+	// Capturing the same event again is a no-op.
+	_, job = e.capture(key, doc(good))
+	if job["duplicates"] != 1.0 || job["captured"] != 0.0 || job["success"] != true {
+		t.Fatalf("recapture: %v", job)
+	}
+	runCases(t, e, map[string]authCase{
+		"no key":     {"POST", "/epcis/capture", "", doc(good), 401, "unauthorized"},
+		"wrong key":  {"POST", "/epcis/capture", bogusKey, doc(good), 401, "unauthorized"},
+		"regulator":  {"POST", "/epcis/capture", e.reg, doc(good), 403, "forbidden"},
+		"query none": {"GET", "/epcis/events", "", nil, 401, "unauthorized"},
+		"bad time":   {"GET", "/epcis/events?GE_eventTime=yesterday", e.reg, nil, 400, "invalid"},
+		"bad order":  {"GET", "/epcis/events?orderBy=size", e.reg, nil, 400, "invalid"},
+		"bad epc":    {"GET", "/epcis/events?MATCH_epc=urn:epc:id:sgtin:0614141.107346", e.reg, nil, 400, "invalid"},
+	})
+}
+
+var _ = time.Now
+var _ = fmt.Sprint

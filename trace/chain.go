@@ -1,0 +1,659 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"tracesvc/trace/epcis"
+	"tracesvc/trace/gs1"
+)
+
+// Chain records the chain of custody: it captures EPCIS events, applies the
+// custody rules to the codes this service issued, answers event queries,
+// and walks the trace graph.
+type Chain struct {
+	store    EventStore
+	codes    CodeStore
+	registry *Registry
+	baseURL  string
+}
+
+// NewChain returns the custody service.
+func NewChain(store EventStore, codes CodeStore, registry *Registry, baseURL string) *Chain {
+	return &Chain{store: store, codes: codes, registry: registry, baseURL: strings.TrimRight(baseURL, "/")}
+}
+
+// Capture limits advertised by the EPCIS REST binding headers.
+const (
+	MaxCaptureEvents = 10_000
+	MaxCaptureBytes  = 20 << 20
+)
+
+// Error behaviours of a capture (GS1-Capture-Error-Behaviour).
+const (
+	Rollback = "rollback" // store nothing unless every event passes
+	Proceed  = "proceed"  // store the events that pass
+)
+
+// CaptureRequest is one EPCIS document, or one event, to capture.
+type CaptureRequest struct {
+	ActorID        string // the capturing entity
+	Document       []byte // an EPCISDocument (JSON-LD)
+	SingleEvent    bool   // Document is one event, not a document
+	ErrorBehaviour string // Rollback (default) or Proceed
+}
+
+// Capture validates and stores the events of a document and returns its
+// capture job, which is stored too. The job lists every event refused and
+// why. A document that cannot be read at all (not JSON, no @context, too
+// many events) is an [ErrInvalid] error instead.
+//
+// Events already stored (same eventID, given or derived) are no-ops. With
+// [Rollback] nothing is stored unless every event passes; with [Proceed]
+// the events that pass are stored.
+func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, error) {
+	switch req.ErrorBehaviour {
+	case "":
+		req.ErrorBehaviour = Rollback
+	case Rollback, Proceed:
+	default:
+		return CaptureJob{}, Invalid("GS1-Capture-Error-Behaviour", "must be rollback or proceed, got %q", req.ErrorBehaviour)
+	}
+	var raws []json.RawMessage
+	prefix := "/epcisBody/eventList/"
+	if req.SingleEvent {
+		if !json.Valid(req.Document) {
+			return CaptureJob{}, Invalid("", "the event is not valid JSON")
+		}
+		raws, prefix = []json.RawMessage{req.Document}, ""
+	} else {
+		doc, err := epcis.DecodeDocument(req.Document)
+		if err != nil {
+			return CaptureJob{}, epcisInvalid(err)
+		}
+		raws = doc.Events
+	}
+	if len(raws) > MaxCaptureEvents {
+		return CaptureJob{}, Invalid("/epcisBody/eventList", "holds %d events; the capture limit is %d", len(raws), MaxCaptureEvents)
+	}
+	now := c.registry.Now()
+	job := CaptureJob{ID: NewID(now), OwnerID: req.ActorID, ErrorBehaviour: req.ErrorBehaviour, Events: len(raws),
+		CreatedAt: now, Errors: []CaptureError{}}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = c.capture(ctx, &job, raws, prefix, now); !errors.Is(err, ErrConflict) {
+			break
+		}
+		// A code changed under us: read the new custody states and decide again.
+		job.Errors, job.Captured, job.Duplicates = []CaptureError{}, 0, 0
+	}
+	if err != nil {
+		return CaptureJob{}, err
+	}
+	job.Success = len(job.Errors) == 0
+	job.FinishedAt = c.registry.Now()
+	if err := c.store.SaveCaptureJob(context.WithoutCancel(ctx), job); err != nil {
+		return CaptureJob{}, fmt.Errorf("save capture job: %w", err)
+	}
+	return job, nil
+}
+
+// epcisInvalid turns an epcis decoding error into the domain's invalid
+// error, naming the JSON pointer of the fault.
+func epcisInvalid(err error) error {
+	var e *epcis.Error
+	if errors.As(err, &e) {
+		return Invalid(e.Pointer, "%s", e.Message)
+	}
+	return Invalid("", "%v", err)
+}
+
+// capture runs the rules over raws and writes what passes.
+func (c *Chain) capture(ctx context.Context, job *CaptureJob, raws []json.RawMessage, prefix string, now time.Time) error {
+	run := &captureRun{chain: c, actor: job.OwnerID, states: map[string]*Custody{}, changed: map[string]bool{},
+		parties: map[string]string{}, owners: map[string]string{}}
+	events := make([]*epcis.Event, len(raws))
+	var ids []string
+	for i, raw := range raws {
+		ev, err := epcis.ParseEvent(raw)
+		if err != nil {
+			job.Errors = append(job.Errors, eventErrors(i, prefix, ev.ID, err)...)
+			continue
+		}
+		events[i] = &ev
+		ids = append(ids, ev.ID)
+	}
+	stored, err := c.store.StoredEventIDs(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("look up event IDs: %w", err)
+	}
+	if err := run.load(ctx, events); err != nil {
+		return err
+	}
+	var out []StoredEvent
+	seen := map[string]bool{}
+	for i, ev := range events {
+		if ev == nil {
+			continue
+		}
+		if stored[ev.ID] || seen[ev.ID] {
+			job.Duplicates++
+			continue
+		}
+		seen[ev.ID] = true
+		se, violations, err := run.apply(ctx, ev, now)
+		if err != nil {
+			return err
+		}
+		if len(violations) > 0 {
+			for _, v := range violations {
+				v.Index, v.EventID = i, ev.ID
+				v.Pointer = pointer(prefix, i, v.Pointer)
+				job.Errors = append(job.Errors, v)
+			}
+			continue
+		}
+		out = append(out, se)
+	}
+	if len(job.Errors) > 0 && job.ErrorBehaviour == Rollback {
+		return nil
+	}
+	w := CaptureWrite{Events: out}
+	for k := range run.changed {
+		w.Custody = append(w.Custody, *run.states[k])
+	}
+	slices.SortFunc(w.Custody, func(a, b Custody) int { return strings.Compare(a.Key, b.Key) })
+	if err := c.store.ApplyCapture(ctx, w); err != nil {
+		return fmt.Errorf("store capture: %w", err)
+	}
+	job.Captured = len(out)
+	return nil
+}
+
+func pointer(prefix string, i int, p string) string {
+	if prefix == "" {
+		return p
+	}
+	return fmt.Sprintf("%s%d%s", prefix, i, p)
+}
+
+// eventErrors lists the validation errors of event i.
+func eventErrors(i int, prefix, id string, err error) []CaptureError {
+	var list epcis.Errors
+	var one *epcis.Error
+	switch {
+	case errors.As(err, &list):
+	case errors.As(err, &one):
+		list = epcis.Errors{one}
+	default:
+		return []CaptureError{{Index: i, EventID: id, Pointer: pointer(prefix, i, ""), Rule: "event.invalid", Message: err.Error()}}
+	}
+	out := make([]CaptureError, len(list))
+	for j, e := range list {
+		out[j] = CaptureError{Index: i, EventID: id, Pointer: pointer(prefix, i, e.Pointer), Rule: e.Rule, Message: e.Message}
+	}
+	return out
+}
+
+// captureRun is the state of one capture: the custody of every issued code
+// the document touches, as the events change it in document order.
+type captureRun struct {
+	chain   *Chain
+	actor   string
+	states  map[string]*Custody
+	changed map[string]bool
+	parties map[string]string // party or location key → entity ID ("" when unknown)
+	owners  map[string]string // GTIN → owning entity ID ("" when not registered)
+}
+
+// load reads the custody state of every code the events name, and of
+// everything packed in those codes.
+func (r *captureRun) load(ctx context.Context, events []*epcis.Event) error {
+	var keys []string
+	for _, ev := range events {
+		if ev != nil {
+			keys = append(keys, instanceKeys(ev)...)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	states, err := r.chain.store.Custody(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read custody: %w", err)
+	}
+	for k, s := range states {
+		r.states[k] = &s
+	}
+	return nil
+}
+
+// contents returns the codes packed in container, reading them once.
+func (r *captureRun) contents(ctx context.Context, container string) ([]*Custody, error) {
+	inside, err := r.chain.store.Contents(ctx, container)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Custody
+	for _, s := range inside {
+		if cur, ok := r.states[s.Key]; ok {
+			if cur.Container == container {
+				out = append(out, cur)
+			}
+			continue
+		}
+		r.states[s.Key] = &s
+		out = append(out, &s)
+	}
+	// Codes packed in this document are not stored yet.
+	for _, s := range r.states {
+		if s.Container == container && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// instanceKeys returns the instance-level identifiers of an event.
+func instanceKeys(ev *epcis.Event) []string {
+	keys := slices.Concat(ev.EPCs, ev.ChildEPCs, ev.InputEPCs, ev.OutputEPCs)
+	if ev.ParentID != "" {
+		keys = append(keys, ev.ParentID)
+	}
+	return keys
+}
+
+// violation is a broken custody rule.
+func violation(ptr, rule, custodian, format string, args ...any) CaptureError {
+	return CaptureError{Pointer: ptr, Rule: rule, Custodian: custodian, Message: fmt.Sprintf(format, args...)}
+}
+
+// apply checks ev against the custody rules, updates the states it
+// changes, and returns the event as it will be stored.
+func (r *captureRun) apply(ctx context.Context, ev *epcis.Event, now time.Time) (StoredEvent, []CaptureError, error) {
+	se := StoredEvent{ID: ev.ID, Type: ev.Type, Action: ev.Action, BizStep: ev.BizStep, Disposition: ev.Disposition,
+		ReadPoint: ev.ReadPoint, BizLocation: ev.BizLocation, EventTime: ev.EventTime.UTC().Truncate(time.Millisecond),
+		RecordTime: now, CapturedBy: r.actor, Raw: ev.Raw}
+	add := func(role string, keys ...string) {
+		for _, k := range keys {
+			if k != "" {
+				se.Refs = append(se.Refs, EventRef{Key: k, Role: role})
+			}
+		}
+	}
+	add(RoleEPC, ev.EPCs...)
+	add(RoleParent, ev.ParentID)
+	add(RoleChild, ev.ChildEPCs...)
+	add(RoleInput, ev.InputEPCs...)
+	add(RoleOutput, ev.OutputEPCs...)
+	for _, q := range ev.Quantities {
+		if q.EPCClass == "" {
+			continue
+		}
+		role := map[string]string{"": RoleClass, "child": RoleChildClass, "input": RoleInputClass, "output": RoleOutputClass}[q.Role]
+		se.Refs = append(se.Refs, EventRef{Key: q.EPCClass, Role: role, Quantity: q.Quantity, UOM: q.UOM})
+	}
+
+	readers := map[string]bool{r.actor: true}
+	var dest string
+	for _, lists := range []struct {
+		list  []epcis.Party
+		isDst bool
+	}{{ev.Sources, false}, {ev.Destinations, true}} {
+		for _, p := range lists.list {
+			id, err := r.party(ctx, p.ID)
+			if err != nil {
+				return se, nil, err
+			}
+			if id == "" {
+				continue
+			}
+			readers[id] = true
+			if lists.isDst {
+				se.Parties = append(se.Parties, "destination:"+id)
+			} else {
+				se.Parties = append(se.Parties, "source:"+id)
+			}
+			if lists.isDst && (dest == "" || p.Type == "possessing_party") {
+				dest = id
+			}
+		}
+	}
+	for _, ref := range se.Refs {
+		owner, err := r.owner(ctx, ref.Key)
+		if err != nil {
+			return se, nil, err
+		}
+		if owner != "" {
+			readers[owner] = true
+		}
+	}
+
+	violations, err := r.custody(ctx, ev, dest)
+	if err != nil || len(violations) > 0 {
+		return se, violations, err
+	}
+	for _, k := range instanceKeys(ev) {
+		if s, ok := r.states[k]; ok {
+			readers[s.Owner] = true
+			if s.Possessor != "" {
+				readers[s.Possessor] = true
+			}
+		}
+	}
+	for id := range readers {
+		if id != "" {
+			se.Visible = append(se.Visible, id)
+		}
+	}
+	slices.Sort(se.Visible)
+	slices.Sort(se.Parties)
+	se.Parties = slices.Compact(se.Parties)
+	return se, nil, nil
+}
+
+// party resolves a party or location key to a registered entity: by GLN
+// (417/… parties, 414/… locations) or by the entity's URI on this service
+// ({base-url}/api/v1/entities/{id}). It returns "" for anyone else.
+func (r *captureRun) party(ctx context.Context, key string) (string, error) {
+	if id, ok := r.parties[key]; ok {
+		return id, nil
+	}
+	id := ""
+	switch {
+	case strings.HasPrefix(key, "417/"), strings.HasPrefix(key, "414/"):
+		gln, _, _ := strings.Cut(key[4:], "/")
+		list, _, err := r.chain.registry.Entities(ctx, EntityFilter{GLN: gln}, Page{Limit: 1})
+		if err != nil {
+			return "", fmt.Errorf("resolve party %s: %w", key, err)
+		}
+		if len(list) == 1 {
+			id = list[0].ID
+		}
+	default:
+		if u, err := url.Parse(key); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+			if rest, ok := strings.CutPrefix(u.Path, "/api/v1/entities/"); ok && rest != "" && !strings.Contains(rest, "/") {
+				if _, err := r.chain.registry.Entity(ctx, rest); err == nil {
+					id = rest
+				} else if !errors.Is(err, ErrNotFound) {
+					return "", err
+				}
+			}
+		}
+	}
+	r.parties[key] = id
+	return id, nil
+}
+
+// owner returns the entity owning the product of an item or class key.
+func (r *captureRun) owner(ctx context.Context, key string) (string, error) {
+	rest, ok := strings.CutPrefix(key, "01/")
+	if !ok || len(rest) < 14 {
+		return "", nil
+	}
+	gtin := rest[:14]
+	if id, ok := r.owners[gtin]; ok {
+		return id, nil
+	}
+	p, err := r.chain.registry.store.Product(ctx, gtin)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return "", err
+	default:
+		r.owners[gtin] = p.OwnerID
+	}
+	return r.owners[gtin], nil
+}
+
+// lateArriving reports whether the event flags itself as late-arriving
+// data, with a boolean extension field whose local name is lateArriving
+// (e.g. "tracesvc:lateArriving": true).
+func lateArriving(raw json.RawMessage) bool {
+	if !bytes.Contains(raw, []byte("lateArriving")) {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for k, v := range m {
+		if (k == "lateArriving" || strings.HasSuffix(k, ":lateArriving")) && string(v) == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// custody applies the custody rules for codes this service issued. Codes
+// it did not issue pass unchecked, as EPCIS allows.
+func (r *captureRun) custody(ctx context.Context, ev *epcis.Event, dest string) ([]CaptureError, error) {
+	var out []CaptureError
+	late := lateArriving(ev.Raw)
+	at := ev.EventTime.UTC().Truncate(time.Millisecond)
+	type touch struct {
+		key, ptr, role string
+	}
+	var touched []touch
+	list := func(ptr, role string, keys []string) {
+		for i, k := range keys {
+			touched = append(touched, touch{k, fmt.Sprintf("%s/%d", ptr, i), role})
+		}
+	}
+	list("/epcList", RoleEPC, ev.EPCs)
+	if ev.ParentID != "" {
+		touched = append(touched, touch{ev.ParentID, "/parentID", RoleParent})
+	}
+	list("/childEPCs", RoleChild, ev.ChildEPCs)
+	list("/inputEPCList", RoleInput, ev.InputEPCs)
+	list("/outputEPCList", RoleOutput, ev.OutputEPCs)
+
+	next := map[string]Custody{}
+	for _, t := range touched {
+		cur, ok := r.states[t.key]
+		if !ok {
+			continue // not issued here
+		}
+		s := *cur
+		if p, ok := next[t.key]; ok {
+			s = p
+		}
+		if !late && !s.LastEventAt.IsZero() && at.Before(s.LastEventAt) {
+			out = append(out, violation("/eventTime", "custody.timeOrder", s.Possessor,
+				"eventTime %s is before the last event of %s (%s); flag the event \"tracesvc:lateArriving\": true if it is late data",
+				at.Format(time.RFC3339), t.key, s.LastEventAt.Format(time.RFC3339)))
+			continue
+		}
+		v := r.transition(&s, ev, t.role, t.key, dest)
+		if v != nil {
+			v.Pointer = t.ptr
+			out = append(out, *v)
+			continue
+		}
+		if at.After(s.LastEventAt) {
+			s.LastEventAt = at
+		}
+		next[t.key] = s
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	// Goods packed in a logistic unit travel with it.
+	if ev.BizStep == "shipping" || ev.BizStep == "receiving" {
+		for _, t := range touched {
+			s, ok := next[t.key]
+			if !ok || !strings.HasPrefix(t.key, "00/") {
+				continue
+			}
+			inside, err := r.contents(ctx, t.key)
+			if err != nil {
+				return nil, err
+			}
+			for _, child := range inside {
+				c := *child
+				if p, ok := next[c.Key]; ok {
+					c = p
+				}
+				c.Possessor, c.PendingTo = s.Possessor, s.PendingTo
+				if s.State == StateInCustody {
+					c.State = StateInCustody
+				}
+				if at.After(c.LastEventAt) {
+					c.LastEventAt = at
+				}
+				next[c.Key] = c
+			}
+		}
+	}
+	for k, s := range next {
+		s.Version = r.states[k].Version
+		if !r.changed[k] {
+			s.Version++ // one bump per capture: the store checks the version it read
+		}
+		*r.states[k] = s
+		r.changed[k] = true
+	}
+	return nil, nil
+}
+
+// transition moves one code's state for event ev, or says which rule the
+// actor broke.
+func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest string) *CaptureError {
+	actor := r.actor
+	mustHold := func() *CaptureError {
+		if s.State == StateIssued {
+			if s.Owner != actor {
+				v := violation("", "custody.notCommissioned", s.Owner,
+					"%s is not commissioned yet; only its owner may record events for it", key)
+				return &v
+			}
+			return nil
+		}
+		if s.Possessor != actor {
+			v := violation("", "custody.notPossessor", s.Possessor,
+				"%s is held by entity %s, not by you: only the current custodian may record %s", key, s.Possessor, stepName(ev))
+			return &v
+		}
+		return nil
+	}
+	commission := func() *CaptureError {
+		if s.Owner != actor {
+			v := violation("", "custody.commissionOwner", s.Owner,
+				"%s belongs to entity %s: only the batch owner may commission its codes", key, s.Owner)
+			return &v
+		}
+		if s.State != StateIssued {
+			v := violation("", "custody.alreadyCommissioned", s.Possessor, "%s was already commissioned (state %s)", key, s.State)
+			return &v
+		}
+		s.State, s.Possessor = StateCommissioned, actor
+		return nil
+	}
+	switch {
+	case role == RoleOutput:
+		return commission()
+	case ev.BizStep == "commissioning":
+		return commission()
+	case ev.Type == "AggregationEvent" && role == RoleParent && s.State == StateIssued && ev.Action == "ADD":
+		// A new case or pallet comes into use when it is first packed.
+		if s.Owner != actor {
+			v := violation("", "custody.commissionOwner", s.Owner, "%s belongs to entity %s: only its owner may pack into it", key, s.Owner)
+			return &v
+		}
+		s.State, s.Possessor = StateCommissioned, actor
+		return nil
+	case ev.BizStep == "receiving":
+		if s.PendingTo == "" {
+			v := violation("", "custody.notShipped", s.Possessor,
+				"%s was not shipped to you: it is held by entity %s and no shipment is pending", key, s.Possessor)
+			return &v
+		}
+		if s.PendingTo != actor {
+			v := violation("", "custody.wrongReceiver", s.PendingTo,
+				"%s was shipped to entity %s: only that party may receive it", key, s.PendingTo)
+			return &v
+		}
+		s.Possessor, s.PendingTo, s.State = actor, "", StateInCustody
+		return nil
+	}
+	if v := mustHold(); v != nil {
+		return v
+	}
+	switch {
+	case role == RoleInput:
+		s.State = StateDecommissioned // consumed by the transformation
+	case ev.BizStep == "shipping":
+		if dest == "" {
+			v := violation("/destinationList", "custody.shipDestination", s.Possessor,
+				"shipping %s, a code issued here, must name the receiving party in destinationList (possessing_party or owning_party) by GLN or by %s/api/v1/entities/{id}",
+				key, r.chain.baseURL)
+			return &v
+		}
+		s.PendingTo = dest
+	case ev.BizStep == "retail_selling":
+		s.State = StateSold
+	case ev.BizStep == "decommissioning":
+		s.State = StateDecommissioned
+	case ev.BizStep == "destroying":
+		s.State = StateDestroyed
+	case ev.Type == "AggregationEvent" && role == RoleChild && ev.Action == "ADD":
+		s.Container = ev.ParentID
+	case ev.Type == "AggregationEvent" && role == RoleChild && ev.Action == "DELETE":
+		s.Container = ""
+	}
+	return nil
+}
+
+func stepName(ev *epcis.Event) string {
+	if ev.BizStep != "" {
+		return ev.BizStep + " events"
+	}
+	return "events"
+}
+
+// itemKey is the canonical key of an item this service issued.
+func itemKey(gtin, serial string) string {
+	k, err := gs1.BuildDigitalLink("", gs1.Elements{{AI: "01", Value: gtin}, {AI: "21", Value: serial}})
+	if err != nil {
+		return "01/" + gtin + "/21/" + serial
+	}
+	return strings.TrimPrefix(k, "/")
+}
+
+// CaptureJob returns capture job id, if actorID captured it (or actorID is
+// "" for an official).
+func (c *Chain) CaptureJob(ctx context.Context, actorID, id string) (CaptureJob, error) {
+	j, err := c.store.CaptureJob(ctx, id)
+	if err != nil {
+		return CaptureJob{}, fmt.Errorf("capture job %s: %w", id, err)
+	}
+	if actorID != "" && j.OwnerID != actorID {
+		return CaptureJob{}, fmt.Errorf("capture job %s: %w", id, ErrNotFound)
+	}
+	return j, nil
+}
+
+// Query returns up to limit events matching f in order, after the cursor,
+// and the cursor of the next page (nil on the last).
+func (c *Chain) Query(ctx context.Context, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, *EventCursor, error) {
+	events, err := c.store.QueryEvents(ctx, f, order, after, limit+1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query events: %w", err)
+	}
+	if len(events) <= limit {
+		return events, nil, nil
+	}
+	events = events[:limit]
+	last := events[limit-1]
+	t := last.RecordTime
+	if order == ByEventTime {
+		t = last.EventTime
+	}
+	return events, &EventCursor{Time: t, ID: last.ID}, nil
+}
