@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"tracesvc/trace"
+	"tracesvc/trace/epcis"
+	"tracesvc/trace/tracesql"
 )
 
 // BenchmarkRegister measures entity, product and batch creation through the
@@ -113,4 +118,85 @@ func BenchmarkIssueMillion(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "codes/s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+}
+
+// captureDoc returns an EPCIS document of n ObjectEvents about items this
+// service did not issue, numbered from first.
+func captureDoc(first, n int) string {
+	events := make([]string, n)
+	for i := range events {
+		k := first + i
+		events[i] = fmt.Sprintf(`{"eventID":"urn:uuid:00000000-0000-4000-8000-%012d","type":"ObjectEvent","action":"OBSERVE",`+
+			`"bizStep":"shipping","disposition":"in_transit","eventTime":"2026-11-20T10:%02d:%02d.000+08:00","eventTimeZoneOffset":"+08:00",`+
+			`"epcList":["urn:epc:id:sgtin:0614141.107346.%d","urn:epc:id:sgtin:0614141.107346.%d"],`+
+			`"readPoint":{"id":"urn:epc:id:sgln:0614141.07346.1234"},"bizLocation":{"id":"urn:epc:id:sgln:0614141.07346.0"},`+
+			`"bizTransactionList":[{"type":"po","bizTransaction":"urn:epcglobal:cbv:bt:0614141073467:PO%d"}]}`,
+			k, (k/60)%60, k%60, 2*k, 2*k+1, k)
+	}
+	return doc(events...)
+}
+
+// BenchmarkCapture captures 100,000 events, in documents of 1,000, through
+// the HTTP handler on the embedded store; then stores the same events
+// straight into the store, and reports both rates and their ratio.
+func BenchmarkCapture(b *testing.B) {
+	const docs, perDoc = 100, 1000
+	bodies := make([]string, docs)
+	for i := range bodies {
+		bodies[i] = captureDoc(i*perDoc, perDoc)
+	}
+	var viaHTTP, raw time.Duration
+	for b.Loop() {
+		e := newEnv(b)
+		_, key := e.newEntity()
+		start := time.Now()
+		for _, body := range bodies {
+			code, job := e.capture(key, body)
+			if code != 202 || job["captured"] != float64(perDoc) {
+				b.Fatalf("capture: %d %v", code, job)
+			}
+		}
+		viaHTTP += time.Since(start)
+
+		// The same events, parsed beforehand, written straight to a fresh store.
+		ctx := context.Background()
+		db, err := tracesql.Open(ctx, b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := tracesql.New(ctx, db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		writes := make([]trace.CaptureWrite, docs)
+		for i, body := range bodies {
+			d, _ := epcis.DecodeDocument([]byte(body))
+			for _, r := range d.Events {
+				ev, err := epcis.ParseEvent(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				se := trace.StoredEvent{ID: ev.ID, Type: ev.Type, Action: ev.Action, BizStep: ev.BizStep, Disposition: ev.Disposition,
+					ReadPoint: ev.ReadPoint, BizLocation: ev.BizLocation, EventTime: ev.EventTime, RecordTime: time.Now(),
+					CapturedBy: "e1", Visible: []string{"e1"}, Raw: ev.Raw}
+				for _, k := range ev.EPCs {
+					se.Refs = append(se.Refs, trace.EventRef{Key: k, Role: trace.RoleEPC})
+				}
+				writes[i].Events = append(writes[i].Events, se)
+			}
+		}
+		start = time.Now()
+		for _, w := range writes {
+			if err := st.ApplyCapture(ctx, w); err != nil {
+				b.Fatal(err)
+			}
+		}
+		raw += time.Since(start)
+		db.Close()
+	}
+	n := float64(docs * perDoc * b.N)
+	httpRate, rawRate := n/viaHTTP.Seconds(), n/raw.Seconds()
+	b.ReportMetric(httpRate, "captured-events/s")
+	b.ReportMetric(rawRate, "raw-store-events/s")
+	b.ReportMetric(100*httpRate/rawRate, "%-of-raw")
 }

@@ -224,7 +224,21 @@ func (r *captureRun) load(ctx context.Context, events []*epcis.Event) error {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	states, err := r.chain.store.Custody(ctx, keys)
+	// Items of products not registered here cannot be codes issued here.
+	issuable := keys[:0]
+	for _, k := range keys {
+		if strings.HasPrefix(k, "01/") {
+			owner, err := r.owner(ctx, k)
+			if err != nil {
+				return err
+			}
+			if owner == "" {
+				continue
+			}
+		}
+		issuable = append(issuable, k)
+	}
+	states, err := r.chain.store.Custody(ctx, issuable)
 	if err != nil {
 		return fmt.Errorf("read custody: %w", err)
 	}
@@ -404,6 +418,7 @@ func (r *captureRun) owner(ctx context.Context, key string) (string, error) {
 	p, err := r.chain.registry.store.Product(ctx, gtin)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		r.owners[gtin] = "" // not registered here: remember that too
 	case err != nil:
 		return "", err
 	default:
