@@ -215,3 +215,79 @@ func TestCaptureRejects(t *testing.T) {
 
 var _ = time.Now
 var _ = fmt.Sprint
+
+func TestEPCISQueryAndSingleEvents(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	_, other := e.newEntity()
+	var events []string
+	for i := range 7 {
+		events = append(events, fmt.Sprintf(`{"eventID":"urn:uuid:22222222-2222-4222-8222-%012d","type":"ObjectEvent","action":"OBSERVE",
+			"bizStep":"https://ref.gs1.org/cbv/BizStep-storing","eventTime":"2026-11-20T10:0%d:00Z","eventTimeZoneOffset":"+00:00",
+			"epcList":["urn:epc:id:sgtin:0614141.107346.%d"]}`, i, i, i%2))
+	}
+	job := e.captureOK(key, events...)
+	// Capture jobs belong to their capturer and to officials.
+	e.must(200, "GET", "/epcis/capture/"+job["captureID"].(string), e.reg, nil)
+	if r := e.do("GET", "/epcis/capture/"+job["captureID"].(string), other, nil); r.Code != 404 {
+		t.Fatalf("another entity reads the capture job: %d", r.Code)
+	}
+	r := e.must(200, "GET", "/epcis/events?EQ_bizStep=storing&perPage=3&orderBy=eventTime", e.reg, nil)
+	if r.Hdr.Get("GS1-EPCIS-Capture-Limit") != "10000" || r.Hdr.Get("Content-Type") != "application/ld+json" {
+		t.Fatalf("headers: %v", r.Hdr)
+	}
+	var ids []string
+	tok := ""
+	for page := 0; page < 5; page++ {
+		q := "EQ_bizStep=storing&perPage=3&orderBy=eventTime"
+		if tok != "" {
+			q += "&nextPageToken=" + tok
+		}
+		r := e.must(200, "GET", "/epcis/events?"+q, e.reg, nil)
+		for _, ev := range e.queryEvents(e.reg, q) {
+			ids = append(ids, ev.(map[string]any)["eventID"].(string))
+		}
+		if tok = r.Hdr.Get("GS1-Next-Page-Token"); tok == "" {
+			break
+		}
+	}
+	if len(ids) != 7 || ids[0] != "urn:uuid:22222222-2222-4222-8222-000000000000" || ids[6] != "urn:uuid:22222222-2222-4222-8222-000000000006" {
+		t.Fatalf("paged ids: %v", ids)
+	}
+	if got := e.queryEvents(e.reg, "MATCH_epc=urn:epc:id:sgtin:0614141.107346.1"); len(got) != 3 {
+		t.Fatalf("MATCH_epc: %d", len(got))
+	}
+	dl := url.PathEscape("https://id.gs1.org/01/10614141073464/21/0")
+	r = e.must(200, "GET", "/epcis/epcs/"+dl+"/events", key, nil)
+	if n := len(r.JSON()["epcisBody"].(map[string]any)["queryResults"].(map[string]any)["resultsBody"].(map[string]any)["eventList"].([]any)); n != 4 {
+		t.Fatalf("events of the Digital Link form of item 0: %d", n)
+	}
+	if got := e.queryEvents(other, "EQ_bizStep=storing"); len(got) != 0 {
+		t.Fatalf("another entity sees %d events", len(got))
+	}
+	if got := e.queryEvents(e.reg, "GE_eventTime=2026-11-20T10:05:00Z&LT_eventTime=2026-11-20T10:06:00Z"); len(got) != 1 {
+		t.Fatalf("time window: %d", len(got))
+	}
+	e.must(200, "GET", "/epcis/events/"+url.PathEscape("urn:uuid:22222222-2222-4222-8222-000000000003"), key, nil)
+	if r := e.do("GET", "/epcis/events/"+url.PathEscape("urn:uuid:22222222-2222-4222-8222-000000000003"), other, nil); r.Code != 404 {
+		t.Fatalf("another entity reads a single event: %d", r.Code)
+	}
+
+	// A single event: 201 with its Location, or 400 with its faults.
+	one := `{"type":"ObjectEvent","action":"OBSERVE","eventTime":"2026-11-21T10:00:00Z","eventTimeZoneOffset":"+00:00","epcList":["urn:epc:id:sscc:0614141.1234567890"]}`
+	req := httptest.NewRequest("POST", "/epcis/events", strings.NewReader(one))
+	req.Header.Set("Authorization", "Bearer "+key)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 201 || !strings.HasPrefix(rec.Header().Get("Location"), "/epcis/events/ni:") {
+		t.Fatalf("single event: %d %s %s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	e.must(200, "GET", rec.Header().Get("Location"), key, nil)
+	bad := strings.Replace(one, `"action":"OBSERVE"`, `"action":"LOOK"`, 1)
+	if r := e.do("POST", "/epcis/events", key, bad); r.Code != 400 || r.errField() != "/action" {
+		t.Fatalf("bad single event: %d %s", r.Code, r.Body)
+	}
+	if r := e.do("POST", "/epcis/capture", key, strings.Repeat(" ", 21<<20)); r.Code != 413 {
+		t.Fatalf("oversized document: %d", r.Code)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"sync"
@@ -270,5 +271,26 @@ func TestRunOnMongo(t *testing.T) {
 	}
 	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true || body["records"] != 2.0 {
 		t.Fatalf("audit verify: %d %v", code, body)
+	}
+	// Codes, custody and query on MongoDB too.
+	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches/E1/codes", key, `{"count":2}`); code != 201 {
+		t.Fatalf("issue codes: %d %v", code, body)
+	}
+	uri := body["codes"].([]any)[0].(map[string]any)["uri"].(string)
+	doc := `{"@context":"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld","type":"EPCISDocument","schemaVersion":"2.0",
+		"creationDate":"2026-11-26T08:00:00Z","epcisBody":{"eventList":[{"type":"ObjectEvent","action":"ADD","bizStep":"commissioning",
+		"eventTime":"2026-11-26T08:00:00Z","eventTimeZoneOffset":"+00:00","epcList":["` + uri + `"]}]}}`
+	if code, body = in.call(t, "POST", "/epcis/capture", key, doc); code != 202 || body["success"] != true {
+		t.Fatalf("capture: %d %v", code, body)
+	}
+	if code, body = in.call(t, "GET", "/epcis/events?EQ_bizStep=commissioning", admin, ""); code != 200 {
+		t.Fatalf("query: %d %v", code, body)
+	}
+	list := body["epcisBody"].(map[string]any)["queryResults"].(map[string]any)["resultsBody"].(map[string]any)["eventList"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("query found %d events", len(list))
+	}
+	if code, body = in.call(t, "GET", "/api/v1/trace/backward?epc="+url.QueryEscape(uri), admin, ""); code != 200 || len(body["custodians"].([]any)) != 1 {
+		t.Fatalf("trace: %d %v", code, body)
 	}
 }
