@@ -2,7 +2,6 @@ package epcis
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -35,19 +34,13 @@ type Document struct {
 // document's own structure — a JSON object of type EPCISDocument with
 // @context, schemaVersion, creationDate and epcisBody.eventList, which may
 // be empty — and leaves the events to [Document.ParseEvent]. The error is
-// an [*Error] pointing at the first problem.
+// an [*Error] pointing at the first problem. The document is read in one
+// pass; Events and the other raw fields share data's memory.
 func DecodeDocument(data []byte) (Document, error) {
 	var d Document
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return d, &Error{Rule: "document.type", Message: "EPCIS 2.0 §9.1 (JSON binding): a document must be a JSON object, got " + ute.Value}
-		}
-		return d, &Error{Rule: "json", Message: "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if top == nil {
-		return d, &Error{Rule: "document.type", Message: "EPCIS 2.0 §9.1 (JSON binding): a document must be a JSON object, got null"}
+	top, events, err := scanDocument(data)
+	if err != nil {
+		return d, err
 	}
 
 	var typ string
@@ -66,9 +59,8 @@ func DecodeDocument(data []byte) (Document, error) {
 		return d, &Error{Pointer: "/@context", Rule: "document.context", Message: clauseJSONLD + ": @context must be a string, an object or an array"}
 	}
 	d.Context = ctx
-	var ctxValue any
-	if json.Unmarshal(ctx, &ctxValue) == nil {
-		d.prefixes = withContext(nil, ctxValue)
+	if v, msg := parseJSON(ctx); msg == "" {
+		d.prefixes = withContext(nil, v)
 	}
 
 	if raw, ok := top["id"]; ok {
@@ -107,25 +99,136 @@ func DecodeDocument(data []byte) (Document, error) {
 		d.Header = h
 	}
 
-	bodyRaw, ok := top["epcisBody"]
-	if !ok {
+	switch body, ok := top["epcisBody"]; {
+	case !ok:
 		return d, &Error{Pointer: "/epcisBody", Rule: "document.epcisBody", Message: clauseDocument + ": epcisBody is required"}
-	}
-	var body map[string]json.RawMessage
-	if json.Unmarshal(bodyRaw, &body) != nil || body == nil {
+	case firstByte(body) != '{':
 		return d, &Error{Pointer: "/epcisBody", Rule: "document.epcisBody", Message: clauseDocument + ": epcisBody must be an object holding eventList"}
 	}
-	list, ok := body["eventList"]
-	if !ok {
+	switch list, ok := top["epcisBody/eventList"]; {
+	case !ok:
 		return d, &Error{Pointer: "/epcisBody/eventList", Rule: "document.eventList", Message: clauseDocument + ": epcisBody.eventList is required (it may be empty)"}
-	}
-	if json.Unmarshal(list, &d.Events) != nil || isNull(list) {
+	case firstByte(list) != '[':
 		return d, &Error{Pointer: "/epcisBody/eventList", Rule: "document.eventList", Message: clauseDocument + ": epcisBody.eventList must be an array of events"}
 	}
-	if d.Events == nil {
-		d.Events = []json.RawMessage{}
-	}
+	d.Events = events
 	return d, nil
+}
+
+// scanDocument reads data, which must be one JSON object, and returns the
+// raw values of its members, of epcisBody's members under
+// "epcisBody/{name}", and the raw elements of epcisBody.eventList. Where
+// a name repeats, the last one counts, as in encoding/json.
+func scanDocument(data []byte) (map[string]json.RawMessage, []json.RawMessage, *Error) {
+	r := reader{data: data}
+	top := make(map[string]json.RawMessage, 8)
+	var events []json.RawMessage
+	members := func(prefix string, inner func(key string) bool) {
+		// The reader is at '{'.
+		r.depth++
+		r.pos++
+		if r.peek() == '}' {
+			r.pos++
+			r.depth--
+			return
+		}
+		for {
+			if r.peek() != '"' {
+				r.unexpected("a member name")
+				return
+			}
+			key := r.str()
+			if r.peek() != ':' {
+				r.unexpected("':'")
+				return
+			}
+			r.pos++
+			r.ws()
+			start := r.pos
+			if inner == nil || !inner(key) {
+				r.value(false)
+			}
+			if r.failed() {
+				return
+			}
+			top[prefix+key] = data[start:r.pos]
+			switch r.peek() {
+			case ',':
+				r.pos++
+			case '}':
+				r.pos++
+				r.depth--
+				return
+			default:
+				r.unexpected("',' or '}'")
+				return
+			}
+		}
+	}
+	eventList := func() {
+		// The reader is at '['.
+		r.depth++
+		r.pos++
+		events = make([]json.RawMessage, 0, 64)
+		if r.peek() == ']' {
+			r.pos++
+			r.depth--
+			return
+		}
+		for {
+			r.ws()
+			start := r.pos
+			r.value(false)
+			if r.failed() {
+				return
+			}
+			events = append(events, data[start:r.pos])
+			switch r.peek() {
+			case ',':
+				r.pos++
+			case ']':
+				r.pos++
+				r.depth--
+				return
+			default:
+				r.unexpected("',' or ']'")
+				return
+			}
+		}
+	}
+	if r.peek() != '{' {
+		v, msg := parseJSON(data)
+		if msg != "" {
+			return nil, nil, &Error{Rule: "json", Message: "not valid JSON: " + msg}
+		}
+		return nil, nil, &Error{Rule: "document.type", Message: "EPCIS 2.0 §9.1 (JSON binding): a document must be a JSON object, got " + jsonKind(v)}
+	}
+	members("", func(key string) bool {
+		if key != "epcisBody" || r.peek() != '{' {
+			return false
+		}
+		for k := range top {
+			if strings.HasPrefix(k, "epcisBody/") {
+				delete(top, k)
+			}
+		}
+		events = nil
+		members("epcisBody/", func(key string) bool {
+			if key != "eventList" || r.peek() != '[' {
+				return false
+			}
+			eventList()
+			return true
+		})
+		return true
+	})
+	if !r.failed() {
+		r.end()
+	}
+	if r.failed() {
+		return nil, nil, &Error{Rule: "json", Message: "not valid JSON: " + r.err}
+	}
+	return top, events, nil
 }
 
 // Clauses cited by document errors.

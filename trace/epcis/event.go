@@ -3,7 +3,6 @@ package epcis
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -198,14 +197,9 @@ func parseEvent(raw json.RawMessage, prefixes map[string]string) (Event, error) 
 
 // decodeObject decodes a JSON object, keeping numbers as json.Number.
 func decodeObject(raw []byte) (map[string]any, *Error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, &Error{Rule: "json", Message: "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &Error{Rule: "json", Message: "not valid JSON: data after the top-level value"}
+	v, msg := parseJSON(raw)
+	if msg != "" {
+		return nil, &Error{Rule: "json", Message: "not valid JSON: " + msg}
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
