@@ -59,7 +59,10 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	chain := trace.NewChain(st, st, registry, "https://id.example.cn")
+	resolver := trace.NewResolver(registry, st, chain, st, trace.ResolverConfig{MaxScans: 5})
+	t.Cleanup(resolver.Close)
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes, Chain: chain,
+		Resolver: resolver, Tipoffs: trace.NewTipoffs(st, registry), FingerprintKey: []byte("test-key"),
 		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
 	return &env{t: t, h: h, db: db, reg: secret, keys: keys, serial: new(atomic.Int64)}
 }

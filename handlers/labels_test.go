@@ -2,10 +2,10 @@ package handlers_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
-	"encoding/json"
 	"net/url"
 	"os"
 	"os/exec"

@@ -24,12 +24,24 @@ type Config struct {
 	Audit    *audit.Log
 	Codes    *trace.Codes
 	Chain    *trace.Chain
+	Resolver *trace.Resolver
+	Tipoffs  *trace.Tipoffs
 	Logger   *slog.Logger
 	BaseURL  string // public origin, e.g. https://id.example.cn
 
 	// LabelFont is an optional TrueType font for label text beyond
 	// Western European characters (see label.Layout.FontPath).
 	LabelFont string
+
+	// FingerprintKey keys the hash that stands for a client (address and
+	// user agent) in scan logs and rate limits. It must be secret.
+	FingerprintKey []byte
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed;
+	// none by default, so the client is the TCP peer.
+	TrustedProxies []string
+	// PublicLimit limits anonymous callers of the API and the resolver;
+	// TipoffLimit, anonymous tip-offs. Zero values turn limits off.
+	PublicLimit, TipoffLimit RateLimit
 }
 
 // Server serves the API. It is an [http.Handler].
@@ -39,6 +51,12 @@ type Server struct {
 	audit     *audit.Log
 	codes     *trace.Codes
 	chain     *trace.Chain
+	resolver  *trace.Resolver
+	tipoffs   *trace.Tipoffs
+	pages     *pages
+	fpKey     []byte
+	public    *limiter
+	tipLimit  *limiter
 	logger    *slog.Logger
 	baseURL   string
 	labelFont string
@@ -49,7 +67,8 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont}
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(),
+		fpKey: cfg.FingerprintKey, public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
 	// so that %2F stays inside one segment, then unescape the values.
@@ -58,6 +77,10 @@ func New(cfg Config) *Server {
 	e.RemoveExtraSlash = false
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		cfg.Logger.Error("bad trusted proxies; trusting none", "err", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	e.NoRoute(func(c *gin.Context) {
 		c.JSON(http.StatusNotFound, gin.H{"error": apiError{Code: "not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
 	})
@@ -78,7 +101,16 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
-	api := e.Group("/api/v1", s.authenticate, s.auditWrites)
+	resolver := e.Group("/", s.authenticate, s.rateLimit(s.public))
+	resolver.GET("/01/*rest", s.resolve)
+	resolver.GET("/.well-known/gs1resolver", s.wellKnown)
+
+	api := e.Group("/api/v1", s.authenticate, s.rateLimit(s.public), s.auditWrites)
+	api.POST("/tipoffs", s.rateLimit(s.tipLimit), s.handle(s.fileTipoff))
+	api.GET("/tipoffs/:receipt", s.handle(s.tipoffStatus))
+	api.GET("/tipoffs", s.allow(regulator...), s.handle(s.listTipoffs))
+	api.PATCH("/tipoffs/:receipt", s.allow(regulator...), s.handle(s.updateTipoff))
+	api.GET("/alerts", s.allow(anyKey...), s.handle(s.listAlerts))
 	api.GET("/me", s.me)
 
 	api.POST("/keys", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.createKey))

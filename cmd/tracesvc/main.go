@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,6 +47,11 @@ type config struct {
 	adminKey  string
 	serialLen int
 	labelFont string
+	maxScans  int
+	maxSpeed  float64
+	publicRPS float64
+	proxies   string
+	fpKey     string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -68,6 +74,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"length of issued serials, 8-20 (TRACESVC_SERIAL_LENGTH)")
 	fs.StringVar(&cfg.labelFont, "label-font", getenv("TRACESVC_LABEL_FONT"),
 		"TrueType font for non-Latin label text, e.g. Chinese product names (TRACESVC_LABEL_FONT)")
+	fs.IntVar(&cfg.maxScans, "max-scans", envInt(getenv, "TRACESVC_MAX_SCANS", 50),
+		"scans of one serial above which a counterfeit alert is raised (TRACESVC_MAX_SCANS)")
+	fs.Float64Var(&cfg.maxSpeed, "max-speed-kmh", 900, "travel speed between two scans of a serial above which an alert is raised")
+	fs.Float64Var(&cfg.publicRPS, "public-rate", 20, "requests per second per anonymous client (burst twice that); 0 turns limits off")
+	fs.StringVar(&cfg.proxies, "trusted-proxies", getenv("TRACESVC_TRUSTED_PROXIES"),
+		"comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (TRACESVC_TRUSTED_PROXIES)")
+	cfg.fpKey = getenv("TRACESVC_FINGERPRINT_KEY")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -96,13 +109,15 @@ func envInt(getenv func(string) string, name string, def int) int {
 
 // stores is what a backend provides.
 type stores struct {
-	trace  trace.Store
-	codes  trace.CodeStore
-	events trace.EventStore
-	keys   access.Store
-	audit  audit.Store
-	close  func() error
-	source string // for the start-up log
+	trace   trace.Store
+	codes   trace.CodeStore
+	events  trace.EventStore
+	scans   trace.ScanStore
+	tipoffs trace.TipoffStore
+	keys    access.Store
+	audit   audit.Store
+	close   func() error
+	source  string // for the start-up log
 }
 
 // run starts the service and blocks until ctx ends or SIGINT/SIGTERM
@@ -150,8 +165,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-serial-length: %w", err)
 	}
 	chain := trace.NewChain(st.events, st.codes, registry, cfg.baseURL)
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain, Logger: logger,
-		BaseURL: cfg.baseURL, LabelFont: cfg.labelFont})
+	resolver := trace.NewResolver(registry, st.codes, chain, st.scans, trace.ResolverConfig{MaxScans: cfg.maxScans,
+		MaxSpeedKmh: cfg.maxSpeed, Logger: logger})
+	// Runs after the server has stopped and before the store closes: every
+	// queued scan is stored.
+	defer resolver.Close()
+	fpKey := []byte(cfg.fpKey)
+	if len(fpKey) == 0 {
+		fpKey = make([]byte, 32)
+		_, _ = rand.Read(fpKey)
+	}
+	var proxies []string
+	if cfg.proxies != "" {
+		proxies = strings.Split(cfg.proxies, ",")
+	}
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
+		Resolver: resolver, Tipoffs: trace.NewTipoffs(st.tipoffs, registry), Logger: logger,
+		BaseURL: cfg.baseURL, LabelFont: cfg.labelFont, FingerprintKey: fpKey, TrustedProxies: proxies,
+		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
+		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

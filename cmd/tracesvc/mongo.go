@@ -34,7 +34,7 @@ func openMongo(ctx context.Context, cfg config) (stores, error) {
 		defer cancel()
 		return client.Disconnect(ctx)
 	}
-	return stores{trace: s, codes: s, events: s, keys: s, audit: s, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
+	return stores{trace: s, codes: s, events: s, scans: s, tipoffs: s, keys: s, audit: s, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
 }
 
 // redact drops the credentials from a connection string for error messages.

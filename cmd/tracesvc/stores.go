@@ -20,5 +20,5 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 		db.Close()
 		return stores{}, err
 	}
-	return stores{trace: s, codes: s, events: s, keys: s, audit: s, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
+	return stores{trace: s, codes: s, events: s, scans: s, tipoffs: s, keys: s, audit: s, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
 }

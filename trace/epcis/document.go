@@ -23,7 +23,8 @@ type Document struct {
 	// Header is epcisHeader as given, or nil.
 	Header json.RawMessage
 	// Events holds each element of epcisBody.eventList, byte for byte as
-	// in the input, unvalidated; see [Document.ParseEvent].
+	// in the input (sharing its memory), checked only for JSON syntax; see
+	// [Document.ParseEvent].
 	Events []json.RawMessage
 
 	// prefixes are the JSON-LD prefixes Context defines.

@@ -166,7 +166,9 @@ func TestQueryDocumentRoundTrip(t *testing.T) {
 	}
 	var q struct {
 		EPCISBody struct {
-			QueryResults struct{ ResultsBody struct{ EventList []json.RawMessage } }
+			QueryResults struct {
+				ResultsBody struct{ EventList []json.RawMessage }
+			}
 		}
 	}
 	if err := json.Unmarshal(out, &q); err != nil {

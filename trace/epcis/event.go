@@ -3,6 +3,7 @@ package epcis
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,6 +290,31 @@ func (p *parser) fail(pointer, rule, msg string) {
 	p.errs = append(p.errs, &Error{Pointer: pointer, Rule: rule, Message: msg})
 }
 
+func (p *parser) failAt(l loc, rule, msg string) { p.fail(l.String(), rule, msg) }
+
+// loc is a JSON pointer that is only formatted when an error needs it:
+// path, then /index when index >= 0, then /field when field is not "".
+type loc struct {
+	path  string
+	index int
+	field string
+}
+
+// at returns the location of the pointer path.
+func at(path string) loc { return loc{path: path, index: -1} }
+
+// String returns the JSON pointer.
+func (l loc) String() string {
+	s := l.path
+	if l.index >= 0 {
+		s += "/" + strconv.Itoa(l.index)
+	}
+	if l.field != "" {
+		s += "/" + l.field
+	}
+	return s
+}
+
 // event does the work of ParseEvent on p.m.
 func (p *parser) event() Event {
 	var e Event
@@ -326,24 +352,24 @@ func (p *parser) event() Event {
 
 	e.Action = p.action(e.Type)
 	if v, ok := m["bizStep"]; ok {
-		e.BizStep = p.vocab("/bizStep", "bizStep", v, BizStep)
+		e.BizStep = p.vocab(at("/bizStep"), "bizStep", v, BizStep)
 	}
 	if v, ok := m["disposition"]; ok {
-		e.Disposition = p.vocab("/disposition", "disposition", v, Disposition)
+		e.Disposition = p.vocab(at("/disposition"), "disposition", v, Disposition)
 	}
 	e.PersistentDisposition = p.persistentDisposition()
-	e.ReadPoint = p.place("readPoint")
-	e.BizLocation = p.place("bizLocation")
+	e.ReadPoint = p.place("readPoint", "/readPoint", "readPoint.id")
+	e.BizLocation = p.place("bizLocation", "/bizLocation", "bizLocation.id")
 
-	e.EPCs = p.epcList("epcList")
+	e.EPCs = p.epcList("epcList", "/epcList")
 	e.ParentID = p.parentID()
-	e.ChildEPCs = p.epcList("childEPCs")
-	e.InputEPCs = p.epcList("inputEPCList")
-	e.OutputEPCs = p.epcList("outputEPCList")
-	e.Quantities = p.quantities(e.Quantities, "quantityList", RoleQuantity)
-	e.Quantities = p.quantities(e.Quantities, "childQuantityList", RoleChild)
-	e.Quantities = p.quantities(e.Quantities, "inputQuantityList", RoleInput)
-	e.Quantities = p.quantities(e.Quantities, "outputQuantityList", RoleOutput)
+	e.ChildEPCs = p.epcList("childEPCs", "/childEPCs")
+	e.InputEPCs = p.epcList("inputEPCList", "/inputEPCList")
+	e.OutputEPCs = p.epcList("outputEPCList", "/outputEPCList")
+	e.Quantities = p.quantities(e.Quantities, "quantityList", "/quantityList", RoleQuantity)
+	e.Quantities = p.quantities(e.Quantities, "childQuantityList", "/childQuantityList", RoleChild)
+	e.Quantities = p.quantities(e.Quantities, "inputQuantityList", "/inputQuantityList", RoleInput)
+	e.Quantities = p.quantities(e.Quantities, "outputQuantityList", "/outputQuantityList", RoleOutput)
 	if v, ok := m["transformationID"]; ok {
 		if s, ok := v.(string); ok && isURI(s) {
 			e.TransformationID = s
@@ -353,8 +379,8 @@ func (p *parser) event() Event {
 	}
 
 	e.BizTransactions = p.bizTransactions()
-	e.Sources = p.parties("sourceList", "source")
-	e.Destinations = p.parties("destinationList", "destination")
+	e.Sources = p.parties("sourceList", "/sourceList", "source", "source.type")
+	e.Destinations = p.parties("destinationList", "/destinationList", "destination", "destination.type")
 	e.ErrorDeclaration = p.errorDeclaration()
 	p.ilmd(e.Type, e.Action)
 	p.sensorElements()
@@ -476,16 +502,17 @@ func (p *parser) action(t string) string {
 
 // vocab checks and normalises v, a value of a CBV vocabulary at pointer;
 // rule prefixes the rule ID.
-func (p *parser) vocab(pointer, rule string, v any, voc Vocabulary) string {
-	in := voc.info()
+func (p *parser) vocab(l loc, rule string, v any, voc Vocabulary) string {
 	s, ok := v.(string)
 	if !ok {
-		p.fail(pointer, rule+".unknown", in.clause+": "+in.field+" must be a string, got "+jsonKind(v))
+		in := voc.info()
+		p.failAt(l, rule+".unknown", in.clause+": "+in.field+" must be a string, got "+jsonKind(v))
 		return ""
 	}
 	norm, ok := voc.Normalize(s)
 	if !ok {
-		p.fail(pointer, rule+".unknown", in.clause+": "+strconv.Quote(s)+" is not a CBV 2.0 "+in.field+"; use a CBV value or a URI of your own")
+		in := voc.info()
+		p.failAt(l, rule+".unknown", in.clause+": "+strconv.Quote(s)+" is not a CBV 2.0 "+in.field+"; use a CBV value or a URI of your own")
 		return ""
 	}
 	return norm
@@ -515,7 +542,7 @@ func (p *parser) persistentDisposition() PersistentDisposition {
 		}
 		out := make([]string, 0, len(list))
 		for i, item := range list {
-			if d := p.vocab("/persistentDisposition/"+name+"/"+strconv.Itoa(i), "persistentDisposition", item, Disposition); d != "" {
+			if d := p.vocab(loc{"/persistentDisposition/" + name, i, ""}, "persistentDisposition", item, Disposition); d != "" {
 				out = append(out, d)
 			}
 		}
@@ -529,22 +556,22 @@ func (p *parser) persistentDisposition() PersistentDisposition {
 }
 
 // place checks readPoint or bizLocation, an object whose id names a place.
-func (p *parser) place(name string) string {
+func (p *parser) place(name, path, idRule string) string {
 	v, ok := p.m[name]
 	if !ok {
 		return ""
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		p.fail("/"+name, name+".type", clauseEvent+": "+name+" must be an object with an id, got "+jsonKind(v))
+		p.fail(path, name+".type", clauseEvent+": "+name+" must be an object with an id, got "+jsonKind(v))
 		return ""
 	}
 	id, ok := obj["id"]
 	if !ok {
-		p.fail("/"+name+"/id", name+".id.required", clauseEvent+": "+name+".id is required")
+		p.fail(path+"/id", idRule+".required", clauseEvent+": "+idRule+" is required")
 		return ""
 	}
-	return p.epc("/"+name+"/id", name+".id", id, epcAny)
+	return p.epc(loc{path, -1, "id"}, idRule, id, epcAny)
 }
 
 // epcWant says which kinds of identifier a field takes.
@@ -557,44 +584,44 @@ const (
 )
 
 // epc checks one identifier and returns its canonical key.
-func (p *parser) epc(pointer, rule string, v any, want epcWant) string {
+func (p *parser) epc(l loc, rule string, v any, want epcWant) string {
 	s, ok := v.(string)
 	if !ok {
-		p.fail(pointer, rule+".type", clauseEPC+": "+rule+" must be a URI string, got "+jsonKind(v))
+		p.failAt(l, rule+".type", clauseEPC+": "+rule+" must be a URI string, got "+jsonKind(v))
 		return ""
 	}
 	if !isURI(s) {
-		p.fail(pointer, rule+".invalid", clauseEPC+": "+rule+" must be a URI (an EPC URN, a GS1 Digital Link URI or another URI), got "+strconv.Quote(s))
+		p.failAt(l, rule+".invalid", clauseEPC+": "+rule+" must be a URI (an EPC URN, a GS1 Digital Link URI or another URI), got "+strconv.Quote(s))
 		return ""
 	}
 	key, kind, err := gs1.ParseEPC(s)
 	if err != nil {
-		p.fail(pointer, rule+".invalid", clauseEPC+": "+strconv.Quote(s)+" is not a valid GS1 identifier: "+strings.TrimPrefix(err.Error(), "gs1: "))
+		p.failAt(l, rule+".invalid", clauseEPC+": "+strconv.Quote(s)+" is not a valid GS1 identifier: "+strings.TrimPrefix(err.Error(), "gs1: "))
 		return ""
 	}
 	switch {
 	case want == epcInstance && kind.Class():
-		p.fail(pointer, rule+".class", clauseEPC+": "+rule+" must identify individual objects; "+strconv.Quote(s)+" is a class, which belongs in a quantity list")
+		p.failAt(l, rule+".class", clauseEPC+": "+rule+" must identify individual objects; "+strconv.Quote(s)+" is a class, which belongs in a quantity list")
 	case want == epcClass && kind != gs1.EPCOther && !kind.Class():
-		p.fail(pointer, rule+".instance", clauseQuantity+": epcClass must identify a class of objects; "+strconv.Quote(s)+" is an individual object, which belongs in an EPC list")
+		p.failAt(l, rule+".instance", clauseQuantity+": epcClass must identify a class of objects; "+strconv.Quote(s)+" is an individual object, which belongs in an EPC list")
 	}
 	return key
 }
 
-// epcList checks a list of instance identifiers.
-func (p *parser) epcList(name string) []string {
+// epcList checks a list of instance identifiers at path.
+func (p *parser) epcList(name, path string) []string {
 	v, ok := p.m[name]
 	if !ok {
 		return nil
 	}
 	list, ok := v.([]any)
 	if !ok {
-		p.fail("/"+name, name+".type", clauseEPC+": "+name+" must be an array of URIs, got "+jsonKind(v))
+		p.fail(path, name+".type", clauseEPC+": "+name+" must be an array of URIs, got "+jsonKind(v))
 		return nil
 	}
 	out := make([]string, 0, len(list))
 	for i, item := range list {
-		if key := p.epc("/"+name+"/"+strconv.Itoa(i), "epc", item, epcInstance); key != "" {
+		if key := p.epc(loc{path, i, ""}, "epc", item, epcInstance); key != "" {
 			out = append(out, key)
 		}
 	}
@@ -607,43 +634,42 @@ func (p *parser) parentID() string {
 	if !ok {
 		return ""
 	}
-	return p.epc("/parentID", "parentID", v, epcInstance)
+	return p.epc(at("/parentID"), "parentID", v, epcInstance)
 }
 
 // quantities checks a quantity list and appends its elements to out.
-func (p *parser) quantities(out []Quantity, name, role string) []Quantity {
+func (p *parser) quantities(out []Quantity, name, path, role string) []Quantity {
 	v, ok := p.m[name]
 	if !ok {
 		return out
 	}
 	list, ok := v.([]any)
 	if !ok {
-		p.fail("/"+name, name+".type", clauseQuantity+": "+name+" must be an array of quantity elements, got "+jsonKind(v))
+		p.fail(path, name+".type", clauseQuantity+": "+name+" must be an array of quantity elements, got "+jsonKind(v))
 		return out
 	}
 	for i, item := range list {
-		at := "/" + name + "/" + strconv.Itoa(i)
 		obj, ok := item.(map[string]any)
 		if !ok {
-			p.fail(at, "quantityElement.type", clauseQuantity+": a quantity element must be an object with epcClass, quantity and uom, got "+jsonKind(item))
+			p.failAt(loc{path, i, ""}, "quantityElement.type", clauseQuantity+": a quantity element must be an object with epcClass, quantity and uom, got "+jsonKind(item))
 			continue
 		}
 		q := Quantity{Role: role}
 		if c, ok := obj["epcClass"]; ok {
-			q.EPCClass = p.epc(at+"/epcClass", "epcClass", c, epcClass)
+			q.EPCClass = p.epc(loc{path, i, "epcClass"}, "epcClass", c, epcClass)
 		} else {
-			p.fail(at+"/epcClass", "epcClass.required", clauseQuantity+": epcClass is required in a quantity element")
+			p.failAt(loc{path, i, "epcClass"}, "epcClass.required", clauseQuantity+": epcClass is required in a quantity element")
 		}
 		if qv, ok := obj["quantity"]; ok {
 			n, isNum := qv.(json.Number)
 			f, err := n.Float64()
 			switch {
 			case !isNum:
-				p.fail(at+"/quantity", "quantity.type", clauseQuantity+": quantity must be a JSON number, got "+describe(qv))
+				p.failAt(loc{path, i, "quantity"}, "quantity.type", clauseQuantity+": quantity must be a JSON number, got "+describe(qv))
 			case err != nil:
-				p.fail(at+"/quantity", "quantity.type", clauseQuantity+": quantity "+n.String()+" is out of range")
+				p.failAt(loc{path, i, "quantity"}, "quantity.type", clauseQuantity+": quantity "+n.String()+" is out of range")
 			case f < 0:
-				p.fail(at+"/quantity", "quantity.negative", clauseQuantity+": quantity must not be negative, got "+n.String())
+				p.failAt(loc{path, i, "quantity"}, "quantity.negative", clauseQuantity+": quantity must not be negative, got "+n.String())
 			default:
 				q.Quantity, q.HasQuantity = f, true
 			}
@@ -652,13 +678,13 @@ func (p *parser) quantities(out []Quantity, name, role string) []Quantity {
 			s, isStr := u.(string)
 			switch {
 			case !isStr:
-				p.fail(at+"/uom", "uom.type", clauseQuantity+": uom must be a string, got "+jsonKind(u))
+				p.failAt(loc{path, i, "uom"}, "uom.type", clauseQuantity+": uom must be a string, got "+jsonKind(u))
 			case !validUOM(s):
-				p.fail(at+"/uom", "uom.format", clauseQuantity+": uom must be a UN/ECE Recommendation 20 code of 2 or 3 upper-case letters and digits, got "+strconv.Quote(s))
+				p.failAt(loc{path, i, "uom"}, "uom.format", clauseQuantity+": uom must be a UN/ECE Recommendation 20 code of 2 or 3 upper-case letters and digits, got "+strconv.Quote(s))
 			default:
 				q.UOM = s
 				if _, hasQ := obj["quantity"]; !hasQ {
-					p.fail(at+"/uom", "uom.requiresQuantity", clauseQuantity+": uom must be omitted when quantity is omitted")
+					p.failAt(loc{path, i, "uom"}, "uom.requiresQuantity", clauseQuantity+": uom must be omitted when quantity is omitted")
 				}
 			}
 		}
@@ -695,7 +721,7 @@ func (p *parser) objects(name, clause, what string) ([]map[string]any, bool) {
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
 		if !ok {
-			p.fail("/"+name+"/"+strconv.Itoa(i), what+".type", clause+": each element of "+name+" must be an object, got "+jsonKind(item))
+			p.failAt(loc{"/" + name, i, ""}, what+".type", clause+": each element of "+name+" must be an object, got "+jsonKind(item))
 			continue
 		}
 		out[i] = obj
@@ -714,21 +740,20 @@ func (p *parser) bizTransactions() []BizTransaction {
 		if obj == nil {
 			continue
 		}
-		at := "/bizTransactionList/" + strconv.Itoa(i)
 		var bt BizTransaction
 		switch id := obj["bizTransaction"].(type) {
 		case string:
 			if !isURI(id) {
-				p.fail(at+"/bizTransaction", "bizTransaction.invalid", clauseBizTrans+": bizTransaction must be a URI, got "+strconv.Quote(id))
+				p.failAt(loc{"/bizTransactionList", i, "bizTransaction"}, "bizTransaction.invalid", clauseBizTrans+": bizTransaction must be a URI, got "+strconv.Quote(id))
 			}
 			bt.ID = id
 		case nil:
-			p.fail(at+"/bizTransaction", "bizTransaction.required", clauseBizTrans+": bizTransaction, the transaction's identifier, is required")
+			p.failAt(loc{"/bizTransactionList", i, "bizTransaction"}, "bizTransaction.required", clauseBizTrans+": bizTransaction, the transaction's identifier, is required")
 		default:
-			p.fail(at+"/bizTransaction", "bizTransaction.type", clauseBizTrans+": bizTransaction must be a URI string, got "+jsonKind(id))
+			p.failAt(loc{"/bizTransactionList", i, "bizTransaction"}, "bizTransaction.type", clauseBizTrans+": bizTransaction must be a URI string, got "+jsonKind(id))
 		}
 		if t, ok := obj["type"]; ok {
-			bt.Type = p.vocab(at+"/type", "bizTransaction.type", t, BizTransactionType)
+			bt.Type = p.vocab(loc{"/bizTransactionList", i, "type"}, "bizTransaction.type", t, BizTransactionType)
 		}
 		out = append(out, bt)
 	}
@@ -737,7 +762,7 @@ func (p *parser) bizTransactions() []BizTransaction {
 
 // parties checks sourceList or destinationList, whose elements name the
 // party or place in member field.
-func (p *parser) parties(name, field string) []Party {
+func (p *parser) parties(name, path, field, typeRule string) []Party {
 	list, ok := p.objects(name, clauseSourceDest, field)
 	if !ok {
 		return nil
@@ -747,17 +772,16 @@ func (p *parser) parties(name, field string) []Party {
 		if obj == nil {
 			continue
 		}
-		at := "/" + name + "/" + strconv.Itoa(i)
 		var party Party
 		if t, ok := obj["type"]; ok {
-			party.Type = p.vocab(at+"/type", field+".type", t, SourceDestType)
+			party.Type = p.vocab(loc{path, i, "type"}, typeRule, t, SourceDestType)
 		} else {
-			p.fail(at+"/type", field+".type.required", clauseSourceDest+": the type of a "+field+" is required: owning_party, possessing_party, location or a URI")
+			p.failAt(loc{path, i, "type"}, typeRule+".required", clauseSourceDest+": the type of a "+field+" is required: owning_party, possessing_party, location or a URI")
 		}
 		if id, ok := obj[field]; ok {
-			party.ID = p.epc(at+"/"+field, field, id, epcAny)
+			party.ID = p.epc(loc{path, i, field}, field, id, epcAny)
 		} else {
-			p.fail(at+"/"+field, field+".required", clauseSourceDest+": "+field+", the identifier of the party or location, is required")
+			p.failAt(loc{path, i, field}, field+".required", clauseSourceDest+": "+field+", the identifier of the party or location, is required")
 		}
 		out = append(out, party)
 	}
@@ -782,7 +806,7 @@ func (p *parser) errorDeclaration() *ErrorDeclaration {
 		p.fail("/errorDeclaration/declarationTime", "errorDeclaration.declarationTime.format", clauseError+": declarationTime must be an RFC 3339 date-time with a time zone, got "+describe(t))
 	}
 	if r, ok := obj["reason"]; ok {
-		ed.Reason = p.vocab("/errorDeclaration/reason", "errorDeclaration.reason", r, ErrorReason)
+		ed.Reason = p.vocab(at("/errorDeclaration/reason"), "errorDeclaration.reason", r, ErrorReason)
 	}
 	if c, ok := obj["correctiveEventIDs"]; ok {
 		list, ok := c.([]any)
@@ -792,7 +816,7 @@ func (p *parser) errorDeclaration() *ErrorDeclaration {
 		for i, item := range list {
 			s, ok := item.(string)
 			if !ok || !isURI(s) {
-				p.fail("/errorDeclaration/correctiveEventIDs/"+strconv.Itoa(i), "errorDeclaration.correctiveEventIDs.type", clauseError+": a corrective event ID must be a URI string, got "+describe(item))
+				p.failAt(loc{"/errorDeclaration/correctiveEventIDs", i, ""}, "errorDeclaration.correctiveEventIDs.type", clauseError+": a corrective event ID must be a URI string, got "+describe(item))
 				continue
 			}
 			ed.CorrectiveEventIDs = append(ed.CorrectiveEventIDs, s)
@@ -827,25 +851,24 @@ func (p *parser) sensorElements() {
 		if obj == nil {
 			continue
 		}
-		at := "/sensorElementList/" + strconv.Itoa(i)
 		if md, ok := obj["sensorMetadata"]; ok {
 			if _, ok := md.(map[string]any); !ok {
-				p.fail(at+"/sensorMetadata", "sensorMetadata.type", clauseSensor+": sensorMetadata must be an object, got "+jsonKind(md))
+				p.failAt(loc{"/sensorElementList", i, "sensorMetadata"}, "sensorMetadata.type", clauseSensor+": sensorMetadata must be an object, got "+jsonKind(md))
 			}
 		}
 		r, ok := obj["sensorReport"]
 		if !ok {
-			p.fail(at+"/sensorReport", "sensorReport.required", clauseSensor+": a sensor element needs a sensorReport list")
+			p.failAt(loc{"/sensorElementList", i, "sensorReport"}, "sensorReport.required", clauseSensor+": a sensor element needs a sensorReport list")
 			continue
 		}
 		reports, ok := r.([]any)
 		if !ok {
-			p.fail(at+"/sensorReport", "sensorReport.type", clauseSensor+": sensorReport must be an array of objects, got "+jsonKind(r))
+			p.failAt(loc{"/sensorElementList", i, "sensorReport"}, "sensorReport.type", clauseSensor+": sensorReport must be an array of objects, got "+jsonKind(r))
 			continue
 		}
 		for j, rep := range reports {
 			if _, ok := rep.(map[string]any); !ok {
-				p.fail(at+"/sensorReport/"+strconv.Itoa(j), "sensorReport.type", clauseSensor+": a sensor report must be an object, got "+jsonKind(rep))
+				p.fail(loc{"/sensorElementList", i, "sensorReport"}.String()+"/"+strconv.Itoa(j), "sensorReport.type", clauseSensor+": a sensor report must be an object, got "+jsonKind(rep))
 			}
 		}
 	}
@@ -877,10 +900,14 @@ func (p *parser) certificationInfo() {
 // fields reports members that are neither fields of event type t nor
 // extensions, whose names are compact or absolute IRIs ("example:field").
 func (p *parser) fields(t string) {
+	var bad []string
 	for name := range p.m {
-		if strings.IndexByte(name, ':') >= 0 || isCommonField(name) || isTypeField(t, name) {
-			continue
+		if strings.IndexByte(name, ':') < 0 && !isCommonField(name) && !isTypeField(t, name) {
+			bad = append(bad, name)
 		}
+	}
+	slices.Sort(bad)
+	for _, name := range bad {
 		p.fail("/"+pointerToken(name), "field.unexpected", clauseOf(t)+": "+strconv.Quote(name)+" is not a field of "+t+"; extension fields must be namespaced, like example:myField")
 	}
 }

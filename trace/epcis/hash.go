@@ -616,6 +616,13 @@ func otherDigitalLink(s string) (string, bool) {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
+	found := false
+	for _, ai := range [...]string{"/8004/", "/8010/", "/8017/", "/8018/", "/401/", "/402/", "/415/"} {
+		found = found || strings.Contains(s, ai)
+	}
+	if !found {
+		return "", false
+	}
 	e, err := gs1.ParseDigitalLink(s)
 	if err != nil {
 		return "", false

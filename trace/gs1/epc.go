@@ -77,7 +77,9 @@ func (k EPCKind) Class() bool { return k == EPCLot || k == EPCProduct }
 // urn:epc:idpat:sgtin:{prefix}.{itemref}.*, and GS1 Digital Link URIs on
 // any host and under any path prefix whose primary key is (01), (00), (414)
 // or (417). The query string of a Digital Link URI is ignored; so is AI
-// (22), the consumer product variant, and (10) when (21) is present.
+// (22), the consumer product variant, (10) when (21) is present, and a
+// GLN extension (254) of "0", which the Tag Data Standard reserves for
+// "no extension".
 //
 // Conversions follow the GS1 EPC Tag Data Standard: the GTIN-14 is the
 // first digit of the item reference, the company prefix, the rest of the
@@ -102,29 +104,28 @@ func ParseEPC(s string) (key string, kind EPCKind, err error) {
 // parseEPCURN handles the urn:epc: forms.
 func parseEPCURN(s string) (string, EPCKind, error) {
 	var (
-		scheme, body string
-		kind         EPCKind
+		name, body string
+		kind       EPCKind
 	)
 	for _, p := range [...]struct {
-		prefix string
-		kind   EPCKind
+		prefix, name string
+		kind         EPCKind
 	}{
-		{"urn:epc:id:sgtin:", EPCItem},
-		{"urn:epc:class:lgtin:", EPCLot},
-		{"urn:epc:idpat:sgtin:", EPCProduct},
-		{"urn:epc:id:sscc:", EPCLogisticUnit},
-		{"urn:epc:id:sgln:", EPCLocation},
-		{"urn:epc:id:pgln:", EPCParty},
+		{"urn:epc:id:sgtin:", "SGTIN", EPCItem},
+		{"urn:epc:class:lgtin:", "LGTIN", EPCLot},
+		{"urn:epc:idpat:sgtin:", "SGTIN", EPCProduct},
+		{"urn:epc:id:sscc:", "SSCC", EPCLogisticUnit},
+		{"urn:epc:id:sgln:", "SGLN", EPCLocation},
+		{"urn:epc:id:pgln:", "PGLN", EPCParty},
 	} {
 		if hasPrefixFold(s, p.prefix) {
-			scheme, body, kind = p.prefix, s[len(p.prefix):], p.kind
+			name, body, kind = p.name, s[len(p.prefix):], p.kind
 			break
 		}
 	}
-	if scheme == "" {
+	if name == "" {
 		return s, EPCOther, nil
 	}
-	name := strings.ToUpper(scheme[strings.LastIndexByte(scheme[:len(scheme)-1], ':')+1 : len(scheme)-1])
 
 	var b strings.Builder
 	switch kind {

@@ -20,11 +20,13 @@ import (
 
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
-	Trace  trace.Store
-	Keys   access.Store
-	Audit  audit.Store
-	Codes  trace.CodeStore
-	Events trace.EventStore
+	Trace   trace.Store
+	Keys    access.Store
+	Audit   audit.Store
+	Codes   trace.CodeStore
+	Events  trace.EventStore
+	Scans   trace.ScanStore
+	Tipoffs trace.TipoffStore
 
 	// TamperAudit rewrites the target of stored audit record seq directly
 	// in the database, behind the store's back, as an intruder would.
@@ -49,6 +51,9 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Custody":         testCustody,
 		"Events":          testEvents,
 		"CaptureJobs":     testCaptureJobs,
+		"Scans":           testScans,
+		"Alerts":          testAlerts,
+		"Tipoffs":         testTipoffs,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

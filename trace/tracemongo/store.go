@@ -69,7 +69,7 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			{Keys: bson.D{{Key: "role", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("role")},
 		},
 	}
-	for _, more := range []map[string][]mongo.IndexModel{codeIndexes(), eventIndexes()} {
+	for _, more := range []map[string][]mongo.IndexModel{codeIndexes(), eventIndexes(), scanIndexes()} {
 		for col, models := range more {
 			idx[col] = append(idx[col], models...)
 		}

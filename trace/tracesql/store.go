@@ -95,7 +95,7 @@ var schema = []string{
 
 // New returns a Store on db, creating its tables and indexes.
 func New(ctx context.Context, db *DB) (*Store, error) {
-	if err := db.Migrate(ctx, slices.Concat(schema, codeSchema, eventSchema)); err != nil {
+	if err := db.Migrate(ctx, slices.Concat(schema, codeSchema, eventSchema, scanSchema)); err != nil {
 		return nil, err
 	}
 	return &Store{db: db}, nil

@@ -27,7 +27,7 @@ func open(t testing.TB) (*tracesql.DB, *tracesql.Store) {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) storetest.Stores {
 		db, s := open(t)
-		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s,
+		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s, Scans: s, Tipoffs: s,
 			TamperAudit: func(ctx context.Context, seq int64, target string) error {
 				_, err := db.W.ExecContext(ctx, `UPDATE audit_log SET target = ? WHERE seq = ?`, target, seq)
 				return err

@@ -1,0 +1,269 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/trace"
+	"tracesvc/trace/gs1"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the server-rendered HTML pages: the scan page, the page of a
+// code that cannot be read, and a tip-off receipt.
+type pages struct {
+	tmpl *template.Template
+	t    map[string]map[string]string // language → key (dots as underscores) → words
+}
+
+func loadPages() *pages {
+	p := &pages{tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{}}
+	for lang, words := range texts {
+		m := map[string]string{}
+		for k, v := range words {
+			m[strings.ReplaceAll(k, ".", "_")] = v
+		}
+		p.t[lang] = m
+	}
+	return p
+}
+
+// pageView is what the templates render.
+type pageView struct {
+	Lang, Other, SwitchURL string
+	T                      map[string]string
+	URI                    string
+	Verdict, VerdictText   string
+	Explain                string
+	Reason                 string
+	Recall                 *trace.RecallNotice
+	Product                *trace.ProductFacts
+	Category               string
+	CreditText             string
+	CreditColour           string
+	Batch                  *trace.BatchFacts
+	Serial                 string
+	Stages                 []stageView
+	Standards              []trace.DeclaredStandard
+	Categories             []option
+}
+
+type stageView struct{ Stage, Step, Date, Place, Custodian string }
+
+type option struct{ Value, Label string }
+
+func (p *pages) base(c *gin.Context) pageView {
+	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	other := langEN
+	if lang == langEN {
+		other = langZH
+	}
+	q := c.Request.URL.Query()
+	q.Set("lang", other)
+	return pageView{Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.Path + "?" + q.Encode()}
+}
+
+func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: "page failed"}})
+		return
+	}
+	c.Header("Content-Language", v.Lang)
+	c.Header("Vary", "Accept, Accept-Language")
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// fingerprint is a keyed hash of the client's address and user agent. It
+// lets the service rate-limit and correlate scans without storing an IP.
+func (s *Server) fingerprint(c *gin.Context) string {
+	m := hmac.New(sha256.New, s.fpKey)
+	m.Write([]byte(c.ClientIP()))
+	m.Write([]byte{0})
+	m.Write([]byte(c.Request.UserAgent()))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// Media types the resolver answers in.
+const (
+	mediaHTML    = "text/html"
+	mediaLinkset = "application/linkset+json"
+)
+
+// resolve answers a GS1 Digital Link on this host: the scan page for a
+// browser, the same facts as JSON, or a linkset.
+func (s *Server) resolve(c *gin.Context) {
+	uri := s.baseURL + c.Request.URL.Path
+	if c.Request.URL.RawQuery != "" {
+		uri += "?" + c.Request.URL.RawQuery
+	}
+	format := c.NegotiateFormat(mediaHTML, mediaJSON, mediaLinkset)
+	linkType := c.Query("linkType")
+	if linkType == "linkset" || linkType == "all" {
+		format = mediaLinkset
+	}
+	e, err := gs1.ParseDigitalLink("https://resolver" + c.Request.URL.EscapedPath() + queryAIs(c.Request.URL))
+	if err != nil {
+		s.badLink(c, format, err)
+		return
+	}
+	canon, err := gs1.BuildDigitalLink(s.baseURL, e)
+	if err != nil {
+		s.badLink(c, format, err)
+		return
+	}
+	if format == mediaLinkset {
+		c.Header("Link", `<`+canon+`>; rel="owl:sameAs"`)
+		c.Data(http.StatusOK, mediaLinkset, s.linkset(canon))
+		return
+	}
+	client := trace.ScanClient{Fingerprint: s.fingerprint(c)}
+	if lat, lon := c.Query("lat"), c.Query("lon"); lat != "" || lon != "" {
+		la, err1 := strconv.ParseFloat(lat, 64)
+		lo, err2 := strconv.ParseFloat(lon, 64)
+		if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+			s.badLink(c, format, trace.Invalid("lat", "lat and lon must be decimal degrees within range"))
+			return
+		}
+		client.Lat, client.Lon = &la, &lo
+	}
+	res, err := s.resolver.Resolve(c.Request.Context(), canon, e, client)
+	if err != nil {
+		if errors.Is(err, trace.ErrInvalid) {
+			s.badLink(c, format, err)
+			return
+		}
+		writeError(c, s.logger, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	switch {
+	case linkType == "gs1:recallStatus":
+		c.JSON(http.StatusOK, gin.H{"uri": canon, "recalled": res.Verdict == trace.VerdictRecalled, "recall": res.Recall})
+	case linkType == "gs1:certificationInfo":
+		c.JSON(http.StatusOK, gin.H{"uri": canon, "standards": nonNil(res.Standards)})
+	case format == mediaJSON:
+		c.JSON(http.StatusOK, res)
+	default:
+		s.pages.render(c, http.StatusOK, "scan", s.scanView(c, res))
+	}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// queryAIs keeps the numeric (AI) parameters of a query string, which are
+// data attributes of the link; the rest (lang, lat, linkType…) are not.
+func queryAIs(u *url.URL) string {
+	var keep []string
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if k != "" && strings.Trim(k, "0123456789") == "" {
+			keep = append(keep, part)
+		}
+	}
+	if len(keep) == 0 {
+		return ""
+	}
+	return "?" + strings.Join(keep, "&")
+}
+
+// badLink answers a link that is not a valid Digital Link with 400 and
+// what is wrong, as a page for browsers.
+func (s *Server) badLink(c *gin.Context, format string, err error) {
+	msg := strings.TrimPrefix(err.Error(), "gs1: ")
+	var fe *trace.FieldError
+	if errors.As(err, &fe) {
+		msg = fe.Msg
+	}
+	if format == mediaHTML {
+		v := s.pages.base(c)
+		v.Reason = msg
+		s.pages.render(c, http.StatusBadRequest, "error", v)
+		return
+	}
+	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": apiError{Code: "invalid", Message: msg, Field: "uri"}})
+}
+
+func (s *Server) scanView(c *gin.Context, res trace.Resolution) pageView {
+	v := s.pages.base(c)
+	v.URI, v.Verdict = res.URI, string(res.Verdict)
+	v.VerdictText = v.T["verdict_"+v.Verdict]
+	v.Explain = v.T["explain_"+v.Verdict]
+	v.Recall, v.Product, v.Batch, v.Serial, v.Standards = res.Recall, res.Product, res.Batch, res.Serial, res.Standards
+	if res.Product != nil {
+		v.Category = categoryNames[v.Lang][string(res.Product.Category)]
+		if cr := res.Product.Maker.Credit; cr != nil {
+			v.CreditText, v.CreditColour = v.T["credit_"+cr.Class], cr.Colour
+		}
+	}
+	for _, st := range res.Provenance {
+		step := strings.ReplaceAll(st.Step, "_", " ")
+		if v.Lang == langZH {
+			if zh, ok := stepNamesZH[st.Step]; ok {
+				step = zh
+			}
+		}
+		v.Stages = append(v.Stages, stageView{Stage: v.T["stage_"+st.Stage], Step: step, Date: st.Date, Place: st.Place,
+			Custodian: st.Custodian})
+	}
+	for _, cat := range trace.TipoffCategories {
+		v.Categories = append(v.Categories, option{Value: cat, Label: v.T["cat_"+cat]})
+	}
+	return v
+}
+
+// linkset is the GS1 / RFC 9264 linkset of a Digital Link.
+func (s *Server) linkset(uri string) []byte {
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	link := func(href, title, typ string) []gin.H {
+		return []gin.H{{"href": href, "title": title, "type": typ, "hreflang": []string{"zh", "en"}}}
+	}
+	set := gin.H{
+		"anchor":                                uri,
+		"https://gs1.org/voc/pip":               link(uri, "Product information page", "text/html"),
+		"https://gs1.org/voc/defaultLink":       link(uri, "Product information page", "text/html"),
+		"https://gs1.org/voc/recallStatus":      link(uri+sep+"linkType=gs1:recallStatus", "Recall status", "application/json"),
+		"https://gs1.org/voc/certificationInfo": link(uri+sep+"linkType=gs1:certificationInfo", "Declared standards", "application/json"),
+		"https://gs1.org/voc/traceability": link(s.baseURL+"/epcis/events?MATCH_anyEPC="+url.QueryEscape(strings.Split(uri, "?")[0]),
+			"Traceability events (EPCIS 2.0; needs an API key)", "application/ld+json"),
+	}
+	b, _ := jsonMarshal(gin.H{"linkset": []gin.H{set}})
+	return b
+}
+
+// wellKnown describes the resolver (GS1 Digital Link resolver description).
+func (s *Server) wellKnown(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{
+		"name":                        "tracesvc GS1 Digital Link resolver",
+		"resolverRoot":                s.baseURL,
+		"supportedPrimaryKeys":        []string{"01"},
+		"supportedQualifiers":         []string{"10", "21"},
+		"supportedDataAttributes":     []string{"17"},
+		"linkTypeDefaultCanBeLinkset": true,
+		"supportedLinkType": []string{"gs1:pip", "gs1:defaultLink", "gs1:recallStatus", "gs1:certificationInfo",
+			"gs1:traceability"},
+		"contentNegotiation": []string{mediaHTML, mediaJSON, mediaLinkset},
+		"languages":          []string{"zh", "en"},
+	})
+}

@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"tracesvc/trace"
+	"tracesvc/trace/access"
+)
+
+// fileTipoff takes a tip-off from anyone: JSON from apps, or the scan
+// page's form, which gets a receipt page back.
+func (s *Server) fileTipoff(c *gin.Context) error {
+	var in trace.NewTipoff
+	form := c.ContentType() == "application/x-www-form-urlencoded"
+	if form {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
+		in = trace.NewTipoff{Subject: c.PostForm("subject"), Code: c.PostForm("code"), GTIN: c.PostForm("gtin"),
+			EntityID: c.PostForm("entityId"), Category: c.PostForm("category"), Description: c.PostForm("description"),
+			Name: c.PostForm("name"), Contact: c.PostForm("contact")}
+	} else if err := decode(c, &in); err != nil {
+		return err
+	}
+	tip, err := s.tipoffs.File(c.Request.Context(), in, s.fingerprint(c))
+	if err != nil {
+		return err
+	}
+	setTarget(c, "tipoff:"+tip.Receipt)
+	if form {
+		v := s.pages.base(c)
+		v.Reason = tip.Receipt
+		s.pages.render(c, http.StatusCreated, "receipt", v)
+		return nil
+	}
+	c.Header("Location", "/api/v1/tipoffs/"+tip.Receipt)
+	c.JSON(http.StatusCreated, gin.H{"receipt": tip.Receipt, "status": tip.Status, "createdAt": tip.CreatedAt})
+	return nil
+}
+
+// tipoffStatus shows the public only the status of a receipt; regulators
+// see the whole tip-off.
+func (s *Server) tipoffStatus(c *gin.Context) error {
+	if principal(c).Role == access.RoleRegulator {
+		tip, err := s.tipoffs.Get(c.Request.Context(), c.Param("receipt"))
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, tip)
+		return nil
+	}
+	st, err := s.tipoffs.Status(c.Request.Context(), c.Param("receipt"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) listTipoffs(c *gin.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.tipoffs.List(c.Request.Context(), trace.TipoffStatus(c.Query("status")), p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, listBody("tipoffs", list, next))
+	return nil
+}
+
+type tipoffUpdate struct {
+	Status trace.TipoffStatus `json:"status"`
+	Note   string             `json:"note"`
+}
+
+func (s *Server) updateTipoff(c *gin.Context) error {
+	var in tipoffUpdate
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	setTarget(c, "tipoff:"+c.Param("receipt"))
+	tip, err := s.tipoffs.Update(c.Request.Context(), c.Param("receipt"), in.Status, in.Note, principal(c).KeyID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, tip)
+	return nil
+}
+
+// listAlerts lists counterfeit alerts: all for officials, an entity's own
+// products' for an entity.
+func (s *Server) listAlerts(c *gin.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := trace.AlertFilter{Kind: trace.AlertKind(c.Query("kind"))}
+	if pr := principal(c); pr.Role == access.RoleEntity {
+		f.Owner = pr.EntityID
+	}
+	list, next, err := s.resolver.Alerts(c.Request.Context(), f, p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, listBody("alerts", list, next))
+	return nil
+}

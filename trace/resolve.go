@@ -1,0 +1,476 @@
+package trace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"tracesvc/trace/gs1"
+)
+
+// RecallNotice is an open recall as a consumer must see it.
+type RecallNotice struct {
+	ID           string `json:"id"`
+	Class        string `json:"class,omitempty"` // I, II or III
+	Hazard       string `json:"hazard"`          // what can go wrong, plainly
+	Instructions string `json:"instructions"`    // e.g. "Stop using this product."
+	Remedy       string `json:"remedy"`          // refund, repair, replace, …
+	Contact      string `json:"contact,omitempty"`
+}
+
+// RecallLookup tells whether a product, lot or item is under recall. The
+// recall domain implements it; cmd wires it in.
+type RecallLookup interface {
+	RecallFor(ctx context.Context, gtin, lot, serial string) (*RecallNotice, error)
+}
+
+// DeclaredStandard is one standard a product is declared to follow.
+type DeclaredStandard struct {
+	Type   string `json:"type"`   // GB, GB/T, QB/T, DB.., T/.., Q/..
+	Number string `json:"number"` // e.g. GB 2760-2014
+	Name   string `json:"name"`
+}
+
+// StandardsLookup lists the published standard declarations of a product.
+// The standards domain implements it.
+type StandardsLookup interface {
+	DeclaredStandards(ctx context.Context, gtin string) ([]DeclaredStandard, error)
+}
+
+// CreditClass is an entity's published credit class.
+type CreditClass struct {
+	Class  string `json:"class"`  // good, warning, dishonest, seriously_dishonest
+	Colour string `json:"colour"` // green, yellow, red, black
+	Basis  string `json:"basis,omitempty"`
+}
+
+// CreditLookup gives an entity's credit class. The recall domain's credit
+// record implements it.
+type CreditLookup interface {
+	CreditClass(ctx context.Context, entityID string) (CreditClass, error)
+}
+
+// Maker is the product's owner as a consumer sees it.
+type Maker struct {
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Region string       `json:"region"`
+	Credit *CreditClass `json:"credit,omitempty"` // absent until a credit record is wired in
+}
+
+// ProductFacts is what a scan shows of a product.
+type ProductFacts struct {
+	GTIN     string   `json:"gtin"`
+	Name     string   `json:"name"`
+	Brand    string   `json:"brand,omitempty"`
+	Model    string   `json:"model,omitempty"`
+	Category Category `json:"category"`
+	Maker    Maker    `json:"maker"`
+}
+
+// BatchFacts is what a scan shows of a batch.
+type BatchFacts struct {
+	Lot            string `json:"lot"`
+	ProductionDate string `json:"productionDate"`
+	ExpiryDate     string `json:"expiryDate,omitempty"`
+	Expired        bool   `json:"expired"`
+}
+
+// Stage is one step of the custody timeline a consumer sees: never prices,
+// order numbers or personal data, and places only to city level.
+type Stage struct {
+	Stage     string    `json:"stage"` // farm_lab, processing, distribution, retail
+	Step      string    `json:"step"`  // the CBV business step, e.g. shipping
+	Date      string    `json:"date"`  // YYYY-MM-DD
+	Time      time.Time `json:"time"`
+	Place     string    `json:"place,omitempty"`     // the custodian's region
+	Custodian string    `json:"custodian,omitempty"` // the custodian's name
+}
+
+// Resolution is what resolving a Digital Link tells the consumer.
+type Resolution struct {
+	Verdict    Verdict            `json:"verdict"`
+	URI        string             `json:"uri"`
+	GTIN       string             `json:"gtin"`
+	Lot        string             `json:"lot,omitempty"`
+	Serial     string             `json:"serial,omitempty"`
+	State      CodeState          `json:"codeState,omitempty"`
+	Product    *ProductFacts      `json:"product"`
+	Batch      *BatchFacts        `json:"batch"`
+	Provenance []Stage            `json:"provenance"`
+	Recall     *RecallNotice      `json:"recall,omitempty"`
+	Standards  []DeclaredStandard `json:"standards,omitempty"`
+	ScannedAt  time.Time          `json:"scannedAt"`
+	ScanID     string             `json:"scanId,omitempty"`
+}
+
+// ScanClient is who scanned and where, as far as the service may know.
+type ScanClient struct {
+	Fingerprint string // keyed hash of address and agent
+	Lat, Lon    *float64
+}
+
+// ResolverConfig configures the counterfeit signals.
+type ResolverConfig struct {
+	MaxScans    int     // more scans of one serial than this raise an alert; 0 means 50
+	MaxSpeedKmh float64 // faster travel between two scans raises an alert; 0 means 900 (an airliner)
+	Recalls     RecallLookup
+	Standards   StandardsLookup
+	Credit      CreditLookup
+	Logger      *slog.Logger // for failures of the background recorder; nil discards
+}
+
+// Resolver answers consumer scans and records them.
+type Resolver struct {
+	registry *Registry
+	codes    CodeStore
+	chain    *Chain
+	scans    ScanStore
+	cfg      ResolverConfig
+
+	queue   chan Scan
+	done    chan struct{}
+	closing sync.Once
+}
+
+// NewResolver returns a resolver and starts its scan recorder; call Close
+// to drain it.
+func NewResolver(registry *Registry, codes CodeStore, chain *Chain, scans ScanStore, cfg ResolverConfig) *Resolver {
+	if cfg.MaxScans <= 0 {
+		cfg.MaxScans = 50
+	}
+	if cfg.MaxSpeedKmh <= 0 {
+		cfg.MaxSpeedKmh = 900
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Resolver{registry: registry, codes: codes, chain: chain, scans: scans, cfg: cfg,
+		queue: make(chan Scan, 1<<16), done: make(chan struct{})}
+	go r.record()
+	return r
+}
+
+// Resolve tells what a Digital Link stands for, and logs the scan of a
+// serial asynchronously. An unknown code is an answer (VerdictUnknownCode),
+// not an error; a malformed link is [ErrInvalid].
+func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, client ScanClient) (Resolution, error) {
+	gtin, _ := e.Get("01")
+	lot, hasLot := e.Get("10")
+	serial, hasSerial := e.Get("21")
+	if gtin == "" {
+		return Resolution{}, Invalid("uri", "a scan link needs a GTIN, AI (01)")
+	}
+	now := r.registry.Now()
+	res := Resolution{Verdict: VerdictGenuine, URI: uri, GTIN: gtin, Lot: lot, Serial: serial, ScannedAt: now,
+		Provenance: []Stage{}}
+	p, err := r.registry.store.Product(ctx, gtin)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		res.Verdict = VerdictUnknownCode
+		return res, r.log(res, "", client)
+	case err != nil:
+		return Resolution{}, err
+	}
+	maker, err := r.registry.store.Entity(ctx, p.OwnerID)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("maker of %s: %w", gtin, err)
+	}
+	res.Product = &ProductFacts{GTIN: p.GTIN, Name: p.Name, Brand: p.Brand, Model: p.Model, Category: p.Category,
+		Maker: Maker{ID: maker.ID, Name: maker.Name, Region: maker.Region}}
+	if r.cfg.Credit != nil {
+		cc, err := r.cfg.Credit.CreditClass(ctx, maker.ID)
+		if err != nil {
+			return Resolution{}, fmt.Errorf("credit of %s: %w", maker.ID, err)
+		}
+		res.Product.Maker.Credit = &cc
+	}
+	if r.cfg.Standards != nil {
+		if res.Standards, err = r.cfg.Standards.DeclaredStandards(ctx, gtin); err != nil {
+			return Resolution{}, err
+		}
+	}
+
+	var code *Code
+	if hasSerial {
+		c, err := r.codes.Code(ctx, gtin, serial)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return Resolution{}, err
+		default:
+			if !hasLot || c.Lot == lot {
+				code = &c
+			}
+		}
+		if code == nil {
+			res.Verdict = VerdictUnknownCode
+			return res, r.log(res, p.OwnerID, client)
+		}
+		lot, res.Lot, res.State = code.Lot, code.Lot, code.State
+		if cur, err := r.chain.store.Custody(ctx, []string{itemKey(gtin, serial)}); err == nil {
+			if s, ok := cur[itemKey(gtin, serial)]; ok {
+				res.State = s.State
+			}
+		}
+	}
+	if lot != "" {
+		b, err := r.registry.store.Batch(ctx, gtin, lot)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			res.Verdict = VerdictUnknownCode
+			return res, r.log(res, p.OwnerID, client)
+		case err != nil:
+			return Resolution{}, err
+		}
+		res.Batch = &BatchFacts{Lot: b.Lot, ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate}
+		if b.ExpiryDate != "" && b.ExpiryDate < now.Format(time.DateOnly) {
+			res.Batch.Expired = true
+		}
+	}
+	if res.Provenance, err = r.provenance(ctx, gtin, lot, serial); err != nil {
+		return Resolution{}, err
+	}
+	if r.cfg.Recalls != nil {
+		if res.Recall, err = r.cfg.Recalls.RecallFor(ctx, gtin, lot, serial); err != nil {
+			return Resolution{}, err
+		}
+	}
+	switch {
+	case res.Recall != nil || res.State == StateRecalled:
+		res.Verdict = VerdictRecalled
+	case res.State == StateSold || res.State == StateDecommissioned || res.State == StateDestroyed:
+		res.Verdict = VerdictDecommissioned
+	case res.Batch != nil && res.Batch.Expired:
+		res.Verdict = VerdictExpired
+	}
+	return res, r.log(res, p.OwnerID, client)
+}
+
+// provenance is the custody timeline of an item or lot: the events of it,
+// of what it was packed in, and of what it was made from.
+func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string) ([]Stage, error) {
+	var start []string
+	if serial != "" {
+		start = append(start, itemKey(gtin, serial))
+	} else if lot != "" {
+		start = append(start, LotKey(gtin, lot))
+	} else {
+		return []Stage{}, nil
+	}
+	g, err := r.chain.Trace(ctx, start, Backward, TraceOptions{MaxDepth: 6, MaxNodes: 500})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, n := range g.Nodes {
+		if n.Kind != NodeParty {
+			keys = append(keys, n.Key)
+		}
+	}
+	events, err := r.chain.store.EventsByKeys(ctx, keys, 200)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(events, func(a, b StoredEvent) int { return a.EventTime.Compare(b.EventTime) })
+	entities := map[string]Entity{}
+	out := []Stage{}
+	for _, ev := range events {
+		e, ok := entities[ev.CapturedBy]
+		if !ok {
+			e, _ = r.registry.store.Entity(ctx, ev.CapturedBy)
+			entities[ev.CapturedBy] = e
+		}
+		step := ev.BizStep
+		if step == "" && ev.Type == "TransformationEvent" {
+			step = "transforming"
+		}
+		out = append(out, Stage{Stage: stageOf(ev, e), Step: step, Date: ev.EventTime.Format(time.DateOnly),
+			Time: ev.EventTime, Place: e.Region, Custodian: e.Name})
+	}
+	return out, nil
+}
+
+// stageOf places an event in the stages consumers think in.
+func stageOf(ev StoredEvent, by Entity) string {
+	switch {
+	case ev.BizStep == "retail_selling" || by.HasKind(KindRetailer):
+		return "retail"
+	case ev.Type == "TransformationEvent" || by.HasKind(KindProcessor) || (by.HasKind(KindManufacturer) && !by.HasKind(KindFarm) && !by.HasKind(KindLab)):
+		return "processing"
+	case by.HasKind(KindDistributor):
+		return "distribution"
+	case by.HasKind(KindFarm) || by.HasKind(KindLab):
+		return "farm_lab"
+	}
+	return "distribution"
+}
+
+// log queues the scan of a serial for recording; class-level resolves
+// are not logged.
+func (r *Resolver) log(res Resolution, owner string, c ScanClient) error {
+	if res.Serial == "" {
+		return nil
+	}
+	s := Scan{ID: NewID(res.ScannedAt), GTIN: res.GTIN, Serial: res.Serial, Lot: res.Lot, At: res.ScannedAt,
+		Client: c.Fingerprint, Verdict: res.Verdict, Owner: owner}
+	if c.Lat != nil && c.Lon != nil {
+		s.HasLocation, s.Lat, s.Lon = true, math.Round(*c.Lat*100)/100, math.Round(*c.Lon*100)/100
+	}
+	select {
+	case r.queue <- s:
+	default:
+		// The queue is full: record this one in line rather than lose it.
+		r.flush(context.Background(), []Scan{s})
+	}
+	return nil
+}
+
+// record writes queued scans in batches and raises alerts, until Close.
+func (r *Resolver) record() {
+	defer close(r.done)
+	batch := make([]Scan, 0, 512)
+	for s := range r.queue {
+		batch = append(batch, s)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case s, ok := <-r.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, s)
+			default:
+				break drain
+			}
+		}
+		r.flush(context.Background(), batch)
+		batch = batch[:0]
+	}
+}
+
+// flush stores scans and checks them for counterfeit signals. A store
+// failure is retried a few times; scans are never dropped silently.
+func (r *Resolver) flush(ctx context.Context, scans []Scan) {
+	for attempt := 0; ; attempt++ {
+		err := r.scans.InsertScans(ctx, scans)
+		if err == nil {
+			break
+		}
+		// Keep the scans and try again: the store may be restarting.
+		r.cfg.Logger.ErrorContext(ctx, "recording scans failed; retrying", "scans", len(scans), "attempt", attempt, "err", err)
+		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
+	}
+	for _, s := range scans {
+		if err := r.signals(ctx, s); err != nil {
+			// The next scan of the code checks again.
+			r.cfg.Logger.WarnContext(ctx, "checking counterfeit signals failed", "gtin", s.GTIN, "serial", s.Serial, "err", err)
+		}
+	}
+}
+
+// Close stops taking scans and waits until every queued scan is stored.
+func (r *Resolver) Close() {
+	r.closing.Do(func() { close(r.queue) })
+	<-r.done
+}
+
+// signals raises the counterfeit alerts a scan calls for.
+func (r *Resolver) signals(ctx context.Context, s Scan) error {
+	raise := func(kind AlertKind, scans []string, detail string) error {
+		if s.Owner == "" && kind != AlertImpossibleTravel {
+			return nil // a GTIN nobody here owns: nobody to alert but officials, and no code to protect
+		}
+		seen, err := r.scans.HasAlert(ctx, kind, s.GTIN, s.Serial)
+		if err != nil || seen {
+			return err
+		}
+		err = r.scans.InsertAlert(ctx, Alert{ID: NewID(s.At), Kind: kind, GTIN: s.GTIN, Serial: s.Serial, Owner: s.Owner,
+			Scans: scans, Detail: detail, CreatedAt: s.At})
+		if errors.Is(err, ErrConflict) {
+			return nil
+		}
+		return err
+	}
+	switch s.Verdict {
+	case VerdictUnknownCode:
+		if err := raise(AlertUnknownSerial, []string{s.ID}, "serial "+s.Serial+" was never issued under this GTIN"); err != nil {
+			return err
+		}
+	case VerdictDecommissioned:
+		if err := raise(AlertScannedAfterSale, []string{s.ID}, "scanned after it was sold or decommissioned"); err != nil {
+			return err
+		}
+	}
+	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
+	if err != nil {
+		return err
+	}
+	if n > r.cfg.MaxScans {
+		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, x := range recent {
+			ids = append(ids, x.ID)
+		}
+		if err := raise(AlertTooManyScans, ids, fmt.Sprintf("scanned %d times (more than %d)", n, r.cfg.MaxScans)); err != nil {
+			return err
+		}
+	}
+	if !s.HasLocation {
+		return nil
+	}
+	recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 20)
+	if err != nil {
+		return err
+	}
+	for _, prev := range recent {
+		if prev.ID >= s.ID || !prev.HasLocation { // IDs are time-ordered: skip this scan and later ones
+			continue
+		}
+		km := distanceKm(prev.Lat, prev.Lon, s.Lat, s.Lon)
+		hours := math.Abs(s.At.Sub(prev.At).Hours())
+		// Locations are rounded to ~1 km; allow for that before judging speed.
+		if km > 5 && km/math.Max(hours, 1.0/3600) > r.cfg.MaxSpeedKmh {
+			return raise(AlertImpossibleTravel, []string{prev.ID, s.ID},
+				fmt.Sprintf("scanned %.0f km apart within %s", km, s.At.Sub(prev.At).Abs().Round(time.Second)))
+		}
+		break // compare with the latest earlier scan that has a location
+	}
+	return nil
+}
+
+// distanceKm is the great-circle distance between two points.
+func distanceKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0
+	rad := math.Pi / 180
+	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
+	return 2 * r * math.Asin(math.Sqrt(a))
+}
+
+// Alerts returns one page of counterfeit alerts, of one owner's products
+// when owner is set.
+func (r *Resolver) Alerts(ctx context.Context, f AlertFilter, p Page) ([]Alert, string, error) {
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	switch f.Kind {
+	case "", AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans:
+	default:
+		return nil, "", Invalid("kind", "unknown alert kind %q", f.Kind)
+	}
+	list, err := r.scans.ListAlerts(ctx, f, Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list alerts: %w", err)
+	}
+	return PageOf(list, p.Limit, func(a Alert) string { return a.ID })
+}
