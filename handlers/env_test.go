@@ -26,15 +26,24 @@ import (
 
 // env is a service over a fresh embedded store, with a regulator key.
 type env struct {
-	t      testing.TB
-	h      http.Handler
-	db     *tracesql.DB
-	reg    string // regulator key
-	keys   *access.Service
-	serial *atomic.Int64
+	t        testing.TB
+	h        http.Handler
+	db       *tracesql.DB
+	resolver *trace.Resolver
+	reg      string // regulator key
+	keys     *access.Service
+	serial   *atomic.Int64
 }
 
 func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newLimitedEnv(t, 0, 0)
+}
+
+// newLimitedEnv is newEnv with rate limits for anonymous callers: rps
+// requests per second with burst (0 turns them off), and tip-offs at 5
+// per minute.
+func newLimitedEnv(t testing.TB, rps float64, burst int) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -63,8 +72,9 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(resolver.Close)
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes, Chain: chain,
 		Resolver: resolver, Tipoffs: trace.NewTipoffs(st, registry), FingerprintKey: []byte("test-key"),
+		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps),
 		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
-	return &env{t: t, h: h, db: db, reg: secret, keys: keys, serial: new(atomic.Int64)}
+	return &env{t: t, h: h, db: db, resolver: resolver, reg: secret, keys: keys, serial: new(atomic.Int64)}
 }
 
 // response is a recorded reply.
@@ -185,4 +195,11 @@ func (e *env) with(t testing.TB) *env {
 	c := *e
 	c.t = t
 	return &c
+}
+
+func tipoffLimit(rps float64) handlers.RateLimit {
+	if rps == 0 {
+		return handlers.RateLimit{}
+	}
+	return handlers.RateLimit{PerSecond: 5.0 / 60, Burst: 5}
 }

@@ -1,0 +1,360 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tracesvc/trace"
+)
+
+// scanEnv has one batch with issued codes, one of them sold.
+type scanEnv struct {
+	*batchEnv
+	codes []struct{ URI, Serial string }
+}
+
+func newScanEnv(t *testing.T) *scanEnv {
+	e := newBatchEnv(t)
+	var got issued
+	json.Unmarshal(e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 5}).Body, &got)
+	s := &scanEnv{batchEnv: e, codes: got.Codes}
+	// The owner commissions all, sells the last one.
+	var uris []string
+	for _, c := range got.Codes {
+		uris = append(uris, c.URI)
+	}
+	e.captureOK(e.owner, objectEvent("ADD", "commissioning", "2026-11-02T08:00:00+08:00", uris, ""),
+		objectEvent("OBSERVE", "retail_selling", "2026-11-03T08:00:00+08:00", uris[4:], ""))
+	return s
+}
+
+// path returns the path and query of a Digital Link on the test host.
+func path(uri string) string { return strings.TrimPrefix(uri, "https://id.example.cn") }
+
+func (e *env) get(p, accept, lang string) response {
+	e.t.Helper()
+	req := httptest.NewRequest("GET", p, nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return response{Code: rec.Code, Body: rec.Body.Bytes(), Hdr: rec.Header()}
+}
+
+func TestResolveJSON(t *testing.T) {
+	s := newScanEnv(t)
+	verdict := func(p string) (int, map[string]any) {
+		r := s.get(p, "application/json", "")
+		return r.Code, r.JSON()
+	}
+	code, res := verdict(path(s.codes[0].URI))
+	if code != 200 || res["verdict"] != "genuine" || res["product"].(map[string]any)["gtin"] != s.gtin ||
+		res["batch"].(map[string]any)["lot"] != s.lot || len(res["provenance"].([]any)) == 0 {
+		t.Fatalf("genuine: %d %v", code, res)
+	}
+	maker := res["product"].(map[string]any)["maker"].(map[string]any)
+	if maker["id"] != s.ownerID || maker["name"] == "" {
+		t.Fatalf("maker: %v", maker)
+	}
+	stage := res["provenance"].([]any)[0].(map[string]any)
+	if stage["custodian"] == "" || stage["date"] != "2026-11-02" {
+		t.Fatalf("provenance: %v", stage)
+	}
+	if code, res = verdict("/01/" + s.gtin + "/10/" + url.PathEscape(s.lot) + "/21/UNKNOWN2345"); code != 200 || res["verdict"] != "unknown_code" {
+		t.Fatalf("unknown serial: %d %v", code, res)
+	}
+	if code, res = verdict(path(s.codes[4].URI)); code != 200 || res["verdict"] != "decommissioned" {
+		t.Fatalf("sold: %d %v", code, res)
+	}
+	if code, res = verdict("/01/" + s.gtin + "/21/" + s.codes[1].Serial); code != 200 || res["verdict"] != "genuine" || res["lot"] != s.lot {
+		t.Fatalf("01+21 without lot: %d %v", code, res)
+	}
+	if code, res = verdict("/01/" + s.gtin + "/10/OTHERLOT/21/" + s.codes[1].Serial); code != 200 || res["verdict"] != "unknown_code" {
+		t.Fatalf("serial under the wrong lot: %d %v", code, res)
+	}
+	if code, res = verdict("/01/" + s.gtin); code != 200 || res["verdict"] != "genuine" || res["batch"] != nil {
+		t.Fatalf("product only: %d %v", code, res)
+	}
+	for _, bad := range []string{"/01/12345", "/01/" + s.gtin + "/21/" + strings.Repeat("A", 21), "/01/09506000134353/21/X"} {
+		if r := s.get(bad, "application/json", ""); r.Code != 400 || r.errCode() != "invalid" {
+			t.Fatalf("%s: %d %s", bad, r.Code, r.Body)
+		}
+	}
+	// An expired batch.
+	s.must(201, "POST", "/api/v1/products/"+s.gtin+"/batches", s.owner, map[string]any{"lot": "OLD1",
+		"productionDate": "2020-01-01", "expiryDate": "2021-01-01", "quantity": 1, "unit": "EA"})
+	if code, res = verdict("/01/" + s.gtin + "/10/OLD1"); code != 200 || res["verdict"] != "expired" {
+		t.Fatalf("expired: %d %v", code, res)
+	}
+}
+
+func TestResolveHTMLAndLinkset(t *testing.T) {
+	s := newScanEnv(t)
+	p := path(s.codes[0].URI)
+	r := s.get(p, "text/html,application/xhtml+xml", "en-GB,en;q=0.9")
+	if r.Code != 200 || !strings.HasPrefix(r.Hdr.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "Genuine code") {
+		t.Fatalf("html: %d %s", r.Code, r.Hdr.Get("Content-Type"))
+	}
+	zh := s.get(p, "text/html", "zh-CN,zh;q=0.9")
+	if !strings.Contains(string(zh.Body), "正品码") || zh.Hdr.Get("Content-Language") != "zh" {
+		t.Fatal("Chinese page lacks the verdict")
+	}
+	if sw := s.get(p+"&lang=en", "text/html", "zh-CN"); !strings.Contains(string(sw.Body), "Genuine code") {
+		t.Fatal("?lang=en does not switch")
+	}
+	page := string(r.Body)
+	for _, id := range []string{`id="verdict"`, `id="product"`, `id="batch"`, `id="provenance"`, `id="tipoff"`} {
+		if !strings.Contains(page, id) {
+			t.Fatalf("page lacks %s", id)
+		}
+	}
+	if strings.Contains(page, `id="standards"`) {
+		t.Fatal("standards section shown with no standards source")
+	}
+	if strings.Contains(page, "<script") || strings.Contains(page, "http://") || strings.Contains(page, "src=\"https") {
+		t.Fatal("page loads external assets or scripts")
+	}
+	if bad := s.get("/01/12345", "text/html", "en"); bad.Code != 400 || !strings.Contains(string(bad.Body), "cannot be read") {
+		t.Fatalf("bad link page: %d", bad.Code)
+	}
+
+	for _, req := range []struct{ path, accept string }{{p, "application/linkset+json"}, {p + "&linkType=linkset", ""}} {
+		ls := s.get(req.path, req.accept, "")
+		if ls.Code != 200 || ls.Hdr.Get("Content-Type") != "application/linkset+json" {
+			t.Fatalf("linkset: %d %s", ls.Code, ls.Hdr.Get("Content-Type"))
+		}
+		var body struct{ Linkset []map[string]any }
+		if err := json.Unmarshal(ls.Body, &body); err != nil || len(body.Linkset) != 1 {
+			t.Fatalf("linkset body: %v %s", err, ls.Body)
+		}
+		set := body.Linkset[0]
+		if set["anchor"] != s.codes[0].URI {
+			t.Fatalf("anchor %v, want %s", set["anchor"], s.codes[0].URI)
+		}
+		for _, rel := range []string{"pip", "recallStatus", "certificationInfo", "traceability"} {
+			links, _ := set["https://gs1.org/voc/"+rel].([]any)
+			if len(links) == 0 || links[0].(map[string]any)["href"] == "" {
+				t.Fatalf("linkset lacks gs1:%s: %v", rel, set)
+			}
+		}
+	}
+	rs := s.get(p+"&linkType=gs1:recallStatus", "", "").JSON()
+	if rs["recalled"] != false {
+		t.Fatalf("recall status: %v", rs)
+	}
+	wk := s.get("/.well-known/gs1resolver", "", "")
+	if wk.Code != 200 || wk.JSON()["resolverRoot"] != "https://id.example.cn" {
+		t.Fatalf("well-known: %d %s", wk.Code, wk.Body)
+	}
+}
+
+func TestAlerts(t *testing.T) {
+	s := newScanEnv(t)
+	_, stranger := s.newEntity()
+	// 1. An unknown serial under a known GTIN.
+	s.get("/01/"+s.gtin+"/21/FAKE23456789", "application/json", "")
+	// 2. A sold code scanned again.
+	s.get(path(s.codes[4].URI), "application/json", "")
+	// 3. Beijing, then Guangzhou (1,900 km) a moment later.
+	s.get(path(s.codes[1].URI)+"&lat=39.9042&lon=116.4074", "application/json", "")
+	time.Sleep(5 * time.Millisecond)
+	s.get(path(s.codes[1].URI)+"&lat=23.1291&lon=113.2644", "application/json", "")
+	// 4. More scans than the limit (5 in this env).
+	for range 6 {
+		s.get(path(s.codes[2].URI), "application/json", "")
+	}
+	kinds := map[string]map[string]any{}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(kinds) < 4 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		for _, a := range s.must(200, "GET", "/api/v1/alerts", s.reg, nil).JSON()["alerts"].([]any) {
+			m := a.(map[string]any)
+			kinds[m["kind"].(string)] = m
+		}
+	}
+	for _, k := range []string{"unknown_serial", "scanned_after_end", "impossible_travel", "too_many_scans"} {
+		a, ok := kinds[k]
+		if !ok {
+			t.Fatalf("no %s alert; got %v", k, kinds)
+		}
+		if len(a["scans"].([]any)) == 0 || a["ownerId"] != s.ownerID {
+			t.Fatalf("%s alert: %v", k, a)
+		}
+	}
+	if n := len(kinds["impossible_travel"]["scans"].([]any)); n != 2 {
+		t.Fatalf("impossible travel links %d scans, want 2", n)
+	}
+	own := s.must(200, "GET", "/api/v1/alerts?kind=too_many_scans", s.owner, nil).JSON()["alerts"].([]any)
+	if len(own) != 1 {
+		t.Fatalf("owner sees %d too-many-scans alerts", len(own))
+	}
+	if other := s.must(200, "GET", "/api/v1/alerts", stranger, nil).JSON()["alerts"].([]any); len(other) != 0 {
+		t.Fatalf("another entity sees %d alerts", len(other))
+	}
+	runCases(t, s.env, map[string]authCase{
+		"no key":    {"GET", "/api/v1/alerts", "", nil, 401, "unauthorized"},
+		"wrong key": {"GET", "/api/v1/alerts", bogusKey, nil, 401, "unauthorized"},
+		"bad kind":  {"GET", "/api/v1/alerts?kind=ghosts", s.reg, nil, 400, "invalid"},
+	})
+}
+
+func TestTipoffs(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	anon := e.must(201, "POST", "/api/v1/tipoffs", "", map[string]any{"subject": "code",
+		"code": "https://id.example.cn/01/09506000134352/21/FAKE", "category": "counterfeit", "description": "Label misprinted, no seal"}).JSON()
+	named := e.must(201, "POST", "/api/v1/tipoffs", "", map[string]any{"subject": "product", "gtin": "9506000134352",
+		"category": "safety", "description": "Smells of solvent", "name": "Zhang San", "contact": "13800000000"}).JSON()
+	receipt := named["receipt"].(string)
+	st := e.must(200, "GET", "/api/v1/tipoffs/"+receipt, "", nil)
+	if st.JSON()["status"] != "received" || strings.Contains(string(st.Body), "Zhang") || strings.Contains(string(st.Body), "solvent") {
+		t.Fatalf("public status shows more than status: %s", st.Body)
+	}
+	if e.must(200, "GET", "/api/v1/tipoffs/"+receipt, key, nil).JSON()["name"] != nil {
+		t.Fatal("an entity sees the tipster's name")
+	}
+	full := e.must(200, "GET", "/api/v1/tipoffs/"+receipt, e.reg, nil).JSON()
+	if full["name"] != "Zhang San" || full["anonymous"] != false {
+		t.Fatalf("regulator view: %v", full)
+	}
+	if e.must(200, "GET", "/api/v1/tipoffs/"+anon["receipt"].(string), e.reg, nil).JSON()["anonymous"] != true {
+		t.Fatal("anonymous tip-off not marked anonymous")
+	}
+	list := e.must(200, "GET", "/api/v1/tipoffs?status=received", e.reg, nil).JSON()["tipoffs"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("list: %d", len(list))
+	}
+	up := e.must(200, "PATCH", "/api/v1/tipoffs/"+receipt, e.reg, map[string]any{"status": "case_opened", "note": "sent to lab"}).JSON()
+	if up["status"] != "case_opened" {
+		t.Fatalf("update: %v", up)
+	}
+	if e.must(200, "GET", "/api/v1/tipoffs/"+receipt, "", nil).JSON()["status"] != "case_opened" {
+		t.Fatal("tipster does not see the new status")
+	}
+	runCases(t, e, map[string]authCase{
+		"no subject":     {"POST", "/api/v1/tipoffs", e.reg, map[string]any{"description": "something bad"}, 400, "invalid"},
+		"no description": {"POST", "/api/v1/tipoffs", e.reg, map[string]any{"subject": "code", "code": "x"}, 400, "invalid"},
+		"bad gtin":       {"POST", "/api/v1/tipoffs", e.reg, map[string]any{"subject": "product", "gtin": "1", "description": "bad stuff here"}, 400, "invalid"},
+		"no entity":      {"POST", "/api/v1/tipoffs", e.reg, map[string]any{"subject": "entity", "entityId": "x", "description": "bad stuff here"}, 400, "invalid"},
+		"missing":        {"GET", "/api/v1/tipoffs/TNOPE", "", nil, 404, "not_found"},
+		"list public":    {"GET", "/api/v1/tipoffs", "", nil, 401, "unauthorized"},
+		"list entity":    {"GET", "/api/v1/tipoffs", key, nil, 403, "forbidden"},
+		"update entity":  {"PATCH", "/api/v1/tipoffs/" + receipt, key, map[string]any{"status": "closed"}, 403, "forbidden"},
+		"bad status":     {"PATCH", "/api/v1/tipoffs/" + receipt, e.reg, map[string]any{"status": "lost"}, 400, "invalid"},
+	})
+	// The scan page's form posts and gets a receipt page.
+	req := httptest.NewRequest("POST", "/api/v1/tipoffs?lang=en", strings.NewReader(url.Values{"subject": {"code"},
+		"code": {"https://id.example.cn/01/09506000134352/21/X"}, "category": {"quality"}, "description": {"Broken seal on arrival"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `id="receipt"`) {
+		t.Fatalf("form post: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestRateLimits checks anonymous callers get 429 with Retry-After once
+// their bucket is empty, per client.
+func TestRateLimits(t *testing.T) {
+	e := newLimitedEnv(t, 2, 3)
+	tip := map[string]any{"subject": "product", "gtin": "09506000134352", "description": "A rate limit test"}
+	codes := []int{}
+	for range 5 {
+		codes = append(codes, e.do("GET", "/.well-known/gs1resolver", "", nil).Code)
+	}
+	if codes[0] != 200 || codes[4] != 429 {
+		t.Fatalf("resolver codes %v", codes)
+	}
+	r := e.do("GET", "/api/v1/products/09506000134352", "", nil)
+	if r.Code != 429 || r.Hdr.Get("Retry-After") == "" || r.errCode() != "rate_limited" {
+		t.Fatalf("limited: %d %v %s", r.Code, r.Hdr, r.Body)
+	}
+	// A keyed caller is not limited here; another client has its own bucket.
+	e.must(404, "GET", "/api/v1/products/09506000134352", e.reg, nil)
+	req := httptest.NewRequest("GET", "/.well-known/gs1resolver", nil)
+	req.RemoteAddr = "198.51.100.7:4000"
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("another client: %d", rec.Code)
+	}
+	// Tip-offs have their own, stricter bucket.
+	time.Sleep(2 * time.Second)
+	got := []int{}
+	for range 7 {
+		got = append(got, e.do("POST", "/api/v1/tipoffs", "", tip).Code)
+	}
+	if got[len(got)-1] != 429 {
+		t.Fatalf("tip-off codes %v", got)
+	}
+}
+
+// TestScanLog checks scans are stored after a clean close, with a coarse
+// location and a hashed client, never the address.
+func TestScanLog(t *testing.T) {
+	s := newScanEnv(t)
+	req := httptest.NewRequest("GET", path(s.codes[0].URI)+"&lat=39.904211&lon=116.407395", nil)
+	req.Header.Set("Accept", "application/json")
+	req.RemoteAddr = "203.0.113.9:5555"
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, req)
+	scanID := (&response{Body: rec.Body.Bytes()}).JSON()["scannedAt"]
+	if scanID == nil {
+		t.Fatalf("no scan time: %s", rec.Body)
+	}
+	s.resolver.Close() // a clean shutdown stores every queued scan
+	var lat, lon float64
+	var client string
+	if err := s.db.R.QueryRow(`SELECT lat, lon, client FROM scans WHERE gtin = ? AND serial = ?`, s.gtin, s.codes[0].Serial).Scan(&lat, &lon, &client); err != nil {
+		t.Fatal(err)
+	}
+	if lat != 39.9 || lon != 116.41 || strings.Contains(client, "203.0.113") || len(client) != 32 {
+		t.Fatalf("stored scan: %v %v %q", lat, lon, client)
+	}
+	var n int
+	s.db.R.QueryRow(`SELECT count(*) FROM scans WHERE client LIKE '%203.0.113%'`).Scan(&n)
+	if n != 0 {
+		t.Fatal("raw address stored")
+	}
+}
+
+// TestRealScannerPath renders a label's QR through the API, decodes it
+// with zbarimg, and opens the decoded link as a phone would.
+func TestRealScannerPath(t *testing.T) {
+	zbarimg := needTool(t, "zbarimg")
+	s := newScanEnv(t)
+	want := s.codes[2]
+	png := s.must(200, "GET", "/api/v1/labels?symbology=qr&format=png&code="+url.QueryEscape(want.URI), s.owner, nil)
+	file := filepath.Join(t.TempDir(), "qr.png")
+	os.WriteFile(file, png.Body, 0o644)
+	out, err := exec.Command(zbarimg, "-q", "--nodbus", "--raw", file).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := strings.TrimSpace(string(out))
+	u, err := url.Parse(decoded)
+	if err != nil || decoded != want.URI {
+		t.Fatalf("decoded %q, want %q", decoded, want.URI)
+	}
+	r := s.get(u.RequestURI(), "text/html", "en")
+	if r.Code != 200 || !strings.Contains(string(r.Body), want.Serial) || !strings.Contains(string(r.Body), "Genuine code") {
+		t.Fatalf("page for the scanned code: %d", r.Code)
+	}
+}
+
+var _ = context.Background
+var _ = trace.VerdictGenuine
+var _ = http.StatusOK
