@@ -73,7 +73,7 @@ func (p *pages) base(c *gin.Context) pageView {
 	}
 	q := c.Request.URL.Query()
 	q.Set("lang", other)
-	return pageView{Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.Path + "?" + q.Encode()}
+	return pageView{Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.EscapedPath() + "?" + q.Encode()}
 }
 
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {

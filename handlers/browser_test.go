@@ -1,0 +1,123 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium for one test, with a phone-sized window.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; .ci/run should have installed it")
+		}
+		t.Skip("chromium is not installed (apt-get install chromium)")
+	}
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 780),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
+	t.Cleanup(cancel)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	t.Cleanup(cancelCtx)
+	// Start the browser without a timeout (a timeout here would stop it).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// TestScanPageInBrowser loads the scan page as a phone would, for a
+// genuine code, an unknown serial and a sold code, and checks the verdict
+// and the sections; screenshots go to the test's temp folder (or to
+// $SCAN_SCREENSHOTS when set).
+func TestScanPageInBrowser(t *testing.T) {
+	s := newScanEnv(t)
+	srv := httptest.NewServer(s.h)
+	defer srv.Close()
+	ctx := browser(t)
+	shots := os.Getenv("SCAN_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	cases := []struct {
+		name, path, lang, verdict, words string
+		sections                         []string
+	}{
+		{"genuine", path(s.codes[0].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+		{"genuine-zh", path(s.codes[0].URI), "zh", "genuine", "正品码", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+		{"unknown", "/01/" + s.gtin + "/21/FAKE23456789", "en", "unknown_code", "Unknown code — possibly counterfeit", []string{"#product", "#tipoff"}},
+		{"sold", path(s.codes[4].URI), "en", "decommissioned", "Already sold/decommissioned — check with the seller", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sep := "?"
+			if strings.Contains(tc.path, "?") {
+				sep = "&"
+			}
+			tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+tc.path+sep+"lang="+tc.lang),
+				chromedp.WaitVisible(chromedp.CSS("#verdict"))); err != nil {
+				t.Fatal(err)
+			}
+			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#verdict-text")))
+			if err != nil || strings.TrimSpace(text) != tc.words {
+				t.Fatalf("verdict %q (%v), want %q", text, err, tc.words)
+			}
+			attrs, err := chromedp.Run(tctx, chromedp.Attributes(chromedp.CSS("#verdict")))
+			if err != nil || attrs["data-verdict"] != tc.verdict {
+				t.Fatalf("data-verdict %v (%v)", attrs, err)
+			}
+			for _, sec := range tc.sections {
+				if _, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sec))); err != nil {
+					t.Fatalf("section %s: %v", sec, err)
+				}
+			}
+			// Readable on a 360 px screen: nothing wider than the window.
+			fits, err := chromedp.Run(tctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth <= window.innerWidth"))
+			if err != nil || !fits {
+				t.Fatalf("page wider than 360 px (%v)", err)
+			}
+			png, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(shots, "scan-"+tc.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// The language switch, then a tip-off from the page's form.
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+path(s.codes[0].URI)+"&lang=zh"),
+		chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS("#verdict")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#verdict-text"))); strings.TrimSpace(text) != "Genuine code" {
+		t.Fatalf("after the switch: %q", text)
+	}
+	err = chromedp.Do(tctx, chromedp.SendKeys(chromedp.CSS("#tip-description"), "Seal was broken when bought"),
+		chromedp.Submit(chromedp.CSS("#tip-description")), chromedp.WaitVisible(chromedp.CSS("#receipt")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipt, _ := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#receipt")))
+	if !strings.HasPrefix(strings.TrimSpace(receipt), "T") {
+		t.Fatalf("receipt %q", receipt)
+	}
+	s.must(200, "GET", "/api/v1/tipoffs/"+strings.TrimSpace(receipt), "", nil)
+}
