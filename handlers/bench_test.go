@@ -2,11 +2,14 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,4 +202,54 @@ func BenchmarkCapture(b *testing.B) {
 	b.ReportMetric(httpRate, "captured-events/s")
 	b.ReportMetric(rawRate, "raw-store-events/s")
 	b.ReportMetric(100*httpRate/rawRate, "%-of-raw")
+}
+
+// BenchmarkResolve resolves item codes as phones do (Accept: text/html,
+// scan logged) from 32 concurrent clients on the embedded store, and
+// reports resolves/s and the 99th percentile latency.
+func BenchmarkResolve(b *testing.B) {
+	for _, accept := range []string{"text/html", "application/json"} {
+		b.Run(strings.TrimPrefix(accept, "text/"), func(b *testing.B) {
+			e := newEnv(b)
+			_, key := e.newEntity()
+			g := e.newProduct(key, 1)
+			e.must(201, "POST", "/api/v1/products/"+g+"/batches", key, map[string]any{"lot": "B1",
+				"productionDate": "2026-11-01", "expiryDate": "2027-11-01", "quantity": 1000, "unit": "EA"})
+			var got issued
+			json.Unmarshal(e.must(201, "POST", "/api/v1/products/"+g+"/batches/B1/codes", key, map[string]any{"count": 1000}).Body, &got)
+			var uris []string
+			for _, c := range got.Codes {
+				uris = append(uris, c.URI)
+			}
+			e.captureOK(key, objectEvent("ADD", "commissioning", "2026-11-02T08:00:00+08:00", uris, ""))
+			var mu sync.Mutex
+			var lat []time.Duration
+			var n atomic.Int64
+			b.SetParallelism(16) // 32 goroutines on 2 CPUs
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				for pb.Next() {
+					i := n.Add(1)
+					req := httptest.NewRequest("GET", strings.TrimPrefix(uris[int(i)%len(uris)], "https://id.example.cn"), nil)
+					req.Header.Set("Accept", accept)
+					rec := httptest.NewRecorder()
+					start := time.Now()
+					e.h.ServeHTTP(rec, req)
+					mine = append(mine, time.Since(start))
+					if rec.Code != 200 {
+						panic(fmt.Sprintf("status %d", rec.Code))
+					}
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			})
+			e.resolver.Close() // every scan stored before the clock stops
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "resolves/s")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }

@@ -124,6 +124,9 @@ type EventStore interface {
 	// EventsByKeys returns the events that name any of keys in any role,
 	// without their Raw JSON, for graph walks. At most limit.
 	EventsByKeys(ctx context.Context, keys []string, limit int) ([]StoredEvent, error)
+	// EventHeaders is EventsByKeys without Refs, Parties, Visible and Raw:
+	// what a timeline needs, cheap even for events naming thousands of codes.
+	EventHeaders(ctx context.Context, keys []string, limit int) ([]StoredEvent, error)
 
 	// SaveCaptureJob creates or replaces a capture job.
 	SaveCaptureJob(ctx context.Context, j CaptureJob) error

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,6 +137,10 @@ type Resolver struct {
 	queue   chan Scan
 	done    chan struct{}
 	closing sync.Once
+
+	mu       sync.Mutex
+	history  map[string]cachedHistory // lot key → upstream events
+	entities map[string]Entity        // custodians shown on timelines
 }
 
 // NewResolver returns a resolver and starts its scan recorder; call Close
@@ -151,7 +156,8 @@ func NewResolver(registry *Registry, codes CodeStore, chain *Chain, scans ScanSt
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Resolver{registry: registry, codes: codes, chain: chain, scans: scans, cfg: cfg,
-		queue: make(chan Scan, 1<<16), done: make(chan struct{})}
+		queue: make(chan Scan, 1<<16), done: make(chan struct{}),
+		history: map[string]cachedHistory{}, entities: map[string]Entity{}}
 	go r.record()
 	return r
 }
@@ -197,6 +203,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 	}
 
 	var code *Code
+	container := ""
 	if hasSerial {
 		c, err := r.codes.Code(ctx, gtin, serial)
 		switch {
@@ -213,10 +220,12 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 			return res, r.log(res, p.OwnerID, client)
 		}
 		lot, res.Lot, res.State = code.Lot, code.Lot, code.State
-		if cur, err := r.chain.store.Custody(ctx, []string{itemKey(gtin, serial)}); err == nil {
-			if s, ok := cur[itemKey(gtin, serial)]; ok {
-				res.State = s.State
-			}
+		cur, err := r.chain.store.Custody(ctx, []string{itemKey(gtin, serial)})
+		if err != nil {
+			return Resolution{}, err
+		}
+		if s, ok := cur[itemKey(gtin, serial)]; ok {
+			res.State, container = s.State, s.Container
 		}
 	}
 	if lot != "" {
@@ -233,7 +242,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 			res.Batch.Expired = true
 		}
 	}
-	if res.Provenance, err = r.provenance(ctx, gtin, lot, serial); err != nil {
+	if res.Provenance, err = r.provenance(ctx, gtin, lot, serial, container); err != nil {
 		return Resolution{}, err
 	}
 	if r.cfg.Recalls != nil {
@@ -252,39 +261,42 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 	return res, r.log(res, p.OwnerID, client)
 }
 
-// provenance is the custody timeline of an item or lot: the events of it,
-// of what it was packed in, and of what it was made from.
-func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string) ([]Stage, error) {
-	var start []string
-	if serial != "" {
-		start = append(start, itemKey(gtin, serial))
-	} else if lot != "" {
-		start = append(start, LotKey(gtin, lot))
-	} else {
-		return []Stage{}, nil
-	}
-	g, err := r.chain.Trace(ctx, start, Backward, TraceOptions{MaxDepth: 6, MaxNodes: 500})
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	for _, n := range g.Nodes {
-		if n.Kind != NodeParty {
-			keys = append(keys, n.Key)
+// provenance is the custody timeline of an item or lot: the events of the
+// item and of what it is packed in, and the upstream history of its lot
+// (what the lot was made from, back to the farm or lab), which all items
+// of the lot share and which is cached for a short while.
+func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string, container string) ([]Stage, error) {
+	var events []StoredEvent
+	if lot != "" {
+		up, err := r.lotHistory(ctx, LotKey(gtin, lot))
+		if err != nil {
+			return nil, err
 		}
+		events = append(events, up...)
 	}
-	events, err := r.chain.store.EventsByKeys(ctx, keys, 200)
-	if err != nil {
-		return nil, err
+	if serial != "" {
+		keys := []string{itemKey(gtin, serial)}
+		if container != "" {
+			keys = append(keys, container)
+		}
+		own, err := r.chain.store.EventHeaders(ctx, keys, 200)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, own...)
 	}
-	slices.SortFunc(events, func(a, b StoredEvent) int { return a.EventTime.Compare(b.EventTime) })
-	entities := map[string]Entity{}
+	slices.SortFunc(events, func(a, b StoredEvent) int {
+		if d := a.EventTime.Compare(b.EventTime); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	events = slices.CompactFunc(events, func(a, b StoredEvent) bool { return a.ID == b.ID })
 	out := []Stage{}
 	for _, ev := range events {
-		e, ok := entities[ev.CapturedBy]
-		if !ok {
-			e, _ = r.registry.store.Entity(ctx, ev.CapturedBy)
-			entities[ev.CapturedBy] = e
+		e, err := r.entity(ctx, ev.CapturedBy)
+		if err != nil {
+			return nil, err
 		}
 		step := ev.BizStep
 		if step == "" && ev.Type == "TransformationEvent" {
@@ -294,6 +306,72 @@ func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string) ([]
 			Time: ev.EventTime, Place: e.Region, Custodian: e.Name})
 	}
 	return out, nil
+}
+
+// historyTTL is how long a lot's upstream history is reused.
+const historyTTL = 30 * time.Second
+
+type cachedHistory struct {
+	events []StoredEvent
+	until  time.Time
+}
+
+// lotHistory returns the events of a lot and of everything it was made
+// from (a backward trace), cached for historyTTL.
+func (r *Resolver) lotHistory(ctx context.Context, lotKey string) ([]StoredEvent, error) {
+	now := time.Now()
+	r.mu.Lock()
+	h, ok := r.history[lotKey]
+	r.mu.Unlock()
+	if ok && now.Before(h.until) {
+		return h.events, nil
+	}
+	g, err := r.chain.Trace(ctx, []string{lotKey}, Backward, TraceOptions{MaxDepth: 6, MaxNodes: 500})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, n := range g.Nodes {
+		if n.Kind == NodeLot || n.Kind == NodeOther {
+			keys = append(keys, n.Key)
+		}
+	}
+	events, err := r.chain.store.EventHeaders(ctx, keys, 200)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if len(r.history) > 10_000 {
+		clear(r.history)
+	}
+	r.history[lotKey] = cachedHistory{events: events, until: now.Add(historyTTL)}
+	r.mu.Unlock()
+	return events, nil
+}
+
+// entity returns an entity's public facts, cached: names and regions of
+// custodians change rarely.
+func (r *Resolver) entity(ctx context.Context, id string) (Entity, error) {
+	r.mu.Lock()
+	e, ok := r.entities[id]
+	r.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	e, err := r.registry.store.Entity(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Entity{}, nil
+	}
+	if err != nil {
+		return Entity{}, err
+	}
+	r.mu.Lock()
+	if len(r.entities) > 10_000 {
+		clear(r.entities)
+	}
+	r.entities[id] = e
+	r.mu.Unlock()
+	return e, nil
 }
 
 // stageOf places an event in the stages consumers think in.

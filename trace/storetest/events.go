@@ -157,6 +157,16 @@ func testEvents(t *testing.T, s Stores) {
 	got2 := ids(walk)
 	slices.Sort(got2)
 	equal(t, got2, []string{"ev1", "ev2", "ev4"})
+	heads, err := s.Events.EventHeaders(ctx, []string{keyS0, "01/09506000134352/10/MILK1"}, 10)
+	must(t, err)
+	got3 := ids(heads)
+	slices.Sort(got3)
+	equal(t, got3, []string{"ev1", "ev2", "ev4"})
+	for _, h := range heads {
+		if h.Refs != nil || h.Raw != nil || h.BizStep == "" || h.EventTime.IsZero() || h.CapturedBy != "e1" {
+			t.Fatalf("header: %+v", h)
+		}
+	}
 	limited, err := s.Events.EventsByKeys(ctx, []string{keyS0, keySSCC}, 2)
 	must(t, err)
 	if len(limited) != 2 {

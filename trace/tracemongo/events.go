@@ -423,6 +423,17 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 
 // EventsByKeys implements [trace.EventStore], in no particular order.
 func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
+	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0}})
+}
+
+// EventHeaders implements [trace.EventStore].
+func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
+	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0},
+		{Key: "refs", Value: 0}, {Key: "parties", Value: 0}, {Key: "visible", Value: 0}})
+}
+
+// eventsByKeys finds the events naming any of keys, with a projection.
+func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, projection bson.D) ([]trace.StoredEvent, error) {
 	var out []trace.StoredEvent
 	seen := map[string]bool{}
 	err := chunks(keys, func(part []string) error {
@@ -433,8 +444,7 @@ func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]t
 		// match this part's keys too and come again.
 		docs, err := findAll[eventDoc](ctx, s.db.Collection(colEvents),
 			bson.D{{Key: "anyKey", Value: bson.D{{Key: "$in", Value: part}}}}, options.Find().
-				SetLimit(int64(limit)).
-				SetProjection(bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0}}))
+				SetLimit(int64(limit)).SetProjection(projection))
 		for _, d := range docs {
 			if !seen[d.ID] && len(out) < limit {
 				seen[d.ID] = true

@@ -362,6 +362,42 @@ func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]t
 	return out, nil
 }
 
+const headerCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time, captured_by`
+
+func scanHeader(row scanner) (trace.StoredEvent, error) {
+	var e trace.StoredEvent
+	var seq, et, rt int64
+	err := row.Scan(&seq, &e.ID, &e.Type, &e.Action, &e.BizStep, &e.Disposition, &e.ReadPoint, &e.BizLocation, &et, &rt, &e.CapturedBy)
+	e.EventTime, e.RecordTime = fromMS(et), fromMS(rt)
+	return e, err
+}
+
+// EventHeaders implements [trace.EventStore].
+func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
+	var out []trace.StoredEvent
+	seen := map[string]bool{}
+	for start := 0; start < len(keys) && len(out) < limit; start += 500 {
+		part := keys[start:min(start+500, len(keys))]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+headerCols+` FROM events WHERE seq IN
+			(SELECT seq FROM event_refs WHERE key IN (`+marks(len(part))+`)) ORDER BY seq LIMIT ?`,
+			append(anys(part), limit-len(out))...)
+		if err != nil {
+			return nil, err
+		}
+		list, err := collect(rows, scanHeader)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			if !seen[e.ID] {
+				seen[e.ID] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
 // SaveCaptureJob implements [trace.EventStore].
 func (s *Store) SaveCaptureJob(ctx context.Context, j trace.CaptureJob) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO capture_jobs (id, owner_id, job) VALUES (?,?,?)
