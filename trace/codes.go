@@ -36,6 +36,7 @@ type Code struct {
 	Seq       string    `json:"-"`        // list position; see [CodeStore]
 	State     CodeState `json:"state"`
 	Possessor string    `json:"possessor,omitempty"` // entity ID of the current custodian
+	Container string    `json:"container,omitempty"` // key of the case or pallet it is packed in
 	IssuedAt  time.Time `json:"issuedAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }

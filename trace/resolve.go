@@ -138,9 +138,14 @@ type Resolver struct {
 	done    chan struct{}
 	closing sync.Once
 
+	flushMu sync.Mutex
+	counts  map[string]int  // code → scans seen; guarded by flushMu
+	alerted map[string]bool // "kind code" pairs known to have their alert
+	pending map[string]bool // codes whose count was read from the store in this flush
+
 	mu       sync.Mutex
 	history  map[string]cachedHistory // lot key → upstream events
-	entities map[string]Entity        // custodians shown on timelines
+	entities map[string]cachedEntity  // makers and custodians shown on pages
 }
 
 // NewResolver returns a resolver and starts its scan recorder; call Close
@@ -157,7 +162,7 @@ func NewResolver(registry *Registry, codes CodeStore, chain *Chain, scans ScanSt
 	}
 	r := &Resolver{registry: registry, codes: codes, chain: chain, scans: scans, cfg: cfg,
 		queue: make(chan Scan, 1<<16), done: make(chan struct{}),
-		history: map[string]cachedHistory{}, entities: map[string]Entity{}}
+		history: map[string]cachedHistory{}, entities: map[string]cachedEntity{}, counts: map[string]int{}, pending: map[string]bool{}, alerted: map[string]bool{}}
 	go r.record()
 	return r
 }
@@ -183,7 +188,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 	case err != nil:
 		return Resolution{}, err
 	}
-	maker, err := r.registry.store.Entity(ctx, p.OwnerID)
+	maker, err := r.entity(ctx, p.OwnerID)
 	if err != nil {
 		return Resolution{}, fmt.Errorf("maker of %s: %w", gtin, err)
 	}
@@ -219,14 +224,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 			res.Verdict = VerdictUnknownCode
 			return res, r.log(res, p.OwnerID, client)
 		}
-		lot, res.Lot, res.State = code.Lot, code.Lot, code.State
-		cur, err := r.chain.store.Custody(ctx, []string{itemKey(gtin, serial)})
-		if err != nil {
-			return Resolution{}, err
-		}
-		if s, ok := cur[itemKey(gtin, serial)]; ok {
-			res.State, container = s.State, s.Container
-		}
+		lot, res.Lot, res.State, container = code.Lot, code.Lot, code.State, code.Container
 	}
 	if lot != "" {
 		b, err := r.registry.store.Batch(ctx, gtin, lot)
@@ -311,6 +309,11 @@ func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string, con
 // historyTTL is how long a lot's upstream history is reused.
 const historyTTL = 30 * time.Second
 
+type cachedEntity struct {
+	e     Entity
+	until time.Time
+}
+
 type cachedHistory struct {
 	events []StoredEvent
 	until  time.Time
@@ -349,14 +352,15 @@ func (r *Resolver) lotHistory(ctx context.Context, lotKey string) ([]StoredEvent
 	return events, nil
 }
 
-// entity returns an entity's public facts, cached: names and regions of
-// custodians change rarely.
+// entity returns an entity's public facts, cached for historyTTL: names
+// and regions of custodians change rarely.
 func (r *Resolver) entity(ctx context.Context, id string) (Entity, error) {
+	now := time.Now()
 	r.mu.Lock()
-	e, ok := r.entities[id]
+	c, ok := r.entities[id]
 	r.mu.Unlock()
-	if ok {
-		return e, nil
+	if ok && now.Before(c.until) {
+		return c.e, nil
 	}
 	e, err := r.registry.store.Entity(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -369,7 +373,7 @@ func (r *Resolver) entity(ctx context.Context, id string) (Entity, error) {
 	if len(r.entities) > 10_000 {
 		clear(r.entities)
 	}
-	r.entities[id] = e
+	r.entities[id] = cachedEntity{e: e, until: now.Add(historyTTL)}
 	r.mu.Unlock()
 	return e, nil
 }
@@ -435,6 +439,9 @@ func (r *Resolver) record() {
 // flush stores scans and checks them for counterfeit signals. A store
 // failure is retried a few times; scans are never dropped silently.
 func (r *Resolver) flush(ctx context.Context, scans []Scan) {
+	r.flushMu.Lock() // the recorder, or a caller when the queue is full
+	defer r.flushMu.Unlock()
+	defer clear(r.pending)
 	for attempt := 0; ; attempt++ {
 		err := r.scans.InsertScans(ctx, scans)
 		if err == nil {
@@ -460,13 +467,24 @@ func (r *Resolver) Close() {
 
 // signals raises the counterfeit alerts a scan calls for.
 func (r *Resolver) signals(ctx context.Context, s Scan) error {
+	alerted := func(kind AlertKind) bool { return r.alerted[string(kind)+" "+s.GTIN+"/"+s.Serial] }
 	raise := func(kind AlertKind, scans []string, detail string) error {
 		if s.Owner == "" && kind != AlertImpossibleTravel {
 			return nil // a GTIN nobody here owns: nobody to alert but officials, and no code to protect
 		}
+		if alerted(kind) {
+			return nil
+		}
 		seen, err := r.scans.HasAlert(ctx, kind, s.GTIN, s.Serial)
-		if err != nil || seen {
+		if err != nil {
 			return err
+		}
+		if len(r.alerted) > 1_000_000 {
+			clear(r.alerted)
+		}
+		r.alerted[string(kind)+" "+s.GTIN+"/"+s.Serial] = true
+		if seen {
+			return nil
 		}
 		err = r.scans.InsertAlert(ctx, Alert{ID: NewID(s.At), Kind: kind, GTIN: s.GTIN, Serial: s.Serial, Owner: s.Owner,
 			Scans: scans, Detail: detail, CreatedAt: s.At})
@@ -485,11 +503,11 @@ func (r *Resolver) signals(ctx context.Context, s Scan) error {
 			return err
 		}
 	}
-	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
+	n, err := r.count(ctx, s)
 	if err != nil {
 		return err
 	}
-	if n > r.cfg.MaxScans {
+	if n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
 		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)
 		if err != nil {
 			return err
@@ -523,6 +541,33 @@ func (r *Resolver) signals(ctx context.Context, s Scan) error {
 		break // compare with the latest earlier scan that has a location
 	}
 	return nil
+}
+
+// count returns how many times s's code has been scanned, s included.
+// The store is asked once per code; the recorder (the only writer of this
+// instance's scans) counts on from there. Scans recorded by other
+// instances are seen when the code's count is next read from the store.
+func (r *Resolver) count(ctx context.Context, s Scan) (int, error) {
+	key := s.GTIN + "/" + s.Serial
+	if n, ok := r.counts[key]; ok {
+		if r.pending[key] {
+			return n, nil // read from the store in this flush: this scan is in it
+		}
+		r.counts[key] = n + 1
+		return n + 1, nil
+	}
+	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
+	if err != nil {
+		return 0, err
+	}
+	if len(r.counts) > 1_000_000 {
+		clear(r.counts) // bounded memory: counts are re-read from the store
+	}
+	// The stored count includes every scan of this batch of the code, so
+	// later scans of the same batch must not add to it again.
+	r.counts[key] = n
+	r.pending[key] = true
+	return n, nil
 }
 
 // distanceKm is the great-circle distance between two points.

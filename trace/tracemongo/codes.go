@@ -177,7 +177,7 @@ type codeDoc struct {
 
 func (d codeDoc) code() trace.Code {
 	return trace.Code{GTIN: d.GTIN, Serial: d.Serial, Lot: d.Lot, Issuance: d.Issuance, Seq: d.Seq, State: trace.CodeState(d.State),
-		Possessor: d.Possessor, IssuedAt: d.IssuedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		Possessor: d.Possessor, Container: d.Container, IssuedAt: d.IssuedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // InsertCodes implements [trace.CodeStore].

@@ -220,12 +220,12 @@ func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, err
 		})
 }
 
-const codeCols = `id, gtin, serial, lot, iss, state, possessor, issued_at, updated_at`
+const codeCols = `id, gtin, serial, lot, iss, state, possessor, container, issued_at, updated_at`
 
 func scanCode(row scanner) (trace.Code, error) {
 	var c trace.Code
 	var id, issued, updated int64
-	err := row.Scan(&id, &c.GTIN, &c.Serial, &c.Lot, &c.Issuance, &c.State, &c.Possessor, &issued, &updated)
+	err := row.Scan(&id, &c.GTIN, &c.Serial, &c.Lot, &c.Issuance, &c.State, &c.Possessor, &c.Container, &issued, &updated)
 	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), fromMS(issued), fromMS(updated)
 	return c, err
 }
