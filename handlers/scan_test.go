@@ -58,6 +58,9 @@ func TestResolveJSON(t *testing.T) {
 	s := newScanEnv(t)
 	verdict := func(p string) (int, map[string]any) {
 		r := s.get(p, "application/json", "")
+		if r.Code == 200 && !strings.HasPrefix(r.Hdr.Get("Content-Type"), "application/json") {
+			t.Fatalf("%s: content type %s", p, r.Hdr.Get("Content-Type"))
+		}
 		return r.Code, r.JSON()
 	}
 	code, res := verdict(path(s.codes[0].URI))

@@ -92,6 +92,7 @@ func (in *instance) call(t *testing.T, method, path, key, body string) (int, map
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -292,5 +293,36 @@ func TestRunOnMongo(t *testing.T) {
 	}
 	if code, body = in.call(t, "GET", "/api/v1/trace/backward?epc="+url.QueryEscape(uri), admin, ""); code != 200 || len(body["custodians"].([]any)) != 1 {
 		t.Fatalf("trace: %d %v", code, body)
+	}
+	// A consumer scan, a tip-off and an alert, on MongoDB.
+	u, _ := url.Parse(uri)
+	req, _ := http.NewRequest("GET", in.base+u.RequestURI(), nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]any
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || res["verdict"] != "genuine" {
+		t.Fatalf("resolve: %d %v", resp.StatusCode, res)
+	}
+	if code, body = in.call(t, "GET", "/01/09506000134352/21/NEVERISSUED2", "", ""); code != 200 || body["verdict"] != "unknown_code" {
+		t.Fatalf("unknown serial: %d %v", code, body)
+	}
+	if code, body = in.call(t, "POST", "/api/v1/tipoffs", "", `{"subject":"product","gtin":"09506000134352","description":"Tastes wrong"}`); code != 201 {
+		t.Fatalf("tip-off: %d %v", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body = in.call(t, "GET", "/api/v1/alerts", admin, "")
+		if code == 200 && len(body["alerts"].([]any)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert on MongoDB: %d %v", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
