@@ -120,7 +120,7 @@ func TestGS1Conformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, raw := range d.Events {
-				ev, err := epcis.ParseEvent(raw)
+				ev, err := d.ParseEvent(i)
 				if err != nil {
 					t.Fatalf("event %d: %v", i, err)
 				}

@@ -199,7 +199,7 @@ func (s *Server) badLink(c *gin.Context, format string, err error) {
 		s.pages.render(c, http.StatusBadRequest, "error", v)
 		return
 	}
-	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": apiError{Code: "invalid", Message: msg, Field: "uri"}})
+	writeError(c, s.logger, trace.Invalid("uri", "%s", msg))
 }
 
 func (s *Server) scanView(c *gin.Context, res trace.Resolution) pageView {

@@ -66,20 +66,20 @@ func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, er
 	default:
 		return CaptureJob{}, Invalid("GS1-Capture-Error-Behaviour", "must be rollback or proceed, got %q", req.ErrorBehaviour)
 	}
-	var raws []json.RawMessage
+	var doc epcis.Document
 	prefix := "/epcisBody/eventList/"
 	if req.SingleEvent {
 		if !json.Valid(req.Document) {
 			return CaptureJob{}, Invalid("", "the event is not valid JSON")
 		}
-		raws, prefix = []json.RawMessage{req.Document}, ""
+		doc, prefix = epcis.Document{Events: []json.RawMessage{req.Document}}, ""
 	} else {
-		doc, err := epcis.DecodeDocument(req.Document)
-		if err != nil {
+		var err error
+		if doc, err = epcis.DecodeDocument(req.Document); err != nil {
 			return CaptureJob{}, epcisInvalid(err)
 		}
-		raws = doc.Events
 	}
+	raws := doc.Events
 	if len(raws) > MaxCaptureEvents {
 		return CaptureJob{}, Invalid("/epcisBody/eventList", "holds %d events; the capture limit is %d", len(raws), MaxCaptureEvents)
 	}
@@ -88,7 +88,7 @@ func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, er
 		CreatedAt: now, Errors: []CaptureError{}}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if err = c.capture(ctx, &job, raws, prefix, now); !errors.Is(err, ErrConflict) {
+		if err = c.capture(ctx, &job, doc, prefix, now); !errors.Is(err, ErrConflict) {
 			break
 		}
 		// A code changed under us: read the new custody states and decide again.
@@ -116,13 +116,16 @@ func epcisInvalid(err error) error {
 }
 
 // capture runs the rules over raws and writes what passes.
-func (c *Chain) capture(ctx context.Context, job *CaptureJob, raws []json.RawMessage, prefix string, now time.Time) error {
+func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document, prefix string, now time.Time) error {
+	raws := doc.Events
 	run := &captureRun{chain: c, actor: job.OwnerID, states: map[string]*Custody{}, changed: map[string]bool{},
 		parties: map[string]string{}, owners: map[string]string{}}
 	events := make([]*epcis.Event, len(raws))
 	var ids []string
-	for i, raw := range raws {
-		ev, err := epcis.ParseEvent(raw)
+	for i := range raws {
+		// Through the document, so that a derived eventID expands the
+		// extension prefixes its @context declares.
+		ev, err := doc.ParseEvent(i)
 		if err != nil {
 			job.Errors = append(job.Errors, eventErrors(i, prefix, ev.ID, err)...)
 			continue
