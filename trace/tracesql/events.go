@@ -338,28 +338,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 
 // EventsByKeys implements [trace.EventStore].
 func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
-	var out []trace.StoredEvent
-	seen := map[string]bool{}
-	for start := 0; start < len(keys) && len(out) < limit; start += 500 {
-		part := keys[start:min(start+500, len(keys))]
-		rows, err := s.db.R.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq IN
-			(SELECT seq FROM event_refs WHERE key IN (`+marks(len(part))+`)) ORDER BY seq LIMIT ?`,
-			append(anys(part), limit-len(out))...)
-		if err != nil {
-			return nil, err
-		}
-		list, err := collect(rows, scanEvent(false))
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range list {
-			if !seen[e.ID] {
-				seen[e.ID] = true
-				out = append(out, e)
-			}
-		}
-	}
-	return out, nil
+	return s.eventsByKeys(ctx, keys, limit, eventCols, scanEvent(false))
 }
 
 const headerCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time, captured_by`
@@ -374,17 +353,24 @@ func scanHeader(row scanner) (trace.StoredEvent, error) {
 
 // EventHeaders implements [trace.EventStore].
 func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
+	return s.eventsByKeys(ctx, keys, limit, headerCols, scanHeader)
+}
+
+// eventsByKeys reads the columns cols of the events naming any of keys,
+// in chunks of keys, without repeats, at most limit.
+func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, cols string,
+	scan func(scanner) (trace.StoredEvent, error)) ([]trace.StoredEvent, error) {
 	var out []trace.StoredEvent
 	seen := map[string]bool{}
 	for start := 0; start < len(keys) && len(out) < limit; start += 500 {
 		part := keys[start:min(start+500, len(keys))]
-		rows, err := s.db.R.QueryContext(ctx, `SELECT `+headerCols+` FROM events WHERE seq IN
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+cols+` FROM events WHERE seq IN
 			(SELECT seq FROM event_refs WHERE key IN (`+marks(len(part))+`)) ORDER BY seq LIMIT ?`,
 			append(anys(part), limit-len(out))...)
 		if err != nil {
 			return nil, err
 		}
-		list, err := collect(rows, scanHeader)
+		list, err := collect(rows, scan)
 		if err != nil {
 			return nil, err
 		}
