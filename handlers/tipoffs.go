@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -13,9 +15,15 @@ import (
 // page's form, which gets a receipt page back.
 func (s *Server) fileTipoff(c *gin.Context) error {
 	var in trace.NewTipoff
-	form := c.ContentType() == "application/x-www-form-urlencoded"
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	// A form post from the scan page, unless the body is JSON (curl -d
+	// sends JSON with the form content type).
+	form := c.ContentType() == "application/x-www-form-urlencoded" && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	if form {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10)
 		in = trace.NewTipoff{Subject: c.PostForm("subject"), Code: c.PostForm("code"), GTIN: c.PostForm("gtin"),
 			EntityID: c.PostForm("entityId"), Category: c.PostForm("category"), Description: c.PostForm("description"),
 			Name: c.PostForm("name"), Contact: c.PostForm("contact")}
