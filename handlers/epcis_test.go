@@ -291,3 +291,19 @@ func TestEPCISQueryAndSingleEvents(t *testing.T) {
 		t.Fatalf("oversized document: %d", r.Code)
 	}
 }
+
+// TestCaptureLimits captures a document at the advertised limit of 10,000
+// events and refuses one event more.
+func TestCaptureLimits(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	body := captureDoc(0, 10_000)
+	code, job := e.capture(key, body)
+	if code != 202 || job["captured"] != 10_000.0 || job["success"] != true {
+		t.Fatalf("10,000 events: %d captured %v", code, job["captured"])
+	}
+	over := captureDoc(20_000, 10_001)
+	if code, body := e.capture(key, over); code != 400 || !strings.Contains(fmt.Sprint(body), "limit") {
+		t.Fatalf("10,001 events: %d %v", code, body)
+	}
+}
