@@ -135,6 +135,8 @@ type Resolver struct {
 	cfg      ResolverConfig
 
 	queue   chan Scan
+	queueMu sync.RWMutex // guards closed against sends on a closed queue
+	closed  bool
 	done    chan struct{}
 	closing sync.Once
 
@@ -404,10 +406,19 @@ func (r *Resolver) log(res Resolution, owner string, c ScanClient) error {
 	if c.Lat != nil && c.Lon != nil {
 		s.HasLocation, s.Lat, s.Lon = true, math.Round(*c.Lat*100)/100, math.Round(*c.Lon*100)/100
 	}
-	select {
-	case r.queue <- s:
-	default:
-		// The queue is full: record this one in line rather than lose it.
+	r.queueMu.RLock()
+	queued := false
+	if !r.closed {
+		select {
+		case r.queue <- s:
+			queued = true
+		default:
+		}
+	}
+	r.queueMu.RUnlock()
+	if !queued {
+		// The queue is full, or closed by a shutdown that outran this
+		// request: record the scan in line rather than lose it.
 		r.flush(context.Background(), []Scan{s})
 	}
 	return nil
@@ -459,9 +470,15 @@ func (r *Resolver) flush(ctx context.Context, scans []Scan) {
 	}
 }
 
-// Close stops taking scans and waits until every queued scan is stored.
+// Close stops queueing scans and waits until every queued scan is stored.
+// Scans logged after Close are stored in line.
 func (r *Resolver) Close() {
-	r.closing.Do(func() { close(r.queue) })
+	r.closing.Do(func() {
+		r.queueMu.Lock()
+		r.closed = true
+		close(r.queue)
+		r.queueMu.Unlock()
+	})
 	<-r.done
 }
 
