@@ -361,3 +361,23 @@ func TestRealScannerPath(t *testing.T) {
 var _ = context.Background
 var _ = trace.VerdictGenuine
 var _ = http.StatusOK
+
+// TestRecallHold checks that a recall hold recorded in EPCIS (bizStep
+// holding, disposition recalled) turns the scan verdict into a recall.
+func TestRecallHold(t *testing.T) {
+	s := newScanEnv(t)
+	s.captureOK(s.owner, objectEvent("OBSERVE", "holding", "2026-11-05T08:00:00+08:00", []string{s.codes[3].URI},
+		`"disposition":"recalled","persistentDisposition":{"set":["recalled"]}`))
+	if res := s.get(path(s.codes[3].URI), "application/json", "").JSON(); res["verdict"] != "recalled" || res["codeState"] != "recalled" {
+		t.Fatalf("held code: %v", res)
+	}
+	page := string(s.get(path(s.codes[3].URI), "text/html", "en").Body)
+	if !strings.Contains(page, "PRODUCT SAFETY RECALL") || !strings.Contains(page, "Stop using this product.") {
+		t.Fatal("recall page lacks the banner")
+	}
+	s.captureOK(s.owner, objectEvent("OBSERVE", "inspecting", "2026-11-06T08:00:00+08:00", []string{s.codes[3].URI},
+		`"persistentDisposition":{"unset":["recalled"]}`))
+	if res := s.get(path(s.codes[3].URI), "application/json", "").JSON(); res["verdict"] != "genuine" {
+		t.Fatalf("released code: %v", res)
+	}
+}

@@ -625,7 +625,23 @@ func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest str
 	case ev.Type == "AggregationEvent" && role == RoleChild && ev.Action == "DELETE":
 		s.Container = ""
 	}
+	recallHold(s, ev)
 	return nil
+}
+
+// recallHold marks a code recalled when an event holds it as recalled
+// (CBV disposition recalled, or persistentDisposition set recalled), and
+// lifts the mark when persistentDisposition unsets it.
+func recallHold(s *Custody, ev *epcis.Event) {
+	switch {
+	case ev.Disposition == "recalled" || slices.Contains(ev.PersistentDisposition.Set, "recalled"):
+		s.State = StateRecalled
+	case s.State == StateRecalled && slices.Contains(ev.PersistentDisposition.Unset, "recalled"):
+		s.State = StateInCustody
+		if s.Possessor == s.Owner {
+			s.State = StateCommissioned
+		}
+	}
 }
 
 func stepName(ev *epcis.Event) string {
