@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -381,5 +382,22 @@ func TestHealth(t *testing.T) {
 	e.db.R.Close()
 	if r := e.do("GET", "/readyz", "", nil); r.Code != 503 {
 		t.Fatalf("readyz with a closed store: %d", r.Code)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	e.must(200, "GET", "/healthz", "", nil)
+	runCases(t, e, map[string]authCase{
+		"no key":    {"GET", "/metrics", "", nil, 401, "unauthorized"},
+		"wrong key": {"GET", "/metrics", bogusKey, nil, 401, "unauthorized"},
+		"entity":    {"GET", "/metrics", key, nil, 403, "forbidden"},
+	})
+	r := e.must(200, "GET", "/metrics", e.reg, nil)
+	body := string(r.Body)
+	if !strings.Contains(body, `tracesvc_http_requests_total{method="POST",route="/api/v1/entities",code="2xx"} 1`) ||
+		!strings.Contains(body, "tracesvc_scan_queue_length") {
+		t.Fatalf("metrics:\n%s", body)
 	}
 }

@@ -55,6 +55,7 @@ type Server struct {
 	tipoffs   *trace.Tipoffs
 	pages     *pages
 	fpKey     []byte
+	metrics   *metrics
 	public    *limiter
 	tipLimit  *limiter
 	logger    *slog.Logger
@@ -68,7 +69,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
 		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(),
-		fpKey: cfg.FingerprintKey, public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
+		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
 	// so that %2F stays inside one segment, then unescape the values.
@@ -100,6 +101,7 @@ func (s *Server) routes() {
 	e := s.engine
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.authenticate, s.allow(officials...), s.serveMetrics)
 
 	resolver := e.Group("/", s.authenticate, s.rateLimit(s.public))
 	resolver.GET("/01/*rest", s.resolve)
@@ -192,6 +194,7 @@ func (s *Server) recover(c *gin.Context) {
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	s.metrics.observe(c, time.Since(start))
 	level := slog.LevelDebug
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError

@@ -470,6 +470,9 @@ func (r *Resolver) flush(ctx context.Context, scans []Scan) {
 	}
 }
 
+// Queued reports how many scans wait to be recorded.
+func (r *Resolver) Queued() int { return len(r.queue) }
+
 // Close stops queueing scans and waits until every queued scan is stored.
 // Scans logged after Close are stored in line.
 func (r *Resolver) Close() {
