@@ -42,11 +42,7 @@ func (s *Store) CreateKey(ctx context.Context, k access.Key) error {
 }
 
 func (s *Store) findKey(ctx context.Context, q bson.D) (access.Key, error) {
-	var d keyDoc
-	if err := s.db.Collection(colKeys).FindOne(ctx, q).Decode(&d); err != nil {
-		return access.Key{}, Translate(err, nil, nil)
-	}
-	return d.key(), nil
+	return findOne(ctx, s.db.Collection(colKeys), q, keyDoc.key)
 }
 
 // KeyByHash implements [access.Store].

@@ -83,11 +83,7 @@ func (s *Store) CreateIssuance(ctx context.Context, is trace.Issuance) error {
 }
 
 func (s *Store) findIssuance(ctx context.Context, q bson.D) (trace.Issuance, error) {
-	var d issuanceDoc
-	if err := s.db.Collection(colIssuances).FindOne(ctx, q).Decode(&d); err != nil {
-		return trace.Issuance{}, Translate(err, nil, nil)
-	}
-	return d.issuance(), nil
+	return findOne(ctx, s.db.Collection(colIssuances), q, issuanceDoc.issuance)
 }
 
 // Issuance implements [trace.CodeStore].
@@ -192,11 +188,7 @@ func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, err
 
 // Code implements [trace.CodeStore].
 func (s *Store) Code(ctx context.Context, gtin, serial string) (trace.Code, error) {
-	var d codeDoc
-	if err := s.db.Collection(colCodes).FindOne(ctx, bson.D{{Key: "_id", Value: gtin + serial}}).Decode(&d); err != nil {
-		return trace.Code{}, Translate(err, nil, nil)
-	}
-	return d.code(), nil
+	return findOne(ctx, s.db.Collection(colCodes), bson.D{{Key: "_id", Value: gtin + serial}}, codeDoc.code)
 }
 
 // seqRange is the seq condition of a page, optionally within one issuance.
@@ -269,11 +261,7 @@ func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, erro
 
 // SSCC implements [trace.CodeStore].
 func (s *Store) SSCC(ctx context.Context, sscc string) (trace.SSCC, error) {
-	var d ssccDoc
-	if err := s.db.Collection(colSSCCs).FindOne(ctx, bson.D{{Key: "_id", Value: sscc}}).Decode(&d); err != nil {
-		return trace.SSCC{}, Translate(err, nil, nil)
-	}
-	return d.sscc(), nil
+	return findOne(ctx, s.db.Collection(colSSCCs), bson.D{{Key: "_id", Value: sscc}}, ssccDoc.sscc)
 }
 
 // ListSSCCs implements [trace.CodeStore].

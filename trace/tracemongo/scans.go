@@ -216,11 +216,7 @@ func (s *Store) CreateTipoff(ctx context.Context, t trace.Tipoff) error {
 
 // Tipoff implements [trace.TipoffStore].
 func (s *Store) Tipoff(ctx context.Context, receipt string) (trace.Tipoff, error) {
-	var d tipoffDoc
-	if err := s.db.Collection(colTipoffs).FindOne(ctx, bson.D{{Key: "receipt", Value: receipt}}).Decode(&d); err != nil {
-		return trace.Tipoff{}, Translate(err, nil, nil)
-	}
-	return d.tipoff(), nil
+	return findOne(ctx, s.db.Collection(colTipoffs), bson.D{{Key: "receipt", Value: receipt}}, tipoffDoc.tipoff)
 }
 
 // ListTipoffs implements [trace.TipoffStore].

@@ -182,11 +182,7 @@ func (s *Store) CreateEntity(ctx context.Context, e trace.Entity) error {
 
 // Entity implements [trace.Store].
 func (s *Store) Entity(ctx context.Context, id string) (trace.Entity, error) {
-	var d entityDoc
-	if err := s.db.Collection(colEntities).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return trace.Entity{}, Translate(err, nil, nil)
-	}
-	return d.entity(), nil
+	return findOne(ctx, s.db.Collection(colEntities), bson.D{{Key: "_id", Value: id}}, entityDoc.entity)
 }
 
 // ListEntities implements [trace.Store].
@@ -217,6 +213,17 @@ func (s *Store) ListEntities(ctx context.Context, f trace.EntityFilter, p trace.
 		out[i] = d.entity()
 	}
 	return out, nil
+}
+
+// findOne finds the document matching q and converts it with conv;
+// [trace.ErrNotFound] when there is none.
+func findOne[D, T any](ctx context.Context, c *mongo.Collection, q bson.D, conv func(D) T) (T, error) {
+	var d D
+	if err := c.FindOne(ctx, q).Decode(&d); err != nil {
+		var zero T
+		return zero, Translate(err, nil, nil)
+	}
+	return conv(d), nil
 }
 
 // find runs q sorted by _id with a limit and decodes every result.
@@ -306,11 +313,7 @@ func (s *Store) CreateProduct(ctx context.Context, p trace.Product) error {
 
 // Product implements [trace.Store].
 func (s *Store) Product(ctx context.Context, gtin string) (trace.Product, error) {
-	var d productDoc
-	if err := s.db.Collection(colProducts).FindOne(ctx, bson.D{{Key: "_id", Value: gtin}}).Decode(&d); err != nil {
-		return trace.Product{}, Translate(err, nil, nil)
-	}
-	return d.product(), nil
+	return findOne(ctx, s.db.Collection(colProducts), bson.D{{Key: "_id", Value: gtin}}, productDoc.product)
 }
 
 // ListProducts implements [trace.Store].
@@ -394,11 +397,7 @@ func (s *Store) CreateBatch(ctx context.Context, b trace.Batch) error {
 
 // Batch implements [trace.Store].
 func (s *Store) Batch(ctx context.Context, gtin, lot string) (trace.Batch, error) {
-	var d batchDoc
-	if err := s.db.Collection(colBatches).FindOne(ctx, bson.D{{Key: "_id", Value: batchID(gtin, lot)}}).Decode(&d); err != nil {
-		return trace.Batch{}, Translate(err, nil, nil)
-	}
-	return d.batch(), nil
+	return findOne(ctx, s.db.Collection(colBatches), bson.D{{Key: "_id", Value: batchID(gtin, lot)}}, batchDoc.batch)
 }
 
 // ListBatches implements [trace.Store].
