@@ -13,18 +13,20 @@ const auditTargetKey = "tracesvc.auditTarget"
 // setTarget names what a write acted on, for its audit record.
 func setTarget(c *gin.Context, target string) { c.Set(auditTargetKey, target) }
 
-// auditWrites appends an audit record for every write by a regulator or an
-// inspector, whatever its outcome, and for every key creation. The record
+// auditWrites appends an audit record for the requests audit.Records
+// names: every write by an official, whatever its outcome, and every key
+// issued. The record
 // is appended before the response leaves the server's buffer; when the
 // append fails the write stands and the failure is logged as an error.
 func (s *Server) auditWrites(c *gin.Context) {
 	c.Next()
-	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		return
-	}
 	p := principal(c)
-	isKey := c.FullPath() == "/api/v1/keys" || c.FullPath() == "/api/v1/entities"
-	if !p.IsOfficial() && !(isKey && c.Writer.Status() < 300) {
+	req := audit.Request{
+		Write:     c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead,
+		IssuesKey: c.FullPath() == "/api/v1/keys" || c.FullPath() == "/api/v1/entities",
+		Succeeded: c.Writer.Status() < 300,
+	}
+	if !audit.Records(p, req) {
 		return
 	}
 	target := c.Request.URL.Path

@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 )
 
 const principalKey = "tracesvc.principal"
@@ -18,7 +17,7 @@ const principalKey = "tracesvc.principal"
 // refused at once, so a typo never silently downgrades to public.
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
-	p := access.Public
+	p := trace.Public
 	if h != "" {
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
@@ -36,23 +35,23 @@ func (s *Server) authenticate(c *gin.Context) {
 }
 
 // principal returns the caller set by authenticate.
-func principal(c *gin.Context) access.Principal {
+func principal(c *gin.Context) trace.Principal {
 	if p, ok := c.Get(principalKey); ok {
-		return p.(access.Principal)
+		return p.(trace.Principal)
 	}
-	return access.Public
+	return trace.Public
 }
 
 // allow lets only the given roles through: the public caller gets 401 (it
 // should present a key), a key of another role gets 403.
-func (s *Server) allow(roles ...access.Role) gin.HandlerFunc {
+func (s *Server) allow(roles ...trace.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		if slices.Contains(roles, p.Role) {
 			c.Next()
 			return
 		}
-		if p.Role == access.RolePublic {
+		if p.Role == trace.RolePublic {
 			writeError(c, s.logger, fmt.Errorf("this endpoint needs an API key: %w", trace.ErrUnauthorized))
 			return
 		}
@@ -61,20 +60,8 @@ func (s *Server) allow(roles ...access.Role) gin.HandlerFunc {
 }
 
 var (
-	officials  = []access.Role{access.RoleRegulator, access.RoleInspector}
-	regulator  = []access.Role{access.RoleRegulator}
-	entityOnly = []access.Role{access.RoleEntity}
-	anyKey     = []access.Role{access.RoleRegulator, access.RoleInspector, access.RoleEntity}
+	officials  = []trace.Role{trace.RoleRegulator, trace.RoleInspector}
+	regulator  = []trace.Role{trace.RoleRegulator}
+	entityOnly = []trace.Role{trace.RoleEntity}
+	anyKey     = []trace.Role{trace.RoleRegulator, trace.RoleInspector, trace.RoleEntity}
 )
-
-// sameEntity checks that an entity principal acts on its own entity id;
-// officials pass when official is true.
-func sameEntity(p access.Principal, id string, official bool) error {
-	if p.Role == access.RoleEntity && p.EntityID == id {
-		return nil
-	}
-	if official && p.IsOfficial() {
-		return nil
-	}
-	return fmt.Errorf("entity %s is not yours: %w", id, trace.ErrForbidden)
-}

@@ -14,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"tracesvc/cmd/wire"
 	"tracesvc/trace"
 	"tracesvc/trace/epcis"
-	"tracesvc/trace/tracesql"
+	"tracesvc/trace/sqlitedb"
 )
 
 // BenchmarkRegister measures entity, product and batch creation through the
@@ -163,11 +164,11 @@ func BenchmarkCapture(b *testing.B) {
 
 		// The same events, parsed beforehand, written straight to a fresh store.
 		ctx := context.Background()
-		db, err := tracesql.Open(ctx, b.TempDir())
+		db, err := sqlitedb.Open(ctx, b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := tracesql.New(ctx, db)
+		st, err := wire.SQLite(ctx, db.W, db.R)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -190,7 +191,7 @@ func BenchmarkCapture(b *testing.B) {
 		}
 		start = time.Now()
 		for _, w := range writes {
-			if err := st.ApplyCapture(ctx, w); err != nil {
+			if err := st.Events.ApplyCapture(ctx, w); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -245,7 +246,7 @@ func BenchmarkResolve(b *testing.B) {
 				lat = append(lat, mine...)
 				mu.Unlock()
 			})
-			e.resolver.Close() // every scan stored before the clock stops
+			e.resolver.Close(context.Background()) // every scan stored before the clock stops
 			b.StopTimer()
 			slices.Sort(lat)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "resolves/s")

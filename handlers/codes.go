@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 )
 
 // Media types of code lists.
@@ -46,10 +45,10 @@ func (s *Server) issueCodes(c *gin.Context) error {
 	if in.Extension != 0 {
 		return trace.Invalid("extension", "applies to SSCCs only")
 	}
-	req := trace.IssueRequest{ActorID: principal(c).EntityID, GTIN: c.Param("gtin"), Lot: c.Param("lot"),
+	req := trace.IssueRequest{GTIN: c.Param("gtin"), Lot: c.Param("lot"),
 		Count: in.Count, IdempotencyKey: c.GetHeader("Idempotency-Key")}
 	return s.streamIssued(c, in.Count, "codes", false, func(emit trace.Emit) (trace.Issuance, error) {
-		return s.codes.Issue(c.Request.Context(), req, emit)
+		return s.codes.Issue(c.Request.Context(), principal(c), req, emit)
 	})
 }
 
@@ -59,10 +58,10 @@ func (s *Server) issueSSCCs(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	req := trace.SSCCRequest{ActorID: principal(c).EntityID, Count: in.Count, Extension: in.Extension,
+	req := trace.SSCCRequest{Count: in.Count, Extension: in.Extension,
 		IdempotencyKey: c.GetHeader("Idempotency-Key")}
 	return s.streamIssued(c, in.Count, "ssccs", true, func(emit trace.Emit) (trace.Issuance, error) {
-		return s.codes.IssueSSCCs(c.Request.Context(), req, emit)
+		return s.codes.IssueSSCCs(c.Request.Context(), principal(c), req, emit)
 	})
 }
 
@@ -165,20 +164,11 @@ func viewIssued(cd trace.Issued, sscc bool) issuedJSON {
 	return issuedJSON{URI: cd.URI, Serial: cd.Serial}
 }
 
-// actorScope is the entity an entity principal acts as, or "" for an
-// official, who may read any entity's codes.
-func actorScope(p access.Principal) string {
-	if p.IsOfficial() {
-		return ""
-	}
-	return p.EntityID
-}
-
 // listCodes pages through a batch's codes as JSON, or streams them all as
 // CSV or NDJSON when asked.
 func (s *Server) listCodes(c *gin.Context) error {
 	ctx := c.Request.Context()
-	actor, gtin, lot, iss := actorScope(principal(c)), c.Param("gtin"), c.Param("lot"), c.Query("issuance")
+	actor, gtin, lot, iss := principal(c), c.Param("gtin"), c.Param("lot"), c.Query("issuance")
 	format := c.NegotiateFormat(mediaJSON, mediaCSV, mediaNDJSON)
 	if format == mediaJSON || format == "" {
 		pg, err := page(c)
@@ -234,7 +224,7 @@ func (s *Server) listCodes(c *gin.Context) error {
 const timeRFC3339 = "2006-01-02T15:04:05.000Z07:00"
 
 func (s *Server) getIssuance(c *gin.Context) error {
-	is, err := s.codes.Issuance(c.Request.Context(), actorScope(principal(c)), c.Param("id"))
+	is, err := s.codes.Issuance(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -249,13 +239,7 @@ func (s *Server) listSSCCs(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	owner := principal(c).EntityID
-	if principal(c).IsOfficial() {
-		if owner = c.Query("ownerId"); owner == "" {
-			return trace.Invalid("ownerId", "is required for officials")
-		}
-	}
-	list, next, err := s.codes.SSCCs(c.Request.Context(), owner, c.Query("issuance"), pg)
+	list, next, err := s.codes.SSCCs(c.Request.Context(), principal(c), c.Query("ownerId"), c.Query("issuance"), pg)
 	if err != nil {
 		return err
 	}

@@ -1,70 +1,84 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/recall"
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 )
 
-// entityView is an entity as the API shows it. Contact and webhook fields
-// appear only to officials and to the entity itself; the webhook secret
-// never does.
-type entityView struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	USCC             string         `json:"uscc"`
-	Kinds            []trace.Kind   `json:"kinds"`
-	Region           string         `json:"region"`
-	Address          string         `json:"address"`
-	GLN              string         `json:"gln,omitempty"`
-	CompanyPrefix    string         `json:"companyPrefix,omitempty"`
-	Contact          *trace.Contact `json:"contact,omitempty"`
-	WebhookURL       string         `json:"webhookUrl,omitempty"`
-	WebhookSecretSet *bool          `json:"webhookSecretSet,omitempty"`
-	CreatedAt        time.Time      `json:"createdAt"`
-	UpdatedAt        time.Time      `json:"updatedAt"`
+// entityBody is an entity as the API shows it: the register's view, with
+// its recall-notice endpoint for officials and the entity itself (the
+// secret never leaves the service, only whether one is set).
+type entityBody struct {
+	trace.EntityView
+	*recall.EndpointView
 }
 
-func viewEntity(e trace.Entity, p access.Principal) entityView {
-	v := entityView{ID: e.ID, Name: e.Name, USCC: e.USCC, Kinds: e.Kinds, Region: e.Region, Address: e.Address,
-		GLN: e.GLN, CompanyPrefix: e.CompanyPrefix, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
-	if p.IsOfficial() || (p.Role == access.RoleEntity && p.EntityID == e.ID) {
-		contact := e.Contact
-		secretSet := e.WebhookSecret != ""
-		v.Contact, v.WebhookURL, v.WebhookSecretSet = &contact, e.WebhookURL, &secretSet
+// webhookFields are the recall-notice endpoint fields an entity's create
+// and update bodies may carry; recall.Endpoints keeps them.
+type webhookFields struct {
+	WebhookURL    *string `json:"webhookUrl"`
+	WebhookSecret *string `json:"webhookSecret"`
+}
+
+func (w webhookFields) change() recall.EndpointChange {
+	return recall.EndpointChange{URL: w.WebhookURL, Secret: w.WebhookSecret}
+}
+
+func (s *Server) viewEntity(ctx context.Context, p trace.Principal, e trace.Entity) (entityBody, error) {
+	ep, err := s.endpoints.View(ctx, p, e.ID)
+	if err != nil {
+		return entityBody{}, err
 	}
-	return v
+	return entityBody{EntityView: e.ViewFor(p), EndpointView: ep}, nil
 }
 
 func (s *Server) createEntity(c *gin.Context) error {
-	var in trace.NewEntity
+	var in struct {
+		trace.NewEntity
+		webhookFields
+	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	e, err := s.registry.CreateEntity(ctx, in)
+	ctx, p := c.Request.Context(), principal(c)
+	// The whole body is checked before anything is stored.
+	if err := s.endpoints.Check(recall.Endpoint{}, in.change()); err != nil {
+		return err
+	}
+	e, k, secret, err := s.access.RegisterEntity(ctx, p, s.registry, in.NewEntity)
 	if err != nil {
 		return err
 	}
 	setTarget(c, "entity:"+e.ID)
-	k, secret, err := s.access.Create(ctx, access.RoleEntity, e.ID, "first key of "+e.Name, principal(c).String())
+	if !in.change().IsZero() {
+		if _, err := s.endpoints.Apply(ctx, p, e.ID, in.change()); err != nil {
+			return err
+		}
+	}
+	view, err := s.viewEntity(ctx, p, e)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, gin.H{"entity": viewEntity(e, principal(c)), "key": secret, "apiKey": k})
+	c.JSON(http.StatusCreated, gin.H{"entity": view, "key": secret, "apiKey": k})
 	return nil
 }
 
 func (s *Server) getEntity(c *gin.Context) error {
-	e, err := s.registry.Entity(c.Request.Context(), c.Param("id"))
+	ctx := c.Request.Context()
+	e, err := s.registry.Entity(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, viewEntity(e, principal(c)))
+	view, err := s.viewEntity(ctx, principal(c), e)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, view)
 	return nil
 }
 
@@ -73,35 +87,60 @@ func (s *Server) listEntities(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx := c.Request.Context()
 	f := trace.EntityFilter{Kind: trace.Kind(c.Query("kind")), Region: c.Query("region"), USCC: c.Query("uscc"),
 		GLN: c.Query("gln"), Name: c.Query("name")}
-	list, next, err := s.registry.Entities(c.Request.Context(), f, p)
+	list, next, err := s.registry.Entities(ctx, f, p)
 	if err != nil {
 		return err
 	}
-	views := make([]entityView, len(list))
+	views := make([]entityBody, len(list))
 	for i, e := range list {
-		views[i] = viewEntity(e, principal(c))
+		if views[i], err = s.viewEntity(ctx, principal(c), e); err != nil {
+			return err
+		}
 	}
 	c.JSON(http.StatusOK, listBody("entities", views, next))
 	return nil
 }
 
 func (s *Server) updateEntity(c *gin.Context) error {
-	id := c.Param("id")
-	p := principal(c)
-	if err := sameEntity(p, id, true); err != nil {
+	id, p, ctx := c.Param("id"), principal(c), c.Request.Context()
+	if err := s.registry.MayManage(p, id); err != nil {
 		return err
 	}
-	var patch trace.EntityPatch
-	if err := decode(c, &patch); err != nil {
+	var in struct {
+		trace.EntityPatch
+		webhookFields
+	}
+	if err := decode(c, &in); err != nil {
 		return err
 	}
 	setTarget(c, "entity:"+id)
-	e, err := s.registry.UpdateEntity(c.Request.Context(), id, patch, p.Role == access.RoleRegulator)
+	ch := in.change()
+	if !ch.IsZero() {
+		// Check the endpoint change first, so that a bad one stores nothing.
+		current, err := s.endpoints.Current(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := s.endpoints.Check(current, ch); err != nil {
+			return err
+		}
+	}
+	e, err := s.registry.UpdateEntity(ctx, p, id, in.EntityPatch)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, viewEntity(e, p))
+	if !ch.IsZero() {
+		if _, err := s.endpoints.Apply(ctx, p, id, ch); err != nil {
+			return err
+		}
+	}
+	view, err := s.viewEntity(ctx, p, e)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, view)
 	return nil
 }

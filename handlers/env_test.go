@@ -6,38 +6,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
-	"tracesvc/trace"
 	"tracesvc/trace/access"
-	"tracesvc/trace/audit"
 	"tracesvc/trace/gs1"
-	"tracesvc/trace/tracesql"
+	"tracesvc/trace/mongotest"
+	"tracesvc/trace/scan"
+	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/uscc"
 )
 
-// env is a service over a fresh embedded store, with a regulator key.
+var mongoSrv *mongotest.Server
+
+// TestMain starts one embedded MongoDB-wire server (FerretDB) for the
+// tests that run on both backends.
+func TestMain(m *testing.M) { os.Exit(mongotest.Run(m, &mongoSrv)) }
+
+// env is a service over a fresh store, with a regulator key.
 type env struct {
 	t        testing.TB
 	h        http.Handler
-	db       *tracesql.DB
-	resolver *trace.Resolver
+	db       *sqlitedb.DB // the embedded database; nil on MongoDB
+	resolver *scan.Resolver
 	reg      string // regulator key
 	keys     *access.Service
 	serial   *atomic.Int64
 }
 
+// backends are the stores the tests that run on both backends use.
+var backends = []string{"sqlite", "mongo"}
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newLimitedEnv(t, 0, 0)
+	return newEnvOn(t, "sqlite", 0, 0)
 }
 
 // newLimitedEnv is newEnv with rate limits for anonymous callers: rps
@@ -45,36 +55,46 @@ func newEnv(t testing.TB) *env {
 // per minute.
 func newLimitedEnv(t testing.TB, rps float64, burst int) *env {
 	t.Helper()
+	return newEnvOn(t, "sqlite", rps, burst)
+}
+
+// newEnvOn builds the service with cmd/wire, the wiring cmd/tracesvc
+// uses, on a fresh database of backend ("sqlite" or "mongo").
+func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
-	db, err := tracesql.Open(ctx, t.TempDir())
+	var st wire.Stores
+	var db *sqlitedb.DB
+	var err error
+	switch backend {
+	case "sqlite":
+		if db, err = sqlitedb.Open(ctx, t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		st, err = wire.SQLite(ctx, db.W, db.R)
+	case "mongo":
+		st, err = wire.Mongo(ctx, mongoSrv.Database(t))
+	default:
+		t.Fatalf("unknown backend %q", backend)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	st, err := tracesql.New(ctx, db)
+	svc, err := wire.Build(st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
+		SecretKey: bytes.Repeat([]byte{7}, 32), FingerprintKey: []byte("test-key"),
+		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := access.NewService(st, nil)
-	_, secret, _, err := keys.Bootstrap(ctx, "")
+	t.Cleanup(func() { svc.Resolver.Close(context.Background()) })
+	_, secret, _, err := svc.Access.Bootstrap(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	registry := trace.NewRegistry(st, nil)
-	codes, err := trace.NewCodes(st, registry, trace.CodesConfig{BaseURL: "https://id.example.cn"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain := trace.NewChain(st, st, registry, "https://id.example.cn")
-	resolver := trace.NewResolver(registry, st, chain, st, trace.ResolverConfig{MaxScans: 5})
-	t.Cleanup(resolver.Close)
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Codes: codes, Chain: chain,
-		Resolver: resolver, Tipoffs: trace.NewTipoffs(st, registry), FingerprintKey: []byte("test-key"),
-		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps),
-		Audit: audit.NewLog(st, nil), Logger: logger, BaseURL: "https://id.example.cn"})
-	return &env{t: t, h: h, db: db, resolver: resolver, reg: secret, keys: keys, serial: new(atomic.Int64)}
+	return &env{t: t, h: svc.Handler, db: db, resolver: svc.Resolver, reg: secret, keys: svc.Access,
+		serial: new(atomic.Int64)}
 }
 
 // response is a recorded reply.

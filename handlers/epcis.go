@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 	"tracesvc/trace/epcis"
 	"tracesvc/trace/gs1"
 )
@@ -51,7 +50,7 @@ func (s *Server) capture(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	job, err := s.chain.Capture(c.Request.Context(), trace.CaptureRequest{ActorID: principal(c).EntityID, Document: body,
+	job, err := s.chain.Capture(c.Request.Context(), principal(c), trace.CaptureRequest{Document: body,
 		ErrorBehaviour: strings.ToLower(c.GetHeader("GS1-Capture-Error-Behaviour"))})
 	if err != nil {
 		return err
@@ -68,7 +67,7 @@ func (s *Server) captureEvent(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	job, err := s.chain.Capture(c.Request.Context(), trace.CaptureRequest{ActorID: principal(c).EntityID, Document: body,
+	job, err := s.chain.Capture(c.Request.Context(), principal(c), trace.CaptureRequest{Document: body,
 		SingleEvent: true})
 	if err != nil {
 		return err
@@ -91,7 +90,7 @@ func eventIDOf(raw []byte) (string, error) {
 }
 
 func (s *Server) captureJob(c *gin.Context) error {
-	job, err := s.chain.CaptureJob(c.Request.Context(), actorScope(principal(c)), c.Param("id"))
+	job, err := s.chain.CaptureJob(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -213,10 +212,7 @@ func (s *Server) queryEvents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if p := principal(c); p.Role == access.RoleEntity {
-		f.VisibleTo = p.EntityID
-	}
-	events, next, err := s.chain.Query(c.Request.Context(), f, order, cur, perPage)
+	events, next, err := s.chain.Query(c.Request.Context(), principal(c), f, order, cur, perPage)
 	if err != nil {
 		return err
 	}
@@ -241,18 +237,11 @@ func (s *Server) queryEvents(c *gin.Context) error {
 
 // getEvent answers GET /epcis/events/{eventID}.
 func (s *Server) getEvent(c *gin.Context) error {
-	f := trace.EventFilter{EventIDs: []string{c.Param("id")}}
-	if p := principal(c); p.Role == access.RoleEntity {
-		f.VisibleTo = p.EntityID
-	}
-	events, _, err := s.chain.Query(c.Request.Context(), f, trace.ByRecordTime, nil, 1)
+	ev, err := s.chain.Event(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if len(events) == 0 {
-		return fmt.Errorf("event %s: %w", c.Param("id"), trace.ErrNotFound)
-	}
-	c.Data(http.StatusOK, "application/ld+json", events[0].Raw)
+	c.Data(http.StatusOK, "application/ld+json", ev.Raw)
 	return nil
 }
 
@@ -260,7 +249,7 @@ func (s *Server) getEvent(c *gin.Context) error {
 func (s *Server) fsma204(c *gin.Context) error {
 	// Build in memory first: an error must still get its status.
 	var buf strings.Builder
-	if err := s.chain.FSMA204(c.Request.Context(), actorScope(principal(c)), c.Param("gtin"), c.Param("lot"), &buf); err != nil {
+	if err := s.fsma.Export(c.Request.Context(), principal(c), c.Param("gtin"), c.Param("lot"), &buf); err != nil {
 		return err
 	}
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="fsma204-%s-%s.csv"`, c.Param("gtin"), url.PathEscape(c.Param("lot"))))

@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/recall"
+	"tracesvc/standards"
 	"tracesvc/trace"
 )
 
@@ -21,22 +24,40 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// errStatus maps domain sentinels to statuses and codes. It is the only
-// place where domain errors become HTTP.
+// Errors of the HTTP layer itself, mapped like the domains' sentinels.
+var (
+	errNoRoute     = errors.New("no such endpoint")
+	errMethod      = errors.New("method not allowed")
+	errRateLimited = errors.New("rate limited")
+	errPanic       = errors.New("internal error; it has been logged")
+	errPage        = errors.New("the page could not be rendered; it has been logged")
+)
+
+// errStatus maps sentinels to statuses and codes: every domain's, in the
+// same order, and this package's own. It is the only place where errors
+// become HTTP.
 var errStatus = []struct {
-	err    error
+	errs   []error
 	status int
 	code   string
 }{
-	{trace.ErrInvalid, http.StatusBadRequest, "invalid"},
-	{trace.ErrUnauthorized, http.StatusUnauthorized, "unauthorized"},
-	{trace.ErrForbidden, http.StatusForbidden, "forbidden"},
-	{trace.ErrNotFound, http.StatusNotFound, "not_found"},
-	{trace.ErrConflict, http.StatusConflict, "conflict"},
+	{[]error{trace.ErrInvalid, standards.ErrInvalid, recall.ErrInvalid}, http.StatusBadRequest, "invalid"},
+	{[]error{trace.ErrUnauthorized}, http.StatusUnauthorized, "unauthorized"},
+	{[]error{trace.ErrForbidden}, http.StatusForbidden, "forbidden"},
+	{[]error{trace.ErrNotFound, standards.ErrNotFound, recall.ErrNotFound, errNoRoute}, http.StatusNotFound, "not_found"},
+	{[]error{errMethod}, http.StatusMethodNotAllowed, "method_not_allowed"},
+	{[]error{trace.ErrConflict, standards.ErrConflict, recall.ErrConflict}, http.StatusConflict, "conflict"},
+	{[]error{errRateLimited}, http.StatusTooManyRequests, "rate_limited"},
+	{[]error{trace.ErrUnavailable, standards.ErrUnavailable, recall.ErrUnavailable}, http.StatusServiceUnavailable, "unavailable"},
 }
 
-// writeError writes err as the JSON error body with its status. Errors the
-// domain did not classify are logged in full and answered with a generic 500.
+// retryAfterUnavailable is the Retry-After of a 503: stores that do not
+// answer are usually back within seconds (a busy writer, an election).
+const retryAfterUnavailable = "2"
+
+// writeError writes err as the JSON error body with its status. Errors
+// nobody classified are logged in full and answered with a generic 500;
+// a 503's cause is logged too, and the body never carries driver text.
 func writeError(c *gin.Context, logger *slog.Logger, err error) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -45,7 +66,7 @@ func writeError(c *gin.Context, logger *slog.Logger, err error) {
 		return
 	}
 	for _, m := range errStatus {
-		if !errors.Is(err, m.err) {
+		if !slices.ContainsFunc(m.errs, func(s error) bool { return errors.Is(err, s) }) {
 			continue
 		}
 		body := apiError{Code: m.code, Message: publicMessage(err)}
@@ -53,22 +74,41 @@ func writeError(c *gin.Context, logger *slog.Logger, err error) {
 		if errors.As(err, &fe) {
 			body.Field, body.Message = fe.Field, fe.Msg
 		}
-		if m.status == http.StatusUnauthorized {
+		switch m.status {
+		case http.StatusUnauthorized:
 			c.Header("WWW-Authenticate", `Bearer realm="tracesvc"`)
+		case http.StatusServiceUnavailable:
+			logger.WarnContext(c.Request.Context(), "store unavailable", "method", c.Request.Method,
+				"path", c.FullPath(), "err", err)
+			c.Header("Retry-After", retryAfterUnavailable)
+			body.Message = "the service cannot answer now; retry shortly"
 		}
 		c.AbortWithStatusJSON(m.status, gin.H{"error": body})
 		return
 	}
-	logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method,
-		"path", c.FullPath(), "err", err)
-	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{
-		Code: "internal", Message: "internal error; it has been logged"}})
+	if !errors.Is(err, errPanic) {
+		logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method,
+			"path", c.FullPath(), "err", err)
+	}
+	msg := errPanic.Error()
+	if errors.Is(err, errPage) {
+		msg = errPage.Error()
+	}
+	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: msg}})
 }
 
-// publicMessage strips the package prefixes of wrapped sentinels
-// ("create product 0950…: trace: already exists") down to readable words.
+// publicMessage strips the domain prefixes of wrapped sentinels
+// ("create product 0950…: trace: already exists") down to readable words,
+// and this package's own sentinels from the end of the message.
 func publicMessage(err error) string {
-	return strings.ReplaceAll(err.Error(), "trace: ", "")
+	msg := err.Error()
+	for _, prefix := range []string{"trace: ", "standards: ", "recall: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	for _, own := range []error{errNoRoute, errMethod, errRateLimited} {
+		msg = strings.TrimSuffix(msg, ": "+own.Error())
+	}
+	return msg
 }
 
 // handle adapts a handler that returns an error; only writeError writes

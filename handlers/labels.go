@@ -101,7 +101,7 @@ const maxSheetLabels = 5000
 // the product name, GTIN, lot, expiry and serial.
 func (s *Server) labelSheet(c *gin.Context) error {
 	ctx := c.Request.Context()
-	actor := actorScope(principal(c))
+	actor := principal(c)
 	layout := label.DefaultLayout()
 	layout.FontPath = s.labelFont
 	ints := map[string]*int{"columns": &layout.Columns, "rows": &layout.Rows}

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 )
 
 func (s *Server) createProduct(c *gin.Context) error {
@@ -14,7 +13,7 @@ func (s *Server) createProduct(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	p, err := s.registry.CreateProduct(c.Request.Context(), principal(c).EntityID, in)
+	p, err := s.registry.CreateProduct(c.Request.Context(), principal(c), in)
 	if err != nil {
 		return err
 	}
@@ -40,10 +39,7 @@ func (s *Server) listProducts(c *gin.Context) error {
 		return err
 	}
 	f := trace.ProductFilter{OwnerID: c.Query("ownerId"), Category: trace.Category(c.Query("category"))}
-	if p := principal(c); p.Role == access.RoleEntity {
-		f.OwnerID = p.EntityID
-	}
-	list, next, err := s.registry.Products(c.Request.Context(), f, pg)
+	list, next, err := s.registry.Products(c.Request.Context(), principal(c), f, pg)
 	if err != nil {
 		return err
 	}
@@ -56,7 +52,7 @@ func (s *Server) updateProduct(c *gin.Context) error {
 	if err := decode(c, &patch); err != nil {
 		return err
 	}
-	p, err := s.registry.UpdateProduct(c.Request.Context(), principal(c).EntityID, c.Param("gtin"), patch)
+	p, err := s.registry.UpdateProduct(c.Request.Context(), principal(c), c.Param("gtin"), patch)
 	if err != nil {
 		return err
 	}
@@ -69,7 +65,7 @@ func (s *Server) createBatch(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	b, err := s.registry.CreateBatch(c.Request.Context(), principal(c).EntityID, c.Param("gtin"), in)
+	b, err := s.registry.CreateBatch(c.Request.Context(), principal(c), c.Param("gtin"), in)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
-	"tracesvc/trace/access"
+	"tracesvc/trace"
 )
 
 // RateLimit is a token bucket: PerSecond tokens refill each second, up to
@@ -74,7 +73,7 @@ func (l *limiter) sweep(now time.Time) {
 // Retry-After.
 func (s *Server) rateLimit(l *limiter) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if l.limit.PerSecond <= 0 || principal(c).Role != access.RolePublic {
+		if l.limit.PerSecond <= 0 || principal(c).Role != trace.RolePublic {
 			c.Next()
 			return
 		}
@@ -85,7 +84,6 @@ func (s *Server) rateLimit(l *limiter) gin.HandlerFunc {
 		}
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Header("Retry-After", strconv.Itoa(secs))
-		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"error": apiError{Code: "rate_limited",
-			Message: fmt.Sprintf("too many requests from this client; retry in %d s", secs)}})
+		writeError(c, s.logger, fmt.Errorf("too many requests from this client; retry in %d s: %w", secs, errRateLimited))
 	}
 }

@@ -376,7 +376,7 @@ func TestHealth(t *testing.T) {
 	if r := e.do("GET", "/api/v1/nothing", "", nil); r.Code != 404 || r.errCode() != "not_found" {
 		t.Fatalf("unknown path: %d %s", r.Code, r.Body)
 	}
-	if r := e.do("PUT", "/api/v1/entities", e.reg, nil); r.Code != 405 || r.errCode() != "invalid" {
+	if r := e.do("PUT", "/api/v1/entities", e.reg, nil); r.Code != 405 || r.errCode() != "method_not_allowed" {
 		t.Fatalf("wrong method: %d %s", r.Code, r.Body)
 	}
 	e.db.R.Close()

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
+	"tracesvc/trace/scan"
 )
 
 //go:embed templates/*.html
@@ -25,12 +28,13 @@ var templateFS embed.FS
 // pages are the server-rendered HTML pages: the scan page, the page of a
 // code that cannot be read, and a tip-off receipt.
 type pages struct {
-	tmpl *template.Template
-	t    map[string]map[string]string // language → key (dots as underscores) → words
+	logger *slog.Logger
+	tmpl   *template.Template
+	t      map[string]map[string]string // language → key (dots as underscores) → words
 }
 
-func loadPages() *pages {
-	p := &pages{tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{}}
+func loadPages(logger *slog.Logger) *pages {
+	p := &pages{logger: logger, tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{}}
 	for lang, words := range texts {
 		m := map[string]string{}
 		for k, v := range words {
@@ -49,15 +53,15 @@ type pageView struct {
 	Verdict, VerdictText   string
 	Explain                string
 	Reason                 string
-	Recall                 *trace.RecallNotice
-	Product                *trace.ProductFacts
+	Recall                 *scan.RecallNotice
+	Product                *scan.ProductFacts
 	Category               string
 	CreditText             string
 	CreditColour           string
-	Batch                  *trace.BatchFacts
+	Batch                  *scan.BatchFacts
 	Serial                 string
 	Stages                 []stageView
-	Standards              []trace.DeclaredStandard
+	Standards              []scan.DeclaredStandard
 	Categories             []option
 }
 
@@ -79,7 +83,8 @@ func (p *pages) base(c *gin.Context) pageView {
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
 	var buf bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
-		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: "page failed"}})
+		p.logger.ErrorContext(c.Request.Context(), "page failed", "page", name, "err", err)
+		writeError(c, p.logger, errPage)
 		return
 	}
 	c.Header("Content-Language", v.Lang)
@@ -130,7 +135,7 @@ func (s *Server) resolve(c *gin.Context) {
 		c.Data(http.StatusOK, mediaLinkset, s.linkset(canon))
 		return
 	}
-	client := trace.ScanClient{Fingerprint: s.fingerprint(c)}
+	client := scan.Client{Fingerprint: s.fingerprint(c)}
 	if lat, lon := c.Query("lat"), c.Query("lon"); lat != "" || lon != "" {
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(lon, 64)
@@ -152,7 +157,7 @@ func (s *Server) resolve(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	switch {
 	case linkType == "gs1:recallStatus":
-		c.JSON(http.StatusOK, gin.H{"uri": canon, "recalled": res.Verdict == trace.VerdictRecalled, "recall": res.Recall})
+		c.JSON(http.StatusOK, gin.H{"uri": canon, "recalled": res.Verdict == scan.VerdictRecalled, "recall": res.Recall})
 	case linkType == "gs1:certificationInfo":
 		c.JSON(http.StatusOK, gin.H{"uri": canon, "standards": nonNil(res.Standards)})
 	case format == mediaJSON:
@@ -202,7 +207,7 @@ func (s *Server) badLink(c *gin.Context, format string, err error) {
 	writeError(c, s.logger, trace.Invalid("uri", "%s", msg))
 }
 
-func (s *Server) scanView(c *gin.Context, res trace.Resolution) pageView {
+func (s *Server) scanView(c *gin.Context, res scan.Resolution) pageView {
 	v := s.pages.base(c)
 	v.URI, v.Verdict = res.URI, string(res.Verdict)
 	v.VerdictText = v.T["verdict_"+v.Verdict]
@@ -224,7 +229,7 @@ func (s *Server) scanView(c *gin.Context, res trace.Resolution) pageView {
 		v.Stages = append(v.Stages, stageView{Stage: v.T["stage_"+st.Stage], Step: step, Date: st.Date, Place: st.Place,
 			Custodian: st.Custodian})
 	}
-	for _, cat := range trace.TipoffCategories {
+	for _, cat := range standards.TipoffCategories {
 		v.Categories = append(v.Categories, option{Value: cat, Label: v.T["cat_"+cat]})
 	}
 	return v

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"tracesvc/trace"
 )
 
 // scanEnv has one batch with issued codes, one of them sold.
@@ -318,7 +317,7 @@ func TestScanLog(t *testing.T) {
 	if scanID == nil {
 		t.Fatalf("no scan time: %s", rec.Body)
 	}
-	s.resolver.Close() // a clean shutdown stores every queued scan
+	s.resolver.Close(context.Background()) // a clean shutdown stores every queued scan
 	var lat, lon float64
 	var client string
 	if err := s.db.R.QueryRow(`SELECT lat, lon, client FROM scans WHERE gtin = ? AND serial = ?`, s.gtin, s.codes[0].Serial).Scan(&lat, &lon, &client); err != nil {
@@ -359,7 +358,7 @@ func TestRealScannerPath(t *testing.T) {
 }
 
 var _ = context.Background
-var _ = trace.VerdictGenuine
+
 var _ = http.StatusOK
 
 // TestRecallHold checks that a recall hold recorded in EPCIS (bizStep

@@ -5,29 +5,36 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/recall"
+	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/fsma"
 	"tracesvc/trace/label"
+	"tracesvc/trace/scan"
 )
 
 // Config is what [New] wires together. Every field is required.
 type Config struct {
-	Registry *trace.Registry
-	Access   *access.Service
-	Audit    *audit.Log
-	Codes    *trace.Codes
-	Chain    *trace.Chain
-	Resolver *trace.Resolver
-	Tipoffs  *trace.Tipoffs
-	Logger   *slog.Logger
-	BaseURL  string // public origin, e.g. https://id.example.cn
+	Registry  *trace.Registry
+	Access    *access.Service
+	Audit     *audit.Log
+	Codes     *trace.Codes
+	Chain     *trace.Chain
+	FSMA      *fsma.Exporter
+	Resolver  *scan.Resolver
+	Tipoffs   *standards.Tipoffs
+	Endpoints *recall.Endpoints
+	Logger    *slog.Logger
+	BaseURL   string // public origin, e.g. https://id.example.cn
 
 	// LabelFont is an optional TrueType font for label text beyond
 	// Western European characters (see label.Layout.FontPath).
@@ -51,8 +58,10 @@ type Server struct {
 	audit     *audit.Log
 	codes     *trace.Codes
 	chain     *trace.Chain
-	resolver  *trace.Resolver
-	tipoffs   *trace.Tipoffs
+	fsma      *fsma.Exporter
+	resolver  *scan.Resolver
+	tipoffs   *standards.Tipoffs
+	endpoints *recall.Endpoints
 	pages     *pages
 	fpKey     []byte
 	metrics   *metrics
@@ -68,7 +77,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(),
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -83,10 +92,10 @@ func New(cfg Config) *Server {
 		_ = e.SetTrustedProxies(nil)
 	}
 	e.NoRoute(func(c *gin.Context) {
-		c.JSON(http.StatusNotFound, gin.H{"error": apiError{Code: "not_found", Message: "no such endpoint: " + c.Request.URL.Path}})
+		writeError(c, s.logger, fmt.Errorf("no such endpoint: %s: %w", c.Request.URL.Path, errNoRoute))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		c.JSON(http.StatusMethodNotAllowed, gin.H{"error": apiError{Code: "invalid", Message: c.Request.Method + " is not allowed here"}})
+		writeError(c, s.logger, fmt.Errorf("%s is not allowed here: %w", c.Request.Method, errMethod))
 	})
 	e.Use(s.recover, s.logRequests)
 	s.engine = e
@@ -115,15 +124,15 @@ func (s *Server) routes() {
 	api.GET("/alerts", s.allow(anyKey...), s.handle(s.listAlerts))
 	api.GET("/me", s.me)
 
-	api.POST("/keys", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.createKey))
-	api.GET("/keys", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.listKeys))
-	api.GET("/keys/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.getKey))
-	api.DELETE("/keys/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.revokeKey))
+	api.POST("/keys", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.createKey))
+	api.GET("/keys", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.listKeys))
+	api.GET("/keys/:id", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.getKey))
+	api.DELETE("/keys/:id", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.revokeKey))
 
 	api.POST("/entities", s.allow(regulator...), s.handle(s.createEntity))
 	api.GET("/entities", s.handle(s.listEntities))
 	api.GET("/entities/:id", s.handle(s.getEntity))
-	api.PATCH("/entities/:id", s.allow(access.RoleRegulator, access.RoleEntity), s.handle(s.updateEntity))
+	api.PATCH("/entities/:id", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.updateEntity))
 
 	api.POST("/products", s.allow(entityOnly...), s.handle(s.createProduct))
 	api.GET("/products", s.handle(s.listProducts))
@@ -165,8 +174,7 @@ func (s *Server) readyz(c *gin.Context) {
 	defer cancel()
 	if err := s.registry.Ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "store not ready", "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "error": apiError{
-			Code: "unavailable", Message: "the store does not answer"}})
+		writeError(c, s.logger, fmt.Errorf("the store does not answer: %w", trace.ErrUnavailable))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
@@ -183,7 +191,7 @@ func (s *Server) recover(c *gin.Context) {
 			}
 			s.logger.ErrorContext(c.Request.Context(), "panic", "method", c.Request.Method, "path", c.Request.URL.Path, "panic", v)
 			if !c.Writer.Written() {
-				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: "internal error; it has been logged"}})
+				writeError(c, s.logger, errPanic)
 			}
 		}
 	}()

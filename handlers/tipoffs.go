@@ -7,14 +7,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"tracesvc/trace"
-	"tracesvc/trace/access"
+	"tracesvc/standards"
+	"tracesvc/trace/scan"
 )
 
 // fileTipoff takes a tip-off from anyone: JSON from apps, or the scan
 // page's form, which gets a receipt page back.
 func (s *Server) fileTipoff(c *gin.Context) error {
-	var in trace.NewTipoff
+	var in standards.NewTipoff
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
 	if err != nil {
 		return err
@@ -24,7 +24,7 @@ func (s *Server) fileTipoff(c *gin.Context) error {
 	form := c.ContentType() == "application/x-www-form-urlencoded" && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	if form {
-		in = trace.NewTipoff{Subject: c.PostForm("subject"), Code: c.PostForm("code"), GTIN: c.PostForm("gtin"),
+		in = standards.NewTipoff{Subject: c.PostForm("subject"), Code: c.PostForm("code"), GTIN: c.PostForm("gtin"),
 			EntityID: c.PostForm("entityId"), Category: c.PostForm("category"), Description: c.PostForm("description"),
 			Name: c.PostForm("name"), Contact: c.PostForm("contact")}
 	} else if err := decode(c, &in); err != nil {
@@ -49,17 +49,13 @@ func (s *Server) fileTipoff(c *gin.Context) error {
 // tipoffStatus shows the public only the status of a receipt; regulators
 // see the whole tip-off.
 func (s *Server) tipoffStatus(c *gin.Context) error {
-	if principal(c).Role == access.RoleRegulator {
-		tip, err := s.tipoffs.Get(c.Request.Context(), c.Param("receipt"))
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, tip)
-		return nil
-	}
-	st, err := s.tipoffs.Status(c.Request.Context(), c.Param("receipt"))
+	st, full, err := s.tipoffs.Lookup(c.Request.Context(), principal(c), c.Param("receipt"))
 	if err != nil {
 		return err
+	}
+	if full != nil {
+		c.JSON(http.StatusOK, full)
+		return nil
 	}
 	c.JSON(http.StatusOK, st)
 	return nil
@@ -70,7 +66,7 @@ func (s *Server) listTipoffs(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := s.tipoffs.List(c.Request.Context(), trace.TipoffStatus(c.Query("status")), p)
+	list, next, err := s.tipoffs.List(c.Request.Context(), principal(c), standards.TipoffStatus(c.Query("status")), p)
 	if err != nil {
 		return err
 	}
@@ -79,8 +75,8 @@ func (s *Server) listTipoffs(c *gin.Context) error {
 }
 
 type tipoffUpdate struct {
-	Status trace.TipoffStatus `json:"status"`
-	Note   string             `json:"note"`
+	Status standards.TipoffStatus `json:"status"`
+	Note   string                 `json:"note"`
 }
 
 func (s *Server) updateTipoff(c *gin.Context) error {
@@ -89,7 +85,7 @@ func (s *Server) updateTipoff(c *gin.Context) error {
 		return err
 	}
 	setTarget(c, "tipoff:"+c.Param("receipt"))
-	tip, err := s.tipoffs.Update(c.Request.Context(), c.Param("receipt"), in.Status, in.Note, principal(c).KeyID)
+	tip, err := s.tipoffs.Update(c.Request.Context(), principal(c), c.Param("receipt"), in.Status, in.Note)
 	if err != nil {
 		return err
 	}
@@ -104,11 +100,7 @@ func (s *Server) listAlerts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f := trace.AlertFilter{Kind: trace.AlertKind(c.Query("kind"))}
-	if pr := principal(c); pr.Role == access.RoleEntity {
-		f.Owner = pr.EntityID
-	}
-	list, next, err := s.resolver.Alerts(c.Request.Context(), f, p)
+	list, next, err := s.resolver.Alerts(c.Request.Context(), principal(c), scan.AlertKind(c.Query("kind")), p)
 	if err != nil {
 		return err
 	}

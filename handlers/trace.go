@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
-	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
 )
 
@@ -69,12 +68,7 @@ func (s *Server) traceWalk(dir trace.Direction) func(*gin.Context) error {
 		if err != nil {
 			return err
 		}
-		if p := principal(c); p.Role == access.RoleEntity {
-			if err := s.chain.MayTrace(c.Request.Context(), p.EntityID, keys); err != nil {
-				return err
-			}
-		}
-		g, err := s.chain.Trace(c.Request.Context(), keys, dir, trace.TraceOptions{MaxDepth: depth, MaxNodes: maxNodes})
+		g, err := s.chain.Trace(c.Request.Context(), principal(c), keys, dir, trace.TraceOptions{MaxDepth: depth, MaxNodes: maxNodes})
 		if err != nil {
 			return err
 		}

@@ -68,13 +68,13 @@ func checkBatch(in NewBatch) error {
 	if math.IsNaN(in.Quantity) || math.IsInf(in.Quantity, 0) || in.Quantity <= 0 {
 		return Invalid("quantity", "must be a positive number")
 	}
-	if err := checkText("unit", in.Unit, true, 16); err != nil {
+	if err := CheckText("unit", in.Unit, true, 16); err != nil {
 		return err
 	}
 	for _, f := range []struct{ field, v string }{
 		{"origin.name", in.Origin.Name}, {"origin.address", in.Origin.Address}, {"origin.region", in.Origin.Region},
 	} {
-		if err := checkText(f.field, f.v, false, 200); err != nil {
+		if err := CheckText(f.field, f.v, false, 200); err != nil {
 			return err
 		}
 	}

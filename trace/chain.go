@@ -19,15 +19,25 @@ import (
 // custody rules to the codes this service issued, answers event queries,
 // and walks the trace graph.
 type Chain struct {
-	store    EventStore
-	codes    CodeStore
-	registry *Registry
-	baseURL  string
+	store     EventStore
+	codes     CodeStore
+	register  Register
+	now       Clock
+	entityURI string
+}
+
+// ChainConfig configures [NewChain].
+type ChainConfig struct {
+	// EntityURIPrefix is how parties without a GLN are named in events: the
+	// prefix of an entity's URI, to which its ID is appended (for example
+	// https://id.example.cn/api/v1/entities/).
+	EntityURIPrefix string
+	Now             Clock
 }
 
 // NewChain returns the custody service.
-func NewChain(store EventStore, codes CodeStore, registry *Registry, baseURL string) *Chain {
-	return &Chain{store: store, codes: codes, registry: registry, baseURL: strings.TrimRight(baseURL, "/")}
+func NewChain(store EventStore, codes CodeStore, register Register, cfg ChainConfig) *Chain {
+	return &Chain{store: store, codes: codes, register: register, now: cfg.Now, entityURI: cfg.EntityURIPrefix}
 }
 
 // Capture limits advertised by the EPCIS REST binding headers.
@@ -44,7 +54,6 @@ const (
 
 // CaptureRequest is one EPCIS document, or one event, to capture.
 type CaptureRequest struct {
-	ActorID        string // the capturing entity
 	Document       []byte // an EPCISDocument (JSON-LD)
 	SingleEvent    bool   // Document is one event, not a document
 	ErrorBehaviour string // Rollback (default) or Proceed
@@ -58,13 +67,16 @@ type CaptureRequest struct {
 // Events already stored (same eventID, given or derived) are no-ops. With
 // [Rollback] nothing is stored unless every event passes; with [Proceed]
 // the events that pass are stored.
-func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, error) {
+func (c *Chain) Capture(ctx context.Context, p Principal, req CaptureRequest) (CaptureJob, error) {
+	if err := p.Require(RoleEntity); err != nil {
+		return CaptureJob{}, err
+	}
 	switch req.ErrorBehaviour {
 	case "":
 		req.ErrorBehaviour = Rollback
 	case Rollback, Proceed:
 	default:
-		return CaptureJob{}, Invalid("GS1-Capture-Error-Behaviour", "must be rollback or proceed, got %q", req.ErrorBehaviour)
+		return CaptureJob{}, Invalid("errorBehaviour", "must be rollback or proceed, got %q", req.ErrorBehaviour)
 	}
 	var doc epcis.Document
 	prefix := "/epcisBody/eventList/"
@@ -83,8 +95,8 @@ func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, er
 	if len(raws) > MaxCaptureEvents {
 		return CaptureJob{}, Invalid("/epcisBody/eventList", "holds %d events; the capture limit is %d", len(raws), MaxCaptureEvents)
 	}
-	now := c.registry.Now()
-	job := CaptureJob{ID: NewID(now), OwnerID: req.ActorID, ErrorBehaviour: req.ErrorBehaviour, Events: len(raws),
+	now := c.now.Now()
+	job := CaptureJob{ID: NewID(now), OwnerID: p.EntityID, ErrorBehaviour: req.ErrorBehaviour, Events: len(raws),
 		CreatedAt: now, Errors: []CaptureError{}}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -98,7 +110,7 @@ func (c *Chain) Capture(ctx context.Context, req CaptureRequest) (CaptureJob, er
 		return CaptureJob{}, err
 	}
 	job.Success = len(job.Errors) == 0
-	job.FinishedAt = c.registry.Now()
+	job.FinishedAt = c.now.Now()
 	if err := c.store.SaveCaptureJob(context.WithoutCancel(ctx), job); err != nil {
 		return CaptureJob{}, fmt.Errorf("save capture job: %w", err)
 	}
@@ -377,7 +389,7 @@ func (r *captureRun) apply(ctx context.Context, ev *epcis.Event, now time.Time) 
 
 // party resolves a party or location key to a registered entity: by GLN
 // (417/… parties, 414/… locations) or by the entity's URI on this service
-// ({base-url}/api/v1/entities/{id}). It returns "" for anyone else.
+// (see [ChainConfig.EntityURIPrefix]). It returns "" for anyone else.
 func (r *captureRun) party(ctx context.Context, key string) (string, error) {
 	if id, ok := r.parties[key]; ok {
 		return id, nil
@@ -386,26 +398,46 @@ func (r *captureRun) party(ctx context.Context, key string) (string, error) {
 	switch {
 	case strings.HasPrefix(key, "417/"), strings.HasPrefix(key, "414/"):
 		gln, _, _ := strings.Cut(key[4:], "/")
-		list, _, err := r.chain.registry.Entities(ctx, EntityFilter{GLN: gln}, Page{Limit: 1})
-		if err != nil {
+		e, err := r.chain.register.EntityByGLN(ctx, gln)
+		switch {
+		case err == nil:
+			id = e.ID
+		case !errors.Is(err, ErrNotFound):
 			return "", fmt.Errorf("resolve party %s: %w", key, err)
 		}
-		if len(list) == 1 {
-			id = list[0].ID
-		}
 	default:
-		if u, err := url.Parse(key); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
-			if rest, ok := strings.CutPrefix(u.Path, "/api/v1/entities/"); ok && rest != "" && !strings.Contains(rest, "/") {
-				if _, err := r.chain.registry.Entity(ctx, rest); err == nil {
-					id = rest
-				} else if !errors.Is(err, ErrNotFound) {
-					return "", err
-				}
+		if rest, ok := r.chain.entityID(key); ok {
+			if _, err := r.chain.register.Entity(ctx, rest); err == nil {
+				id = rest
+			} else if !errors.Is(err, ErrNotFound) {
+				return "", err
 			}
 		}
 	}
 	r.parties[key] = id
 	return id, nil
+}
+
+// entityID returns the entity ID an entity URI names: the configured
+// prefix on any host (events may be written with another host name than
+// this service's) followed by the ID.
+func (c *Chain) entityID(uri string) (string, bool) {
+	if c.entityURI == "" {
+		return "", false
+	}
+	prefix, err := url.Parse(c.entityURI)
+	if err != nil {
+		return "", false
+	}
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(u.Path, prefix.Path)
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	return rest, true
 }
 
 // owner returns the entity owning the product of an item or class key.
@@ -418,7 +450,7 @@ func (r *captureRun) owner(ctx context.Context, key string) (string, error) {
 	if id, ok := r.owners[gtin]; ok {
 		return id, nil
 	}
-	p, err := r.chain.registry.store.Product(ctx, gtin)
+	p, err := r.chain.register.Product(ctx, gtin)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		r.owners[gtin] = "" // not registered here: remember that too
@@ -609,8 +641,8 @@ func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest str
 	case ev.BizStep == "shipping":
 		if dest == "" {
 			v := violation("/destinationList", "custody.shipDestination", s.Possessor,
-				"shipping %s, a code issued here, must name the receiving party in destinationList (possessing_party or owning_party) by GLN or by %s/api/v1/entities/{id}",
-				key, r.chain.baseURL)
+				"shipping %s, a code issued here, must name the receiving party in destinationList (possessing_party or owning_party) by GLN or by %s{id}",
+				key, r.chain.entityURI)
 			return &v
 		}
 		s.PendingTo = dest
@@ -651,8 +683,8 @@ func stepName(ev *epcis.Event) string {
 	return "events"
 }
 
-// itemKey is the canonical key of an item this service issued.
-func itemKey(gtin, serial string) string {
+// ItemKey is the canonical key of a serialized item.
+func ItemKey(gtin, serial string) string {
 	k, err := gs1.BuildDigitalLink("", gs1.Elements{{AI: "01", Value: gtin}, {AI: "21", Value: serial}})
 	if err != nil {
 		return "01/" + gtin + "/21/" + serial
@@ -660,22 +692,43 @@ func itemKey(gtin, serial string) string {
 	return strings.TrimPrefix(k, "/")
 }
 
-// CaptureJob returns capture job id, if actorID captured it (or actorID is
-// "" for an official).
-func (c *Chain) CaptureJob(ctx context.Context, actorID, id string) (CaptureJob, error) {
+// CaptureJob returns capture job id to an official or to the entity that
+// captured it; another entity is told it does not exist.
+func (c *Chain) CaptureJob(ctx context.Context, p Principal, id string) (CaptureJob, error) {
+	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return CaptureJob{}, err
+	}
 	j, err := c.store.CaptureJob(ctx, id)
 	if err != nil {
 		return CaptureJob{}, fmt.Errorf("capture job %s: %w", id, err)
 	}
-	if actorID != "" && j.OwnerID != actorID {
+	if scope := p.Scope(); scope != "" && j.OwnerID != scope {
 		return CaptureJob{}, fmt.Errorf("capture job %s: %w", id, ErrNotFound)
 	}
 	return j, nil
 }
 
+// Event returns the event with id, if p may read it; an event p may not
+// read is [ErrNotFound] to it.
+func (c *Chain) Event(ctx context.Context, p Principal, id string) (StoredEvent, error) {
+	events, _, err := c.Query(ctx, p, EventFilter{EventIDs: []string{id}}, ByRecordTime, nil, 1)
+	if err != nil {
+		return StoredEvent{}, err
+	}
+	if len(events) == 0 {
+		return StoredEvent{}, fmt.Errorf("event %s: %w", id, ErrNotFound)
+	}
+	return events[0], nil
+}
+
 // Query returns up to limit events matching f in order, after the cursor,
-// and the cursor of the next page (nil on the last).
-func (c *Chain) Query(ctx context.Context, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, *EventCursor, error) {
+// and the cursor of the next page (nil on the last). An entity sees only
+// the events it may read (see [StoredEvent.Visible]); officials see all.
+func (c *Chain) Query(ctx context.Context, p Principal, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, *EventCursor, error) {
+	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return nil, nil, err
+	}
+	f.VisibleTo = p.Scope()
 	events, err := c.store.QueryEvents(ctx, f, order, after, limit+1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query events: %w", err)

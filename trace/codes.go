@@ -160,7 +160,9 @@ const MaxIssue = 1_000_000
 // Codes mints serialized item codes and SSCCs and reads them back.
 type Codes struct {
 	store     CodeStore
-	registry  *Registry
+	register  Register
+	now       Clock
+	gates     gates
 	baseURL   string
 	serialLen int
 	chunk     int
@@ -171,10 +173,12 @@ type CodesConfig struct {
 	BaseURL      string // public origin of Digital Link URIs
 	SerialLength int    // 0 means DefaultSerialLength
 	Chunk        int    // codes stored per write; 0 means 100,000
+	Now          Clock
+	Gates        []Gate // rule on issuing codes (see [ActIssueCodes])
 }
 
 // NewCodes returns the code service.
-func NewCodes(store CodeStore, registry *Registry, cfg CodesConfig) (*Codes, error) {
+func NewCodes(store CodeStore, register Register, cfg CodesConfig) (*Codes, error) {
 	if cfg.SerialLength == 0 {
 		cfg.SerialLength = DefaultSerialLength
 	}
@@ -184,13 +188,12 @@ func NewCodes(store CodeStore, registry *Registry, cfg CodesConfig) (*Codes, err
 	if cfg.Chunk <= 0 {
 		cfg.Chunk = 100_000
 	}
-	return &Codes{store: store, registry: registry, baseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		serialLen: cfg.SerialLength, chunk: cfg.Chunk}, nil
+	return &Codes{store: store, register: register, now: cfg.Now, gates: cfg.Gates,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), serialLen: cfg.SerialLength, chunk: cfg.Chunk}, nil
 }
 
 // IssueRequest asks for Count item codes for the batch (GTIN, Lot).
 type IssueRequest struct {
-	ActorID        string // the entity asking; it must own the batch
 	GTIN, Lot      string
 	Count          int
 	IdempotencyKey string
@@ -205,9 +208,9 @@ func checkCount(n int) error {
 
 func checkIdempotencyKey(k string) error {
 	if len(k) > 200 {
-		return Invalid("Idempotency-Key", "must be at most 200 characters")
+		return Invalid("idempotencyKey", "must be at most 200 characters")
 	}
-	return nil
+	return CheckText("idempotencyKey", k, false, 200)
 }
 
 // Issue mints req.Count serialized codes for a batch the actor owns. Codes
@@ -217,19 +220,25 @@ func checkIdempotencyKey(k string) error {
 // repeating the request with the same idempotency key emits the stored
 // codes again and mints the rest. A repeat of a completed issuance emits
 // its codes again and mints none.
-func (c *Codes) Issue(ctx context.Context, req IssueRequest, emit Emit) (Issuance, error) {
+func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit Emit) (Issuance, error) {
+	if err := p.Require(RoleEntity); err != nil {
+		return Issuance{}, err
+	}
 	if err := checkCount(req.Count); err != nil {
 		return Issuance{}, err
 	}
 	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
 		return Issuance{}, err
 	}
-	b, err := c.registry.Batch(ctx, req.GTIN, req.Lot)
+	b, err := c.register.Batch(ctx, req.GTIN, req.Lot)
 	if err != nil {
 		return Issuance{}, err
 	}
-	if b.OwnerID != req.ActorID {
+	if b.OwnerID != p.EntityID {
 		return Issuance{}, fmt.Errorf("batch %s/%s belongs to another entity: %w", b.GTIN, b.Lot, ErrForbidden)
+	}
+	if err := c.gates.allow(ctx, p.EntityID, ActIssueCodes, nil); err != nil {
+		return Issuance{}, err
 	}
 	link := func(serial string) (string, error) { return c.itemLink(b, serial) }
 	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
@@ -324,14 +333,14 @@ type mintFuncs struct {
 // run drives an issuance: create or resume it, replay what is stored, mint
 // the rest chunk by chunk, and record how far it got.
 func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (Issuance, error) {
-	now := c.registry.Now()
+	now := c.now.Now()
 	resumed := false
 	if is.IdempotencyKey != "" {
 		prev, err := c.store.IssuanceByKey(ctx, is.OwnerID, is.IdempotencyKey)
 		switch {
 		case err == nil:
 			if prev.Kind != is.Kind || prev.GTIN != is.GTIN || prev.Lot != is.Lot || prev.Requested != is.Requested {
-				return Issuance{}, Conflict("Idempotency-Key", "was already used for a different request (issuance %s)", prev.ID)
+				return Issuance{}, Conflict("idempotencyKey", "was already used for a different request (issuance %s)", prev.ID)
 			}
 			if prev, err = c.store.ClaimIssuance(ctx, prev.ID, now); err != nil {
 				return Issuance{}, fmt.Errorf("issuance %s is still running: %w", prev.ID, err)
@@ -345,14 +354,14 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (I
 		is.ID, is.State, is.CreatedAt, is.UpdatedAt = NewID(now), IssuanceRunning, now, now
 		if err := c.store.CreateIssuance(ctx, is); err != nil {
 			if errors.Is(err, ErrConflict) { // a concurrent request with the same key won
-				return Issuance{}, Conflict("Idempotency-Key", "a request with this key is already running")
+				return Issuance{}, Conflict("idempotencyKey", "a request with this key is already running")
 			}
 			return Issuance{}, err
 		}
 	}
 	issued := 0
 	finish := func(state IssuanceState, cause error) (Issuance, error) {
-		is.Issued, is.State, is.UpdatedAt = issued, state, c.registry.Now()
+		is.Issued, is.State, is.UpdatedAt = issued, state, c.now.Now()
 		if err := c.store.UpdateIssuance(context.WithoutCancel(ctx), is.ID, issued, state, is.UpdatedAt); err != nil {
 			return is, errors.Join(cause, fmt.Errorf("record issuance %s: %w", is.ID, err))
 		}
@@ -383,7 +392,7 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (I
 			return finish(IssuanceInterrupted, err)
 		}
 		n := min(c.chunk, is.Requested-issued)
-		out, err := f.mint(ctx, is.ID, issued, n, c.registry.Now(), src)
+		out, err := f.mint(ctx, is.ID, issued, n, c.now.Now(), src)
 		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
@@ -395,9 +404,8 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (I
 	return finish(IssuanceComplete, nil)
 }
 
-// SSCCRequest asks for Count SSCCs for the actor's logistic units.
+// SSCCRequest asks for Count SSCCs for the caller's logistic units.
 type SSCCRequest struct {
-	ActorID        string
 	Count          int
 	Extension      int // the SSCC extension digit, 0–9, chosen by the issuer
 	IdempotencyKey string
@@ -405,7 +413,10 @@ type SSCCRequest struct {
 
 // IssueSSCCs mints SSCCs under the actor's GS1 company prefix, with random
 // serial references. It streams and resumes like [Codes.Issue].
-func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit Emit) (Issuance, error) {
+func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, emit Emit) (Issuance, error) {
+	if err := p.Require(RoleEntity); err != nil {
+		return Issuance{}, err
+	}
 	if err := checkCount(req.Count); err != nil {
 		return Issuance{}, err
 	}
@@ -415,8 +426,11 @@ func (c *Codes) IssueSSCCs(ctx context.Context, req SSCCRequest, emit Emit) (Iss
 	if req.Extension < 0 || req.Extension > 9 {
 		return Issuance{}, Invalid("extension", "must be a digit 0–9")
 	}
-	owner, err := c.registry.Entity(ctx, req.ActorID)
+	owner, err := c.register.Entity(ctx, p.EntityID)
 	if err != nil {
+		return Issuance{}, err
+	}
+	if err := c.gates.allow(ctx, owner.ID, ActIssueCodes, nil); err != nil {
 		return Issuance{}, err
 	}
 	gcp := owner.CompanyPrefix
@@ -510,14 +524,18 @@ func randomDigits(n int) string {
 	return string(out)
 }
 
-// Issuance returns issuance id if the actor owns it (or is an official,
-// when actorID is empty).
-func (c *Codes) Issuance(ctx context.Context, actorID, id string) (Issuance, error) {
+// Issuance returns issuance id to an official or to the entity that owns
+// it. Another entity is told it does not exist: its issuances are not that
+// entity's business.
+func (c *Codes) Issuance(ctx context.Context, p Principal, id string) (Issuance, error) {
+	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return Issuance{}, err
+	}
 	is, err := c.store.Issuance(ctx, id)
 	if err != nil {
 		return Issuance{}, fmt.Errorf("issuance %s: %w", id, err)
 	}
-	if actorID != "" && is.OwnerID != actorID {
+	if scope := p.Scope(); scope != "" && is.OwnerID != scope {
 		return Issuance{}, fmt.Errorf("issuance %s: %w", id, ErrNotFound)
 	}
 	return is, nil
@@ -530,27 +548,30 @@ type CodeView struct {
 }
 
 // BatchCodes returns one page of the codes of a batch (of one issuance when
-// issuance is set) that the actor owns, or any batch when actorID is empty.
-func (c *Codes) BatchCodes(ctx context.Context, actorID, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
+// issuance is set): any batch's to officials, an entity's own only.
+func (c *Codes) BatchCodes(ctx context.Context, caller Principal, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
 	p, err := p.Normalize()
 	if err != nil {
 		return nil, "", err
 	}
-	return c.batchCodes(ctx, actorID, gtin, lot, issuance, p)
+	return c.batchCodes(ctx, caller, gtin, lot, issuance, p)
 }
 
 // AllBatchCodes is BatchCodes without the page size limit, for streaming
 // exports: it returns up to limit codes.
-func (c *Codes) AllBatchCodes(ctx context.Context, actorID, gtin, lot, issuance string, limit int, after string) ([]CodeView, string, error) {
-	return c.batchCodes(ctx, actorID, gtin, lot, issuance, Page{Limit: limit, After: after})
+func (c *Codes) AllBatchCodes(ctx context.Context, caller Principal, gtin, lot, issuance string, limit int, after string) ([]CodeView, string, error) {
+	return c.batchCodes(ctx, caller, gtin, lot, issuance, Page{Limit: limit, After: after})
 }
 
-func (c *Codes) batchCodes(ctx context.Context, actorID, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
-	b, err := c.registry.Batch(ctx, gtin, lot)
+func (c *Codes) batchCodes(ctx context.Context, caller Principal, gtin, lot, issuance string, p Page) ([]CodeView, string, error) {
+	if err := caller.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return nil, "", err
+	}
+	b, err := c.register.Batch(ctx, gtin, lot)
 	if err != nil {
 		return nil, "", err
 	}
-	if actorID != "" && b.OwnerID != actorID {
+	if scope := caller.Scope(); scope != "" && b.OwnerID != scope {
 		return nil, "", fmt.Errorf("batch %s/%s belongs to another entity: %w", b.GTIN, b.Lot, ErrForbidden)
 	}
 	f := CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Issuance: issuance}
@@ -577,7 +598,16 @@ type SSCCView struct {
 }
 
 // SSCCs returns one page of an entity's SSCCs, of one issuance when set.
-func (c *Codes) SSCCs(ctx context.Context, ownerID, issuance string, p Page) ([]SSCCView, string, error) {
+// An entity lists its own; an official names the owner.
+func (c *Codes) SSCCs(ctx context.Context, caller Principal, ownerID, issuance string, p Page) ([]SSCCView, string, error) {
+	if err := caller.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return nil, "", err
+	}
+	if caller.Role == RoleEntity {
+		ownerID = caller.EntityID
+	} else if ownerID == "" {
+		return nil, "", Invalid("ownerId", "is required for officials")
+	}
 	p, err := p.Normalize()
 	if err != nil {
 		return nil, "", err

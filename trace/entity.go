@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -46,10 +45,35 @@ type Entity struct {
 	GLN           string    `json:"gln,omitempty"`
 	CompanyPrefix string    `json:"companyPrefix,omitempty"` // GS1 company prefix, when it has one
 	Contact       Contact   `json:"contact"`
-	WebhookURL    string    `json:"webhookUrl,omitempty"`
-	WebhookSecret string    `json:"-"` // never leaves the service
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// EntityView is an entity as a caller may see it: the contact appears only
+// to officials and to the entity itself.
+type EntityView struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	USCC          string    `json:"uscc"`
+	Kinds         []Kind    `json:"kinds"`
+	Region        string    `json:"region"`
+	Address       string    `json:"address"`
+	GLN           string    `json:"gln,omitempty"`
+	CompanyPrefix string    `json:"companyPrefix,omitempty"`
+	Contact       *Contact  `json:"contact,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// ViewFor returns e as p may see it.
+func (e Entity) ViewFor(p Principal) EntityView {
+	v := EntityView{ID: e.ID, Name: e.Name, USCC: e.USCC, Kinds: e.Kinds, Region: e.Region, Address: e.Address,
+		GLN: e.GLN, CompanyPrefix: e.CompanyPrefix, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+	if p.IsOfficial() || p.IsEntity(e.ID) {
+		c := e.Contact
+		v.Contact = &c
+	}
+	return v
 }
 
 // HasKind reports whether e has kind k.
@@ -65,17 +89,13 @@ type NewEntity struct {
 	GLN           string  `json:"gln"`
 	CompanyPrefix string  `json:"companyPrefix"`
 	Contact       Contact `json:"contact"`
-	WebhookURL    string  `json:"webhookUrl"`
-	WebhookSecret string  `json:"webhookSecret"`
 }
 
 // EntityPatch changes some fields of an entity; nil fields stay as they are.
-// Contact and webhook fields may be changed by the entity itself; the
-// registry fields only by a regulator (see [Registry.UpdateEntity]).
+// The contact may be changed by the entity itself; the registry fields
+// only by a regulator (see [Registry.UpdateEntity]).
 type EntityPatch struct {
-	Contact       *Contact `json:"contact"`
-	WebhookURL    *string  `json:"webhookUrl"`
-	WebhookSecret *string  `json:"webhookSecret"`
+	Contact *Contact `json:"contact"`
 
 	Name          *string `json:"name"`
 	Kinds         *[]Kind `json:"kinds"`
@@ -113,14 +133,16 @@ type EntityFilter struct {
 	Name   string // case-insensitive substring of the name
 }
 
-func checkText(field, s string, required bool, max int) error {
+// CheckText validates a text field: present when required, valid UTF-8
+// (refused, never repaired), and at most max characters.
+func CheckText(field, s string, required bool, max int) error {
 	switch {
+	case !utf8.ValidString(s):
+		return Invalid(field, "must be valid UTF-8")
 	case required && strings.TrimSpace(s) == "":
 		return Invalid(field, "is required")
 	case utf8.RuneCountInString(s) > max:
 		return Invalid(field, "must be at most %d characters", max)
-	case !utf8.ValidString(s):
-		return Invalid(field, "must be valid UTF-8")
 	}
 	return nil
 }
@@ -149,45 +171,17 @@ func kindList() string {
 }
 
 func checkContact(c Contact) error {
-	if err := checkText("contact.name", c.Name, false, 100); err != nil {
+	if err := CheckText("contact.name", c.Name, false, 100); err != nil {
 		return err
 	}
-	if err := checkText("contact.phone", c.Phone, false, 40); err != nil {
+	if err := CheckText("contact.phone", c.Phone, false, 40); err != nil {
 		return err
 	}
-	if err := checkText("contact.email", c.Email, false, 200); err != nil {
+	if err := CheckText("contact.email", c.Email, false, 200); err != nil {
 		return err
 	}
 	if c.Email != "" && (!strings.Contains(c.Email, "@") || strings.ContainsAny(c.Email, " \t\r\n")) {
 		return Invalid("contact.email", "is not an email address")
-	}
-	return nil
-}
-
-// checkWebhook validates a webhook URL: absolute http(s) with a host, no
-// credentials in it, and a secret long enough to sign with.
-func checkWebhook(rawURL, secret string) error {
-	if rawURL == "" {
-		if secret != "" {
-			return Invalid("webhookSecret", "is set but webhookUrl is empty")
-		}
-		return nil
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Invalid("webhookUrl", "must be an absolute http or https URL")
-	}
-	if u.User != nil {
-		return Invalid("webhookUrl", "must not carry credentials; use webhookSecret")
-	}
-	if len(rawURL) > 2000 {
-		return Invalid("webhookUrl", "must be at most 2000 characters")
-	}
-	if len(secret) < 16 {
-		return Invalid("webhookSecret", "must be at least 16 characters when webhookUrl is set")
-	}
-	if len(secret) > 200 {
-		return Invalid("webhookSecret", "must be at most 200 characters")
 	}
 	return nil
 }

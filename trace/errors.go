@@ -13,6 +13,9 @@ var (
 	ErrInvalid      = errors.New("trace: invalid")
 	ErrUnauthorized = errors.New("trace: unauthorized")
 	ErrForbidden    = errors.New("trace: forbidden")
+	// ErrUnavailable is a store that does not answer in time, or a
+	// replica that cannot take writes now: the request may be retried.
+	ErrUnavailable = errors.New("trace: unavailable")
 )
 
 // FieldError reports which input field broke which rule. It wraps one of

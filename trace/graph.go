@@ -126,8 +126,18 @@ func LotKey(gtin, lot string) string {
 
 // Trace walks the custody graph from the start keys (canonical keys, see
 // gs1.ParseEPC) in one direction, level by level with indexed lookups,
-// tolerating cycles. It is the engine recall scoping calls.
-func (c *Chain) Trace(ctx context.Context, start []string, dir Direction, opt TraceOptions) (TraceGraph, error) {
+// tolerating cycles. It is the engine recall scoping calls (as [System]).
+// Officials trace anything; an entity traces from its own products and
+// logistic units (see [Chain.MayTrace]).
+func (c *Chain) Trace(ctx context.Context, p Principal, start []string, dir Direction, opt TraceOptions) (TraceGraph, error) {
+	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
+		return TraceGraph{}, err
+	}
+	if p.Role == RoleEntity {
+		if err := c.MayTrace(ctx, p.EntityID, start); err != nil {
+			return TraceGraph{}, err
+		}
+	}
 	if dir != Forward && dir != Backward {
 		return TraceGraph{}, Invalid("direction", "must be forward or backward")
 	}
@@ -252,7 +262,7 @@ func (w *walk) level(ctx context.Context, frontier []string, depth int) ([]strin
 				return nil, err
 			}
 			for _, cd := range codes {
-				item := itemKey(cd.GTIN, cd.Serial)
+				item := ItemKey(cd.GTIN, cd.Serial)
 				reach(item, false)
 				w.edge(k, item, EdgeContain, StoredEvent{})
 			}
@@ -332,14 +342,14 @@ func (w *walk) level(ctx context.Context, frontier []string, depth int) ([]strin
 		}
 		w.eventSeen[ev.ID] = true
 		held := slices.Concat(instances, byRole[RoleClass])
-		if ev.BizStep != "shipping" || len(destinations(ev)) == 0 {
+		if ev.BizStep != "shipping" || len(ev.Destinations()) == 0 {
 			for _, k := range held {
 				if _, ok := w.nodes[k]; ok {
 					w.hold(ev.CapturedBy, k)
 				}
 			}
 		}
-		for _, p := range sources(ev) {
+		for _, p := range ev.Sources() {
 			for _, k := range held {
 				if _, ok := w.nodes[k]; ok {
 					w.hold(p, k)
@@ -347,7 +357,7 @@ func (w *walk) level(ctx context.Context, frontier []string, depth int) ([]strin
 			}
 		}
 		if ev.BizStep == "shipping" || ev.BizStep == "receiving" {
-			for _, d := range destinations(ev) {
+			for _, d := range ev.Destinations() {
 				party := "entity:" + d
 				moved := false
 				for _, k := range touches(RoleEPC, RoleClass, RoleParent) {
@@ -371,8 +381,8 @@ func (w *walk) level(ctx context.Context, frontier []string, depth int) ([]strin
 // recorded by several events is not counted twice.
 func (w *walk) quantities(ev StoredEvent) {
 	holders := []string{ev.CapturedBy}
-	if ev.BizStep == "shipping" && len(destinations(ev)) > 0 {
-		holders = destinations(ev)
+	if ev.BizStep == "shipping" && len(ev.Destinations()) > 0 {
+		holders = ev.Destinations()
 	}
 	for _, r := range ev.Refs {
 		if r.Quantity == 0 {
@@ -391,8 +401,12 @@ func (w *walk) quantities(ev StoredEvent) {
 	}
 }
 
-func sources(ev StoredEvent) []string      { return partiesWith(ev, "source:") }
-func destinations(ev StoredEvent) []string { return partiesWith(ev, "destination:") }
+// Sources returns the registered entities named in the event's sourceList.
+func (ev StoredEvent) Sources() []string { return partiesWith(ev, "source:") }
+
+// Destinations returns the registered entities named in the event's
+// destinationList.
+func (ev StoredEvent) Destinations() []string { return partiesWith(ev, "destination:") }
 
 func partiesWith(ev StoredEvent, prefix string) []string {
 	var out []string
@@ -449,7 +463,7 @@ func (w *walk) finish(ctx context.Context, g *TraceGraph) error {
 			}
 		}
 		slices.Sort(h.Keys)
-		if e, err := w.chain.registry.Entity(ctx, id); err == nil {
+		if e, err := w.chain.register.Entity(ctx, id); err == nil {
 			h.Name = e.Name
 		}
 		g.Custodians = append(g.Custodians, h)
@@ -466,7 +480,7 @@ func (c *Chain) MayTrace(ctx context.Context, entityID string, keys []string) er
 		n := NodeOf(k)
 		switch n.Kind {
 		case NodeItem, NodeLot:
-			p, err := c.registry.store.Product(ctx, n.GTIN)
+			p, err := c.register.Product(ctx, n.GTIN)
 			if err == nil && p.OwnerID == entityID {
 				continue
 			}

@@ -101,7 +101,7 @@ func checkProductText(name, brand, model, description *string) error {
 		if f.v == nil {
 			continue
 		}
-		if err := checkText(f.field, *f.v, f.required, f.max); err != nil {
+		if err := CheckText(f.field, *f.v, f.required, f.max); err != nil {
 			return err
 		}
 	}

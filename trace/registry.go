@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/uscc"
@@ -15,42 +14,52 @@ import (
 // [Store] and enforces entity scope: an entity changes only what it owns.
 type Registry struct {
 	store Store
-	now   func() time.Time
+	now   Clock
+	gates gates
 }
 
-// NewRegistry returns a Registry over store. now is the clock; nil means
-// [time.Now].
-func NewRegistry(store Store, now func() time.Time) *Registry {
-	if now == nil {
-		now = time.Now
-	}
-	return &Registry{store: store, now: now}
+// NewRegistry returns a Registry over store. gates rule on registering
+// products and batches (see [Gate]).
+func NewRegistry(store Store, now Clock, g ...Gate) *Registry {
+	return &Registry{store: store, now: now, gates: g}
 }
-
-// Now returns the registry's clock reading, in UTC, at the millisecond
-// precision every backend stores.
-func (r *Registry) Now() time.Time { return r.now().UTC().Truncate(time.Millisecond) }
 
 // Ping reports whether the store answers.
 func (r *Registry) Ping(ctx context.Context) error { return r.store.Ping(ctx) }
 
-// CreateEntity validates in and registers a new market entity. It returns
-// [ErrConflict] when the USCC or GLN is already registered.
-func (r *Registry) CreateEntity(ctx context.Context, in NewEntity) (Entity, error) {
+// CreateEntity validates in and registers a new market entity; only a
+// regulator may. It returns [ErrConflict] when the USCC or GLN is already
+// registered. To register an entity together with its first API key, use
+// access.Service.RegisterEntity, which calls [Registry.ValidateEntity] and
+// [Registry.InsertEntity].
+func (r *Registry) CreateEntity(ctx context.Context, p Principal, in NewEntity) (Entity, error) {
+	e, err := r.ValidateEntity(p, in)
+	if err != nil {
+		return Entity{}, err
+	}
+	return e, r.InsertEntity(ctx, e)
+}
+
+// ValidateEntity checks that p may register an entity and that in is
+// valid, and returns the entity to store, with its new ID. Nothing is stored.
+func (r *Registry) ValidateEntity(p Principal, in NewEntity) (Entity, error) {
+	if err := p.Require(RoleRegulator); err != nil {
+		return Entity{}, err
+	}
 	code, err := uscc.Validate(in.USCC)
 	if err != nil {
 		return Entity{}, Invalid("uscc", "%v", err)
 	}
-	if err := checkText("name", in.Name, true, 200); err != nil {
+	if err := CheckText("name", in.Name, true, 200); err != nil {
 		return Entity{}, err
 	}
 	if err := checkKinds(in.Kinds); err != nil {
 		return Entity{}, err
 	}
-	if err := checkText("region", in.Region, true, 100); err != nil {
+	if err := CheckText("region", in.Region, true, 100); err != nil {
 		return Entity{}, err
 	}
-	if err := checkText("address", in.Address, true, 300); err != nil {
+	if err := CheckText("address", in.Address, true, 300); err != nil {
 		return Entity{}, err
 	}
 	if err := checkGLN("gln", in.GLN); err != nil {
@@ -62,11 +71,8 @@ func (r *Registry) CreateEntity(ctx context.Context, in NewEntity) (Entity, erro
 	if err := checkContact(in.Contact); err != nil {
 		return Entity{}, err
 	}
-	if err := checkWebhook(in.WebhookURL, in.WebhookSecret); err != nil {
-		return Entity{}, err
-	}
-	now := r.Now()
-	e := Entity{
+	now := r.now.Now()
+	return Entity{
 		ID:            NewID(now),
 		Name:          strings.TrimSpace(in.Name),
 		USCC:          code,
@@ -76,15 +82,17 @@ func (r *Registry) CreateEntity(ctx context.Context, in NewEntity) (Entity, erro
 		GLN:           in.GLN,
 		CompanyPrefix: in.CompanyPrefix,
 		Contact:       in.Contact,
-		WebhookURL:    in.WebhookURL,
-		WebhookSecret: in.WebhookSecret,
 		CreatedAt:     now,
 		UpdatedAt:     now,
-	}
+	}, nil
+}
+
+// InsertEntity stores an entity made by [Registry.ValidateEntity].
+func (r *Registry) InsertEntity(ctx context.Context, e Entity) error {
 	if err := r.store.CreateEntity(ctx, e); err != nil {
-		return Entity{}, fmt.Errorf("create entity %s: %w", code, err)
+		return fmt.Errorf("create entity %s: %w", e.USCC, err)
 	}
-	return e, nil
+	return nil
 }
 
 // Entity returns the entity with id, or [ErrNotFound].
@@ -94,6 +102,18 @@ func (r *Registry) Entity(ctx context.Context, id string) (Entity, error) {
 		return Entity{}, fmt.Errorf("entity %s: %w", id, err)
 	}
 	return e, nil
+}
+
+// EntityByGLN implements [Register].
+func (r *Registry) EntityByGLN(ctx context.Context, gln string) (Entity, error) {
+	list, err := r.store.ListEntities(ctx, EntityFilter{GLN: gln}, Page{Limit: 1})
+	if err != nil {
+		return Entity{}, fmt.Errorf("entity with GLN %s: %w", gln, err)
+	}
+	if len(list) == 0 {
+		return Entity{}, fmt.Errorf("entity with GLN %s: %w", gln, ErrNotFound)
+	}
+	return list[0], nil
 }
 
 // Entities returns one page of entities matching f, and the cursor of the
@@ -115,20 +135,21 @@ func (r *Registry) Entities(ctx context.Context, f EntityFilter, p Page) ([]Enti
 	return PageOf(items, p.Limit, func(e Entity) string { return e.ID })
 }
 
-// UpdateEntity applies patch to entity id. asRegulator allows the registry
-// fields (name, kinds, region, address, GLN, company prefix); otherwise only
-// contact and webhook fields may change and any other field is
-// [ErrForbidden].
-func (r *Registry) UpdateEntity(ctx context.Context, id string, patch EntityPatch, asRegulator bool) (Entity, error) {
-	if field, ok := patch.touchesRegistry(); ok && !asRegulator {
+// UpdateEntity applies patch to entity id. A regulator may change every
+// field; the entity itself only its contact, and any other field is
+// [ErrForbidden]; nobody else may change it.
+func (r *Registry) UpdateEntity(ctx context.Context, p Principal, id string, patch EntityPatch) (Entity, error) {
+	if err := r.MayManage(p, id); err != nil {
+		return Entity{}, err
+	}
+	if field, ok := patch.touchesRegistry(); ok && p.Role != RoleRegulator {
 		return Entity{}, &FieldError{Field: field, Msg: "only a regulator may change registry fields", Kind: ErrForbidden}
 	}
-	cur, err := r.store.Entity(ctx, id)
-	if err != nil {
+	if _, err := r.store.Entity(ctx, id); err != nil {
 		return Entity{}, fmt.Errorf("entity %s: %w", id, err)
 	}
 	if patch.Name != nil {
-		if err := checkText("name", *patch.Name, true, 200); err != nil {
+		if err := CheckText("name", *patch.Name, true, 200); err != nil {
 			return Entity{}, err
 		}
 	}
@@ -138,12 +159,12 @@ func (r *Registry) UpdateEntity(ctx context.Context, id string, patch EntityPatc
 		}
 	}
 	if patch.Region != nil {
-		if err := checkText("region", *patch.Region, true, 100); err != nil {
+		if err := CheckText("region", *patch.Region, true, 100); err != nil {
 			return Entity{}, err
 		}
 	}
 	if patch.Address != nil {
-		if err := checkText("address", *patch.Address, true, 300); err != nil {
+		if err := CheckText("address", *patch.Address, true, 300); err != nil {
 			return Entity{}, err
 		}
 	}
@@ -162,32 +183,32 @@ func (r *Registry) UpdateEntity(ctx context.Context, id string, patch EntityPatc
 			return Entity{}, err
 		}
 	}
-	if patch.WebhookURL != nil || patch.WebhookSecret != nil {
-		u, s := cur.WebhookURL, cur.WebhookSecret
-		if patch.WebhookURL != nil {
-			u = *patch.WebhookURL
-		}
-		if patch.WebhookSecret != nil {
-			s = *patch.WebhookSecret
-		}
-		if u == "" && patch.WebhookSecret == nil {
-			s = "" // removing the hook drops its secret too
-			patch.WebhookSecret = &s
-		}
-		if err := checkWebhook(u, s); err != nil {
-			return Entity{}, err
-		}
-	}
-	e, err := r.store.UpdateEntity(ctx, id, patch, r.Now())
+	e, err := r.store.UpdateEntity(ctx, id, patch, r.now.Now())
 	if err != nil {
 		return Entity{}, fmt.Errorf("update entity %s: %w", id, err)
 	}
 	return e, nil
 }
 
-// CreateProduct registers a product owned by entity ownerID. When the owner
-// has a GS1 company prefix, the GTIN must be under it.
-func (r *Registry) CreateProduct(ctx context.Context, ownerID string, in NewProduct) (Product, error) {
+// MayManage checks that p may manage entity id's own settings: a regulator,
+// or the entity itself.
+func (r *Registry) MayManage(p Principal, id string) error {
+	if p.Role == RoleRegulator || p.IsEntity(id) {
+		return nil
+	}
+	if err := p.Require(RoleRegulator, RoleEntity); err != nil {
+		return err
+	}
+	return fmt.Errorf("entity %s is not yours: %w", id, ErrForbidden)
+}
+
+// CreateProduct registers a product owned by the calling entity. When the
+// owner has a GS1 company prefix, the GTIN must be under it.
+func (r *Registry) CreateProduct(ctx context.Context, p Principal, in NewProduct) (Product, error) {
+	if err := p.Require(RoleEntity); err != nil {
+		return Product{}, err
+	}
+	ownerID := p.EntityID
 	gtin, err := gs1.ValidateGTIN(in.GTIN)
 	if err != nil {
 		return Product{}, Invalid("gtin", "%v", err)
@@ -206,8 +227,11 @@ func (r *Registry) CreateProduct(ctx context.Context, ownerID string, in NewProd
 		return Product{}, &FieldError{Field: "gtin", Kind: ErrForbidden,
 			Msg: fmt.Sprintf("GTIN %s is not under your GS1 company prefix %s", gtin, owner.CompanyPrefix)}
 	}
-	now := r.Now()
-	p := Product{
+	if err := r.gates.allow(ctx, ownerID, ActRegisterProduct, nil); err != nil {
+		return Product{}, err
+	}
+	now := r.now.Now()
+	prod := Product{
 		GTIN:        gtin,
 		OwnerID:     ownerID,
 		Name:        strings.TrimSpace(in.Name),
@@ -218,10 +242,10 @@ func (r *Registry) CreateProduct(ctx context.Context, ownerID string, in NewProd
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
-	if err := r.store.CreateProduct(ctx, p); err != nil {
+	if err := r.store.CreateProduct(ctx, prod); err != nil {
 		return Product{}, fmt.Errorf("create product %s: %w", gtin, err)
 	}
-	return p, nil
+	return prod, nil
 }
 
 // Product returns the product with gtin (any GTIN length is accepted and
@@ -239,7 +263,11 @@ func (r *Registry) Product(ctx context.Context, gtin string) (Product, error) {
 }
 
 // Products returns one page of products matching f and the next cursor.
-func (r *Registry) Products(ctx context.Context, f ProductFilter, p Page) ([]Product, string, error) {
+// An entity lists its own products only.
+func (r *Registry) Products(ctx context.Context, caller Principal, f ProductFilter, p Page) ([]Product, string, error) {
+	if caller.Role == RoleEntity {
+		f.OwnerID = caller.EntityID
+	}
 	p, err := p.Normalize()
 	if err != nil {
 		return nil, "", err
@@ -257,9 +285,9 @@ func (r *Registry) Products(ctx context.Context, f ProductFilter, p Page) ([]Pro
 }
 
 // UpdateProduct applies patch to the product with gtin, which must belong
-// to entity actorID (empty actorID means an official acting on any product).
-func (r *Registry) UpdateProduct(ctx context.Context, actorID, gtin string, patch ProductPatch) (Product, error) {
-	cur, err := r.ownProduct(ctx, actorID, gtin)
+// to the calling entity.
+func (r *Registry) UpdateProduct(ctx context.Context, caller Principal, gtin string, patch ProductPatch) (Product, error) {
+	cur, err := r.ownProduct(ctx, caller, gtin)
 	if err != nil {
 		return Product{}, err
 	}
@@ -271,33 +299,39 @@ func (r *Registry) UpdateProduct(ctx context.Context, actorID, gtin string, patc
 			return Product{}, err
 		}
 	}
-	p, err := r.store.UpdateProduct(ctx, cur.GTIN, patch, r.Now())
+	p, err := r.store.UpdateProduct(ctx, cur.GTIN, patch, r.now.Now())
 	if err != nil {
 		return Product{}, fmt.Errorf("update product %s: %w", cur.GTIN, err)
 	}
 	return p, nil
 }
 
-// ownProduct loads the product and checks that actorID owns it.
-func (r *Registry) ownProduct(ctx context.Context, actorID, gtin string) (Product, error) {
+// ownProduct loads the product and checks that the calling entity owns it.
+func (r *Registry) ownProduct(ctx context.Context, caller Principal, gtin string) (Product, error) {
+	if err := caller.Require(RoleEntity); err != nil {
+		return Product{}, err
+	}
 	p, err := r.Product(ctx, gtin)
 	if err != nil {
 		return Product{}, err
 	}
-	if actorID != "" && p.OwnerID != actorID {
+	if p.OwnerID != caller.EntityID {
 		return Product{}, fmt.Errorf("product %s belongs to another entity: %w", p.GTIN, ErrForbidden)
 	}
 	return p, nil
 }
 
 // CreateBatch registers a batch of the product with gtin, which must belong
-// to entity actorID.
-func (r *Registry) CreateBatch(ctx context.Context, actorID, gtin string, in NewBatch) (Batch, error) {
-	p, err := r.ownProduct(ctx, actorID, gtin)
+// to the calling entity, if every [Gate] allows it.
+func (r *Registry) CreateBatch(ctx context.Context, caller Principal, gtin string, in NewBatch) (Batch, error) {
+	p, err := r.ownProduct(ctx, caller, gtin)
 	if err != nil {
 		return Batch{}, err
 	}
 	if err := checkBatch(in); err != nil {
+		return Batch{}, err
+	}
+	if err := r.gates.allow(ctx, p.OwnerID, ActRegisterBatch, &p); err != nil {
 		return Batch{}, err
 	}
 	b := Batch{
@@ -309,7 +343,7 @@ func (r *Registry) CreateBatch(ctx context.Context, actorID, gtin string, in New
 		Quantity:       in.Quantity,
 		Unit:           strings.TrimSpace(in.Unit),
 		Origin:         in.Origin,
-		CreatedAt:      r.Now(),
+		CreatedAt:      r.now.Now(),
 	}
 	if err := r.store.CreateBatch(ctx, b); err != nil {
 		return Batch{}, fmt.Errorf("create batch %s/%s: %w", p.GTIN, in.Lot, err)

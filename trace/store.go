@@ -38,3 +38,19 @@ type Store interface {
 	Batch(ctx context.Context, gtin, lot string) (Batch, error)
 	ListBatches(ctx context.Context, gtin string, p Page) ([]Batch, error)
 }
+
+// Register is what the other services read of the register of entities,
+// products and batches. [*Registry] implements it, validating the keys it
+// is given.
+type Register interface {
+	// Entity returns entity id, or [ErrNotFound].
+	Entity(ctx context.Context, id string) (Entity, error)
+	// Product returns the product with gtin, or [ErrNotFound].
+	Product(ctx context.Context, gtin string) (Product, error)
+	// Batch returns batch lot of the product with gtin, or [ErrNotFound].
+	Batch(ctx context.Context, gtin, lot string) (Batch, error)
+	// EntityByGLN returns the entity registered with gln, or [ErrNotFound].
+	EntityByGLN(ctx context.Context, gln string) (Entity, error)
+}
+
+var _ Register = (*Registry)(nil)

@@ -23,7 +23,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
+	"tracesvc/recall/webhook"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
@@ -38,20 +40,22 @@ func main() {
 
 // config is everything run reads from flags and the environment.
 type config struct {
-	addr      string
-	dataDir   string
-	mongoURI  string
-	mongoDB   string
-	baseURL   string
-	logLevel  slog.Level
-	adminKey  string
-	serialLen int
-	labelFont string
-	maxScans  int
-	maxSpeed  float64
-	publicRPS float64
-	proxies   string
-	fpKey     string
+	addr           string
+	dataDir        string
+	mongoURI       string
+	mongoDB        string
+	baseURL        string
+	logLevel       slog.Level
+	adminKey       string
+	serialLen      int
+	labelFont      string
+	maxScans       int
+	maxSpeed       float64
+	publicRPS      float64
+	proxies        string
+	fpKey          string
+	secretKey      string
+	webhookPrivate bool
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -81,6 +85,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.proxies, "trusted-proxies", getenv("TRACESVC_TRUSTED_PROXIES"),
 		"comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (TRACESVC_TRUSTED_PROXIES)")
 	cfg.fpKey = getenv("TRACESVC_FINGERPRINT_KEY")
+	cfg.secretKey = getenv("TRACESVC_SECRET_KEY")
+	fs.BoolVar(&cfg.webhookPrivate, "webhook-allow-private", false,
+		"let entities register webhook URLs on loopback and private addresses (tests, on-premise installs)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -107,19 +114,6 @@ func envInt(getenv func(string) string, name string, def int) int {
 	return def
 }
 
-// stores is what a backend provides.
-type stores struct {
-	trace   trace.Store
-	codes   trace.CodeStore
-	events  trace.EventStore
-	scans   trace.ScanStore
-	tipoffs trace.TipoffStore
-	keys    access.Store
-	audit   audit.Store
-	close   func() error
-	source  string // for the start-up log
-}
-
 // run starts the service and blocks until ctx ends or SIGINT/SIGTERM
 // arrives, then shuts down gracefully, finishing in-flight requests.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -136,22 +130,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
 	gin.SetMode(gin.ReleaseMode)
 
-	st, err := openStores(ctx, cfg)
+	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := st.close(); err != nil {
+		if err := db.close(); err != nil {
 			logger.ErrorContext(ctx, "closing the store", "err", err)
 		}
 	}()
-
-	registry := trace.NewRegistry(st.trace, nil)
-	keys := access.NewService(st.keys, nil)
-	auditLog := audit.NewLog(st.audit, nil)
-	if err := bootstrap(ctx, keys, auditLog, cfg.adminKey, logger, stderr); err != nil {
-		return err
-	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -160,16 +147,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.baseURL == "" {
 		cfg.baseURL = "http://" + ln.Addr().String()
 	}
-	codes, err := trace.NewCodes(st.codes, registry, trace.CodesConfig{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen})
-	if err != nil {
-		return fmt.Errorf("-serial-length: %w", err)
-	}
-	chain := trace.NewChain(st.events, st.codes, registry, cfg.baseURL)
-	resolver := trace.NewResolver(registry, st.codes, chain, st.scans, trace.ResolverConfig{MaxScans: cfg.maxScans,
-		MaxSpeedKmh: cfg.maxSpeed, Logger: logger})
-	// Runs after the server has stopped and before the store closes: every
-	// queued scan is stored.
-	defer resolver.Close()
 	fpKey := []byte(cfg.fpKey)
 	if len(fpKey) == 0 {
 		fpKey = make([]byte, 32)
@@ -179,11 +156,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.proxies != "" {
 		proxies = strings.Split(cfg.proxies, ",")
 	}
-	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
-		Resolver: resolver, Tipoffs: trace.NewTipoffs(st.tipoffs, registry), Logger: logger,
-		BaseURL: cfg.baseURL, LabelFont: cfg.labelFont, FingerprintKey: fpKey, TrustedProxies: proxies,
+	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen,
+		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.secretKey,
+		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, FingerprintKey: fpKey,
+		TrustedProxies: proxies, Logger: logger,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Runs after the server has stopped and before the store closes: every
+	// queued scan is stored, within the grace period.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		if err := svc.Resolver.Close(closeCtx); err != nil {
+			logger.ErrorContext(ctx, "scan recorder", "err", err)
+		}
+	}()
+	if err := bootstrap(ctx, svc.Access, svc.Audit, cfg.adminKey, logger, stderr); err != nil {
+		ln.Close()
+		return err
+	}
+	h := svc.Handler
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -193,7 +189,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	logger.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "store", st.source)
+	logger.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "store", db.source)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -224,7 +220,7 @@ func bootstrap(ctx context.Context, keys *access.Service, log *audit.Log, adminK
 		}
 		return nil
 	}
-	if _, err := log.Append(ctx, audit.Entry{Actor: "bootstrap", Role: string(access.RoleRegulator),
+	if _, err := log.Append(ctx, audit.Entry{Actor: "bootstrap", Role: string(trace.RoleRegulator),
 		Action: "bootstrap regulator key", Target: "key:" + k.ID, Status: http.StatusCreated}); err != nil {
 		return err
 	}

@@ -3,38 +3,51 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"tracesvc/trace/tracemongo"
+	"tracesvc/cmd/wire"
+	"tracesvc/recall/webhook"
 )
 
 // openMongo connects to cfg.mongoURI and opens the stores on cfg.mongoDB.
-func openMongo(ctx context.Context, cfg config) (stores, error) {
+func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, error) {
 	client, err := mongo.Connect(options.Client().ApplyURI(cfg.mongoURI).SetAppName("tracesvc"))
 	if err != nil {
-		return stores{}, fmt.Errorf("mongodb: %w", err)
+		return database{}, fmt.Errorf("mongodb: %w", err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx, nil); err != nil {
 		client.Disconnect(context.WithoutCancel(ctx))
-		return stores{}, fmt.Errorf("mongodb: ping %s: %w", redact(cfg.mongoURI), err)
+		return database{}, fmt.Errorf("mongodb: ping %s: %w", redact(cfg.mongoURI), err)
 	}
-	s, err := tracemongo.New(ctx, client.Database(cfg.mongoDB))
+	// Every process on one database must share the key; without
+	// TRACESVC_SECRET_KEY each would make its own in its data folder.
+	if cfg.secretKey == "" {
+		logger.WarnContext(ctx, "TRACESVC_SECRET_KEY is not set: webhook secrets are sealed with the key in the data folder, "+
+			"which other processes on this database do not have")
+	}
+	key, err := webhook.LoadOrCreateKey(cfg.secretKey, cfg.dataDir)
 	if err != nil {
 		client.Disconnect(context.WithoutCancel(ctx))
-		return stores{}, err
+		return database{}, err
+	}
+	st, err := wire.Mongo(ctx, client.Database(cfg.mongoDB))
+	if err != nil {
+		client.Disconnect(context.WithoutCancel(ctx))
+		return database{}, fmt.Errorf("open stores in %s: %w", cfg.mongoDB, err)
 	}
 	closeFn := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return client.Disconnect(ctx)
 	}
-	return stores{trace: s, codes: s, events: s, scans: s, tipoffs: s, keys: s, audit: s, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
+	return database{stores: st, secretKey: key, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
 }
 
 // redact drops the credentials from a connection string for error messages.

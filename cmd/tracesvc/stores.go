@@ -2,23 +2,40 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 
-	"tracesvc/trace/tracesql"
+	"tracesvc/cmd/wire"
+	"tracesvc/recall/webhook"
+	"tracesvc/trace/sqlitedb"
 )
 
-// openStores opens the backend the configuration names.
-func openStores(ctx context.Context, cfg config) (stores, error) {
+// database is the one opened database with every domain's stores on it.
+type database struct {
+	stores    wire.Stores
+	secretKey []byte // seals webhook secrets at rest
+	close     func() error
+	source    string // for the start-up log
+}
+
+// openDatabase opens the backend the configuration names, once.
+func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (database, error) {
 	if cfg.mongoURI != "" {
-		return openMongo(ctx, cfg)
+		return openMongo(ctx, cfg, logger)
 	}
-	db, err := tracesql.Open(ctx, cfg.dataDir)
+	db, err := sqlitedb.Open(ctx, cfg.dataDir)
 	if err != nil {
-		return stores{}, err
+		return database{}, err
 	}
-	s, err := tracesql.New(ctx, db)
+	key, err := webhook.LoadOrCreateKey(cfg.secretKey, cfg.dataDir)
 	if err != nil {
 		db.Close()
-		return stores{}, err
+		return database{}, err
 	}
-	return stores{trace: s, codes: s, events: s, scans: s, tipoffs: s, keys: s, audit: s, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
+	st, err := wire.SQLite(ctx, db.W, db.R)
+	if err != nil {
+		db.Close()
+		return database{}, fmt.Errorf("open stores in %s: %w", cfg.dataDir, err)
+	}
+	return database{stores: st, secretKey: key, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
 }

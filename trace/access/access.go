@@ -1,5 +1,5 @@
 // Package access issues API keys and turns a presented key into a
-// [Principal]: who is calling, in which role, and for which market entity.
+// [trace.Principal]: who is calling, in which role, and for which market entity.
 //
 // Keys are 256-bit random secrets shown once at creation; the store keeps
 // only their SHA-256. A plain hash suffices because the secrets are
@@ -20,46 +20,11 @@ import (
 	"tracesvc/trace"
 )
 
-// Role is what a caller may do.
-type Role string
-
-// The roles. Public is the anonymous caller, who presents no key.
-const (
-	RoleRegulator Role = "regulator"
-	RoleInspector Role = "inspector"
-	RoleEntity    Role = "entity"
-	RolePublic    Role = "public"
-)
-
-// Principal is an authenticated caller.
-type Principal struct {
-	KeyID    string `json:"keyId,omitempty"`
-	Role     Role   `json:"role"`
-	EntityID string `json:"entityId,omitempty"` // set for RoleEntity only
-}
-
-// Public is the anonymous principal.
-var Public = Principal{Role: RolePublic}
-
-// IsOfficial reports whether p is a regulator or an inspector.
-func (p Principal) IsOfficial() bool { return p.Role == RoleRegulator || p.Role == RoleInspector }
-
-// String names the principal for logs and audit records.
-func (p Principal) String() string {
-	switch p.Role {
-	case RoleEntity:
-		return fmt.Sprintf("entity:%s/key:%s", p.EntityID, p.KeyID)
-	case RolePublic:
-		return "public"
-	}
-	return fmt.Sprintf("%s/key:%s", p.Role, p.KeyID)
-}
-
 // Key is a stored API key. The secret itself is never stored.
 type Key struct {
 	ID        string     `json:"id"`
 	Hash      string     `json:"-"`
-	Role      Role       `json:"role"`
+	Role      trace.Role `json:"role"`
 	EntityID  string     `json:"entityId,omitempty"`
 	Label     string     `json:"label,omitempty"`
 	CreatedBy string     `json:"createdBy,omitempty"`
@@ -69,7 +34,7 @@ type Key struct {
 
 // KeyFilter narrows a list of keys. Empty fields match everything.
 type KeyFilter struct {
-	Role     Role
+	Role     trace.Role
 	EntityID string
 }
 
@@ -91,19 +56,20 @@ type Store interface {
 	// RevokeKey sets RevokedAt on key id unless it is already set, and
 	// returns the key as stored; [trace.ErrNotFound] when there is no such key.
 	RevokeKey(ctx context.Context, id string, at time.Time) (Key, error)
+	// DeleteKey removes key id; deleting a missing key is not an error. It
+	// undoes a key whose entity could not be registered.
+	DeleteKey(ctx context.Context, id string) error
 }
 
-// Service issues, checks and revokes keys.
+// Service issues, checks and revokes keys, and decides who may issue or
+// see which key.
 type Service struct {
 	store Store
-	now   func() time.Time
+	now   trace.Clock
 }
 
-// NewService returns a Service over store; nil now means [time.Now].
-func NewService(store Store, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
-	}
+// NewService returns a Service over store.
+func NewService(store Store, now trace.Clock) *Service {
 	return &Service{store: store, now: now}
 }
 
@@ -124,50 +90,121 @@ func newSecret() string {
 // Authenticate returns the principal a secret stands for. An empty secret
 // is the public principal; an unknown or revoked one is
 // [trace.ErrUnauthorized].
-func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+func (s *Service) Authenticate(ctx context.Context, secret string) (trace.Principal, error) {
 	if secret == "" {
-		return Public, nil
+		return trace.Public, nil
 	}
 	k, err := s.store.KeyByHash(ctx, HashSecret(secret))
 	if errors.Is(err, trace.ErrNotFound) {
-		return Principal{}, fmt.Errorf("unknown API key: %w", trace.ErrUnauthorized)
+		return trace.Principal{}, fmt.Errorf("unknown API key: %w", trace.ErrUnauthorized)
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("look up API key: %w", err)
+		return trace.Principal{}, fmt.Errorf("look up API key: %w", err)
 	}
 	if k.RevokedAt != nil {
-		return Principal{}, fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthorized)
+		return trace.Principal{}, fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthorized)
 	}
-	return Principal{KeyID: k.ID, Role: k.Role, EntityID: k.EntityID}, nil
+	return trace.Principal{KeyID: k.ID, Role: k.Role, EntityID: k.EntityID}, nil
 }
 
-// Create issues a new key with role for entityID (which must be set for
-// [RoleEntity] and empty otherwise). It returns the stored key and the
-// secret, which is shown this once.
-func (s *Service) Create(ctx context.Context, role Role, entityID, label, createdBy string) (Key, string, error) {
-	switch role {
-	case RoleRegulator, RoleInspector:
-		if entityID != "" {
-			return Key{}, "", trace.Invalid("entityId", "must be empty for a %s key", role)
+// NewKey asks for a key: its role, the entity it acts for (entity keys
+// only), and a label for people.
+type NewKey struct {
+	Role     trace.Role `json:"role"`
+	EntityID string     `json:"entityId"`
+	Label    string     `json:"label"`
+}
+
+// Entities tells whether an entity is registered; *trace.Registry
+// implements it.
+type Entities interface {
+	Entity(ctx context.Context, id string) (trace.Entity, error)
+}
+
+// Create issues a new key as p asks. A regulator issues any key; an entity
+// issues further keys for itself only (to rotate them); nobody else issues
+// keys. It returns the stored key and the secret, which is shown this once.
+func (s *Service) Create(ctx context.Context, p trace.Principal, entities Entities, in NewKey) (Key, string, error) {
+	if err := p.Require(trace.RoleRegulator, trace.RoleEntity); err != nil {
+		return Key{}, "", err
+	}
+	if p.Role == trace.RoleEntity {
+		if in.Role != trace.RoleEntity || (in.EntityID != "" && in.EntityID != p.EntityID) {
+			return Key{}, "", &trace.FieldError{Field: "role", Msg: "an entity may only issue keys for itself", Kind: trace.ErrForbidden}
 		}
-	case RoleEntity:
-		if entityID == "" {
+		in.EntityID = p.EntityID
+	}
+	if in.Role == trace.RoleEntity && in.EntityID != "" {
+		if _, err := entities.Entity(ctx, in.EntityID); errors.Is(err, trace.ErrNotFound) {
+			return Key{}, "", trace.Invalid("entityId", "no entity %q is registered", in.EntityID)
+		} else if err != nil {
+			return Key{}, "", err
+		}
+	}
+	k, secret, err := s.newKey(in, p.String())
+	if err != nil {
+		return Key{}, "", err
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return Key{}, "", fmt.Errorf("create %s key: %w", in.Role, err)
+	}
+	return k, secret, nil
+}
+
+// newKey validates in and makes the key and its secret, without storing them.
+func (s *Service) newKey(in NewKey, createdBy string) (Key, string, error) {
+	switch in.Role {
+	case trace.RoleRegulator, trace.RoleInspector:
+		if in.EntityID != "" {
+			return Key{}, "", trace.Invalid("entityId", "must be empty for a %s key", in.Role)
+		}
+	case trace.RoleEntity:
+		if in.EntityID == "" {
 			return Key{}, "", trace.Invalid("entityId", "is required for an entity key")
 		}
 	default:
-		return Key{}, "", trace.Invalid("role", "must be regulator, inspector or entity, got %q", role)
+		return Key{}, "", trace.Invalid("role", "must be regulator, inspector or entity, got %q", in.Role)
 	}
-	if len(label) > 200 {
-		return Key{}, "", trace.Invalid("label", "must be at most 200 characters")
+	if err := trace.CheckText("label", in.Label, false, 200); err != nil {
+		return Key{}, "", err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now.Now()
 	secret := newSecret()
-	k := Key{ID: trace.NewID(now), Hash: HashSecret(secret), Role: role, EntityID: entityID,
-		Label: strings.TrimSpace(label), CreatedBy: createdBy, CreatedAt: now}
-	if err := s.store.CreateKey(ctx, k); err != nil {
-		return Key{}, "", fmt.Errorf("create %s key: %w", role, err)
+	return Key{ID: trace.NewID(now), Hash: HashSecret(secret), Role: in.Role, EntityID: in.EntityID,
+		Label: strings.TrimSpace(in.Label), CreatedBy: createdBy, CreatedAt: now}, secret, nil
+}
+
+// Registrar registers entities in two steps; *trace.Registry implements it.
+type Registrar interface {
+	ValidateEntity(p trace.Principal, in trace.NewEntity) (trace.Entity, error)
+	InsertEntity(ctx context.Context, e trace.Entity) error
+}
+
+// RegisterEntity registers a market entity and issues its first key, as
+// one operation: the key is stored first and removed again if the entity
+// cannot be stored, so no entity is ever left without a key. (A crash
+// between the two leaves at most a key for an entity that does not exist,
+// which can do nothing.) Only a regulator may register entities.
+func (s *Service) RegisterEntity(ctx context.Context, p trace.Principal, reg Registrar, in trace.NewEntity) (trace.Entity, Key, string, error) {
+	e, err := reg.ValidateEntity(p, in)
+	if err != nil {
+		return trace.Entity{}, Key{}, "", err
 	}
-	return k, secret, nil
+	k, secret, err := s.newKey(NewKey{Role: trace.RoleEntity, EntityID: e.ID, Label: "first key of " + e.Name}, p.String())
+	if err != nil {
+		return trace.Entity{}, Key{}, "", err
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return trace.Entity{}, Key{}, "", fmt.Errorf("create first key of %s: %w", e.ID, err)
+	}
+	if err := reg.InsertEntity(ctx, e); err != nil {
+		// The undo must run even if the client has gone.
+		if derr := s.store.DeleteKey(context.WithoutCancel(ctx), k.ID); derr != nil {
+			err = errors.Join(err, fmt.Errorf("remove the key of the unregistered entity: %w", derr))
+		}
+		return trace.Entity{}, Key{}, "", err
+	}
+	return e, k, secret, nil
 }
 
 // Bootstrap makes sure the store has its first regulator key. On an empty
@@ -179,8 +216,8 @@ func (s *Service) Bootstrap(ctx context.Context, adminKey string) (k Key, secret
 	if secret == "" {
 		secret = newSecret()
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	k = Key{ID: BootstrapKeyID, Hash: HashSecret(secret), Role: RoleRegulator,
+	now := s.now.Now()
+	k = Key{ID: BootstrapKeyID, Hash: HashSecret(secret), Role: trace.RoleRegulator,
 		Label: "bootstrap regulator key", CreatedBy: "bootstrap", CreatedAt: now}
 	switch err := s.store.CreateKey(ctx, k); {
 	case errors.Is(err, trace.ErrConflict):
@@ -191,17 +228,32 @@ func (s *Service) Bootstrap(ctx context.Context, adminKey string) (k Key, secret
 	return k, secret, true, nil
 }
 
-// Key returns key id, or [trace.ErrNotFound].
-func (s *Service) Key(ctx context.Context, id string) (Key, error) {
+// Key returns key id to a regulator, or to the entity the key acts for.
+// Another caller is told it does not exist: another entity's key IDs are
+// not its business.
+func (s *Service) Key(ctx context.Context, p trace.Principal, id string) (Key, error) {
+	if err := p.Require(trace.RoleRegulator, trace.RoleEntity); err != nil {
+		return Key{}, err
+	}
 	k, err := s.store.Key(ctx, id)
 	if err != nil {
 		return Key{}, fmt.Errorf("key %s: %w", id, err)
 	}
+	if p.Role != trace.RoleRegulator && k.EntityID != p.EntityID {
+		return Key{}, fmt.Errorf("key %s: %w", id, trace.ErrNotFound)
+	}
 	return k, nil
 }
 
-// Keys returns one page of keys matching f and the next cursor.
-func (s *Service) Keys(ctx context.Context, f KeyFilter, p trace.Page) ([]Key, string, error) {
+// Keys returns one page of keys matching f and the next cursor. An entity
+// lists its own keys only, whatever f says.
+func (s *Service) Keys(ctx context.Context, caller trace.Principal, f KeyFilter, p trace.Page) ([]Key, string, error) {
+	if err := caller.Require(trace.RoleRegulator, trace.RoleEntity); err != nil {
+		return nil, "", err
+	}
+	if caller.Role == trace.RoleEntity {
+		f = KeyFilter{EntityID: caller.EntityID}
+	}
 	p, err := p.Normalize()
 	if err != nil {
 		return nil, "", err
@@ -213,9 +265,13 @@ func (s *Service) Keys(ctx context.Context, f KeyFilter, p trace.Page) ([]Key, s
 	return trace.PageOf(keys, p.Limit, func(k Key) string { return k.ID })
 }
 
-// Revoke revokes key id. Revoking twice keeps the first revocation time.
-func (s *Service) Revoke(ctx context.Context, id string) (Key, error) {
-	k, err := s.store.RevokeKey(ctx, id, s.now().UTC().Truncate(time.Millisecond))
+// Revoke revokes key id, which p must be allowed to see (see
+// [Service.Key]). Revoking twice keeps the first revocation time.
+func (s *Service) Revoke(ctx context.Context, p trace.Principal, id string) (Key, error) {
+	if _, err := s.Key(ctx, p, id); err != nil {
+		return Key{}, err
+	}
+	k, err := s.store.RevokeKey(ctx, id, s.now.Now())
 	if err != nil {
 		return Key{}, fmt.Errorf("revoke key %s: %w", id, err)
 	}

@@ -51,19 +51,35 @@ type Store interface {
 	ListRecords(ctx context.Context, after int64, limit int) ([]Record, error)
 }
 
+// appendTimeout bounds one append, which outlives the request that asked for it.
+const appendTimeout = 15 * time.Second
+
 // Log appends to and verifies the audit chain.
 type Log struct {
 	store Store
-	now   func() time.Time
+	now   trace.Clock
 	mu    sync.Mutex // serialises appends in this process; the store's unique Seq guards across processes
 }
 
-// NewLog returns a Log over store; nil now means [time.Now].
-func NewLog(store Store, now func() time.Time) *Log {
-	if now == nil {
-		now = time.Now
-	}
+// NewLog returns a Log over store.
+func NewLog(store Store, now trace.Clock) *Log {
 	return &Log{store: store, now: now}
+}
+
+// Request describes a request for the audit policy.
+type Request struct {
+	Write     bool // it changes something (not a read)
+	IssuesKey bool // it issues an API key (creating a key or an entity with its first key)
+	Succeeded bool // it was answered with a success status
+}
+
+// Records says whether the audit log records a request by p: every write
+// by an official, whatever its outcome, and every key issued to anyone.
+func Records(p trace.Principal, r Request) bool {
+	if !r.Write {
+		return false
+	}
+	return p.IsOfficial() || (r.IssuesKey && r.Succeeded)
 }
 
 // Hash returns the chain hash of r: SHA-256 over a canonical JSON encoding
@@ -84,8 +100,13 @@ func Hash(r Record) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Append adds e to the end of the chain and returns the stored record.
+// Append adds e to the end of the chain and returns the stored record. The
+// append goes on when ctx is cancelled (a client that hangs up after an
+// official's write must not keep that write out of the log), bounded by
+// appendTimeout instead.
 func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
+	defer cancel()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for attempt := 0; ; attempt++ {
@@ -96,7 +117,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 		case err != nil:
 			return Record{}, fmt.Errorf("audit: read chain head: %w", err)
 		}
-		r := Record{Seq: last.Seq + 1, At: l.now().UTC().Truncate(time.Millisecond),
+		r := Record{Seq: last.Seq + 1, At: l.now.Now(),
 			Actor: e.Actor, Role: e.Role, Action: e.Action, Target: e.Target, Status: e.Status,
 			PrevHash: last.Hash}
 		r.Hash = Hash(r)

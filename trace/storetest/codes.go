@@ -15,46 +15,46 @@ func testIssuances(t *testing.T, s Stores) {
 	ctx := context.Background()
 	is := trace.Issuance{ID: "i1", Kind: trace.IssuanceItems, OwnerID: "e1", GTIN: "09506000134352", Lot: "L1",
 		Requested: 100, State: trace.IssuanceRunning, IdempotencyKey: "k-1", CreatedAt: t0, UpdatedAt: t0}
-	must(t, s.Codes.CreateIssuance(ctx, is))
+	Must(t, s.Codes.CreateIssuance(ctx, is))
 	got, err := s.Codes.Issuance(ctx, "i1")
-	must(t, err)
-	equal(t, got, is)
+	Must(t, err)
+	Equal(t, got, is)
 	got, err = s.Codes.IssuanceByKey(ctx, "e1", "k-1")
-	must(t, err)
-	equal(t, got, is)
+	Must(t, err)
+	Equal(t, got, is)
 	_, err = s.Codes.IssuanceByKey(ctx, "e2", "k-1")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 	_, err = s.Codes.IssuanceByKey(ctx, "e1", "")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 
 	// The same key is taken for the same owner only; no key never clashes.
 	dup := is
 	dup.ID = "i2"
-	wantErr(t, s.Codes.CreateIssuance(ctx, dup), trace.ErrConflict, "Idempotency-Key")
+	WantErr(t, s.Codes.CreateIssuance(ctx, dup), trace.ErrConflict, "Idempotency-Key")
 	dup.OwnerID = "e2"
-	must(t, s.Codes.CreateIssuance(ctx, dup))
+	Must(t, s.Codes.CreateIssuance(ctx, dup))
 	for _, id := range []string{"i3", "i4"} {
-		must(t, s.Codes.CreateIssuance(ctx, trace.Issuance{ID: id, Kind: trace.IssuanceSSCC, OwnerID: "e1",
+		Must(t, s.Codes.CreateIssuance(ctx, trace.Issuance{ID: id, Kind: trace.IssuanceSSCC, OwnerID: "e1",
 			Requested: 1, State: trace.IssuanceRunning, CreatedAt: t0, UpdatedAt: t0}))
 	}
 
 	at := t0.Add(time.Minute)
 	_, err = s.Codes.ClaimIssuance(ctx, "i1", at)
-	wantErr(t, err, trace.ErrConflict, "")
-	must(t, s.Codes.UpdateIssuance(ctx, "i1", 40, trace.IssuanceInterrupted, at))
+	WantErr(t, err, trace.ErrConflict, "")
+	Must(t, s.Codes.UpdateIssuance(ctx, "i1", 40, trace.IssuanceInterrupted, at))
 	got, err = s.Codes.Issuance(ctx, "i1")
-	must(t, err)
+	Must(t, err)
 	if got.Issued != 40 || got.State != trace.IssuanceInterrupted || !got.UpdatedAt.Equal(at) {
 		t.Fatalf("after update: %+v", got)
 	}
 	got, err = s.Codes.ClaimIssuance(ctx, "i1", at.Add(time.Second))
-	must(t, err)
+	Must(t, err)
 	if got.State != trace.IssuanceRunning || got.Issued != 40 {
 		t.Fatalf("after claim: %+v", got)
 	}
 	_, err = s.Codes.ClaimIssuance(ctx, "nope", at)
-	wantErr(t, err, trace.ErrNotFound, "")
-	wantErr(t, s.Codes.UpdateIssuance(ctx, "nope", 1, trace.IssuanceComplete, at), trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, s.Codes.UpdateIssuance(ctx, "nope", 1, trace.IssuanceComplete, at), trace.ErrNotFound, "")
 }
 
 func code(gtin, serial, lot, iss string, i int) trace.Code {
@@ -83,7 +83,7 @@ func testCodes(t *testing.T, s Stores) {
 		first = append(first, code(g, fmt.Sprintf("S%d", i), "L1", "i1", i))
 	}
 	taken, err := s.Codes.InsertCodes(ctx, first)
-	must(t, err)
+	Must(t, err)
 	if len(taken) != 0 {
 		t.Fatalf("taken %v in a fresh store", taken)
 	}
@@ -97,22 +97,22 @@ func testCodes(t *testing.T, s Stores) {
 		code(g, "S8", "L2", "i2", 4),
 	}
 	taken, err = s.Codes.InsertCodes(ctx, second)
-	must(t, err)
-	equal(t, taken, []int{1, 3})
+	Must(t, err)
+	Equal(t, taken, []int{1, 3})
 
 	got, err := s.Codes.Code(ctx, g2, "S2")
-	must(t, err)
-	equal(t, noSeq([]trace.Code{got}, clearCode), noSeq(second[2:3], clearCode))
+	Must(t, err)
+	Equal(t, noSeq([]trace.Code{got}, clearCode), noSeq(second[2:3], clearCode))
 	got, err = s.Codes.Code(ctx, g, "S2")
-	must(t, err)
-	equal(t, noSeq([]trace.Code{got}, clearCode), noSeq(first[2:3], clearCode))
+	Must(t, err)
+	Equal(t, noSeq([]trace.Code{got}, clearCode), noSeq(first[2:3], clearCode))
 	_, err = s.Codes.Code(ctx, g, "nope")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 
 	// Lists page on the cursor (Seq) the store returns.
 	serials := func(f trace.CodeFilter, p trace.Page) ([]string, string) {
 		list, err := s.Codes.ListCodes(ctx, f, p)
-		must(t, err)
+		Must(t, err)
 		var out []string
 		for _, c := range list {
 			out = append(out, c.Serial)
@@ -124,17 +124,17 @@ func testCodes(t *testing.T, s Stores) {
 	}
 	l1 := trace.CodeFilter{GTIN: g, Lot: "L1"}
 	page1, next := serials(l1, trace.Page{Limit: 4})
-	equal(t, page1, []string{"S0", "S1", "S2", "S3"})
+	Equal(t, page1, []string{"S0", "S1", "S2", "S3"})
 	page2, _ := serials(l1, trace.Page{Limit: 4, After: next})
-	equal(t, page2, []string{"S4", "S9"})
+	Equal(t, page2, []string{"S4", "S9"})
 	only2, _ := serials(trace.CodeFilter{GTIN: g, Lot: "L1", Issuance: "i2"}, trace.Page{Limit: 9})
-	equal(t, only2, []string{"S9"})
+	Equal(t, only2, []string{"S9"})
 	only1, next := serials(trace.CodeFilter{GTIN: g, Lot: "L1", Issuance: "i1"}, trace.Page{Limit: 3})
-	equal(t, only1, []string{"S0", "S1", "S2"})
+	Equal(t, only1, []string{"S0", "S1", "S2"})
 	only1, _ = serials(trace.CodeFilter{GTIN: g, Lot: "L1", Issuance: "i1"}, trace.Page{Limit: 3, After: next})
-	equal(t, only1, []string{"S3", "S4"})
+	Equal(t, only1, []string{"S3", "S4"})
 	l2, _ := serials(trace.CodeFilter{GTIN: g, Lot: "L2"}, trace.Page{Limit: 9})
-	equal(t, l2, []string{"S8"})
+	Equal(t, l2, []string{"S8"})
 }
 
 func testSSCCs(t *testing.T, s Stores) {
@@ -150,17 +150,17 @@ func testSSCCs(t *testing.T, s Stores) {
 		mk("306141411234567891", "e2", "i2", 0),
 	}
 	taken, err := s.Codes.InsertSSCCs(ctx, list)
-	must(t, err)
-	equal(t, taken, []int{2})
+	Must(t, err)
+	Equal(t, taken, []int{2})
 	got, err := s.Codes.SSCC(ctx, "306141411234567891")
-	must(t, err)
-	equal(t, noSeq([]trace.SSCC{got}, clearSSCC), noSeq(list[3:], clearSSCC))
+	Must(t, err)
+	Equal(t, noSeq([]trace.SSCC{got}, clearSSCC), noSeq(list[3:], clearSSCC))
 	_, err = s.Codes.SSCC(ctx, "000000000000000000")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 	own, err := s.Codes.ListSSCCs(ctx, trace.SSCCFilter{OwnerID: "e1"}, trace.Page{Limit: 1})
-	must(t, err)
-	equal(t, noSeq(own, clearSSCC), noSeq(list[:1], clearSSCC))
+	Must(t, err)
+	Equal(t, noSeq(own, clearSSCC), noSeq(list[:1], clearSSCC))
 	own, err = s.Codes.ListSSCCs(ctx, trace.SSCCFilter{OwnerID: "e1", Issuance: "i1"}, trace.Page{Limit: 9, After: own[0].Seq})
-	must(t, err)
-	equal(t, noSeq(own, clearSSCC), noSeq(list[1:2], clearSSCC))
+	Must(t, err)
+	Equal(t, noSeq(own, clearSSCC), noSeq(list[1:2], clearSSCC))
 }

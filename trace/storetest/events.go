@@ -16,17 +16,17 @@ import (
 func seedCodes(t *testing.T, s Stores) {
 	ctx := context.Background()
 	const g = "09506000134352"
-	must(t, s.Trace.CreateBatch(ctx, trace.Batch{GTIN: g, Lot: "L1", OwnerID: "e1", ProductionDate: "2026-11-01",
+	Must(t, s.Trace.CreateBatch(ctx, trace.Batch{GTIN: g, Lot: "L1", OwnerID: "e1", ProductionDate: "2026-11-01",
 		Quantity: 3, Unit: "EA", CreatedAt: t0}))
 	var codes []trace.Code
 	for i := range 3 {
 		codes = append(codes, code(g, fmt.Sprintf("S%d", i), "L1", "i1", i))
 	}
 	_, err := s.Codes.InsertCodes(ctx, codes)
-	must(t, err)
+	Must(t, err)
 	_, err = s.Codes.InsertSSCCs(ctx, []trace.SSCC{{SSCC: "106141411234567897", OwnerID: "e1", Issuance: "i2",
 		Seq: seqOf("i2", 0), State: trace.StateIssued, IssuedAt: t0, UpdatedAt: t0}})
-	must(t, err)
+	Must(t, err)
 }
 
 const (
@@ -40,7 +40,7 @@ func testCustody(t *testing.T, s Stores) {
 	ctx := context.Background()
 	seedCodes(t, s)
 	got, err := s.Events.Custody(ctx, []string{keyS0, keySSCC, "01/09506000134352/21/NOPE", "01/04006381333931/10/L1", "https://x/y"})
-	must(t, err)
+	Must(t, err)
 	if len(got) != 2 {
 		t.Fatalf("custody of issued codes only: %+v", got)
 	}
@@ -56,23 +56,23 @@ func testCustody(t *testing.T, s Stores) {
 	s0.State, s0.Possessor, s0.Container, s0.LastEventAt, s0.Version = trace.StateCommissioned, "e1", keySSCC, at, 1
 	pallet := got[keySSCC]
 	pallet.State, pallet.Possessor, pallet.PendingTo, pallet.Version = trace.StateInCustody, "e1", "e2", 1
-	must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Custody: []trace.Custody{s0, pallet}}))
+	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Custody: []trace.Custody{s0, pallet}}))
 	got, err = s.Events.Custody(ctx, []string{keyS0, keySSCC})
-	must(t, err)
-	equal(t, got[keyS0], s0)
-	equal(t, got[keySSCC], pallet)
+	Must(t, err)
+	Equal(t, got[keyS0], s0)
+	Equal(t, got[keySSCC], pallet)
 
 	in, err := s.Events.Contents(ctx, keySSCC)
-	must(t, err)
-	equal(t, in, []trace.Custody{s0})
+	Must(t, err)
+	Equal(t, in, []trace.Custody{s0})
 
 	// A writer that read version 0 loses to the one that wrote version 1.
 	stale := s0
 	stale.Possessor, stale.Version = "e9", 1
-	wantErr(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Custody: []trace.Custody{stale}}), trace.ErrConflict, "")
+	WantErr(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Custody: []trace.Custody{stale}}), trace.ErrConflict, "")
 	got, err = s.Events.Custody(ctx, []string{keyS0})
-	must(t, err)
-	equal(t, got[keyS0], s0)
+	Must(t, err)
+	Equal(t, got[keyS0], s0)
 }
 
 func event(id string, typ, step string, at time.Time, refs ...trace.EventRef) trace.StoredEvent {
@@ -105,16 +105,16 @@ func testEvents(t *testing.T, s Stores) {
 	evs[3].Action = ""
 	evs[3].Visible = []string{"e3"}
 	evs[3].Raw = json.RawMessage(`{"eventID":"ev4","type":"TransformationEvent","example:x":{"a":[1,2]}}`)
-	must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs[:2]}))
+	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs[:2]}))
 	// Storing an event again is a no-op.
-	must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs}))
+	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs}))
 	stored, err := s.Events.StoredEventIDs(ctx, []string{"ev1", "ev4", "ev9"})
-	must(t, err)
-	equal(t, stored, map[string]bool{"ev1": true, "ev4": true})
+	Must(t, err)
+	Equal(t, stored, map[string]bool{"ev1": true, "ev4": true})
 
 	all, err := s.Events.QueryEvents(ctx, trace.EventFilter{}, trace.ByEventTime, nil, 10)
-	must(t, err)
-	equal(t, ids(all), []string{"ev1", "ev3", "ev2", "ev4"})
+	Must(t, err)
+	Equal(t, ids(all), []string{"ev1", "ev3", "ev2", "ev4"})
 	// Events come back as stored, Raw byte for byte.
 	got := all[3]
 	if string(got.Raw) != string(evs[3].Raw) || !got.EventTime.Equal(evs[3].EventTime) || !slices.Equal(got.Refs, evs[3].Refs) {
@@ -123,52 +123,52 @@ func testEvents(t *testing.T, s Stores) {
 	q := func(f trace.EventFilter) []string {
 		t.Helper()
 		list, err := s.Events.QueryEvents(ctx, f, trace.ByRecordTime, nil, 10)
-		must(t, err)
+		Must(t, err)
 		return ids(list)
 	}
-	equal(t, q(trace.EventFilter{Types: []string{"ObjectEvent"}}), []string{"ev1", "ev3"})
-	equal(t, q(trace.EventFilter{BizSteps: []string{"shipping", "packing"}}), []string{"ev3", "ev2"})
-	equal(t, q(trace.EventFilter{Actions: []string{"OBSERVE"}, Dispositions: []string{"in_progress"}}), []string{"ev1", "ev3", "ev2"})
-	equal(t, q(trace.EventFilter{EPCs: []string{keyS0}}), []string{"ev1"})
-	equal(t, q(trace.EventFilter{AnyEPCs: []string{keyS0}}), []string{"ev1", "ev2"})
-	equal(t, q(trace.EventFilter{AnyEPCs: []string{keyS2, keySSCC}}), []string{"ev3", "ev2", "ev4"})
-	equal(t, q(trace.EventFilter{Parents: []string{keySSCC}}), []string{"ev2"})
-	equal(t, q(trace.EventFilter{Outputs: []string{keyS2}}), []string{"ev4"})
-	equal(t, q(trace.EventFilter{Inputs: []string{keyS2}}), []string(nil))
-	equal(t, q(trace.EventFilter{Classes: []string{"01/09506000134352/10/MILK1"}}), []string{"ev4"})
-	equal(t, q(trace.EventFilter{EventIDs: []string{"ev2", "ev4"}}), []string{"ev2", "ev4"})
-	equal(t, q(trace.EventFilter{BizLocations: []string{"414/0614141000005"}, ReadPoints: []string{"414/0614141073467"}}), []string{"ev1", "ev3", "ev2", "ev4"})
-	equal(t, q(trace.EventFilter{EventTimeFrom: t0.Add(time.Hour), EventTimeTo: t0.Add(3 * time.Hour)}), []string{"ev3", "ev2"})
-	equal(t, q(trace.EventFilter{RecordTimeFrom: t0.Add(2 * time.Hour)}), []string{"ev2", "ev4"})
-	equal(t, q(trace.EventFilter{VisibleTo: "e2"}), []string{"ev1", "ev3", "ev2"})
-	equal(t, q(trace.EventFilter{VisibleTo: "e3"}), []string{"ev4"})
-	equal(t, q(trace.EventFilter{VisibleTo: "e3", Types: []string{"ObjectEvent"}}), []string(nil))
+	Equal(t, q(trace.EventFilter{Types: []string{"ObjectEvent"}}), []string{"ev1", "ev3"})
+	Equal(t, q(trace.EventFilter{BizSteps: []string{"shipping", "packing"}}), []string{"ev3", "ev2"})
+	Equal(t, q(trace.EventFilter{Actions: []string{"OBSERVE"}, Dispositions: []string{"in_progress"}}), []string{"ev1", "ev3", "ev2"})
+	Equal(t, q(trace.EventFilter{EPCs: []string{keyS0}}), []string{"ev1"})
+	Equal(t, q(trace.EventFilter{AnyEPCs: []string{keyS0}}), []string{"ev1", "ev2"})
+	Equal(t, q(trace.EventFilter{AnyEPCs: []string{keyS2, keySSCC}}), []string{"ev3", "ev2", "ev4"})
+	Equal(t, q(trace.EventFilter{Parents: []string{keySSCC}}), []string{"ev2"})
+	Equal(t, q(trace.EventFilter{Outputs: []string{keyS2}}), []string{"ev4"})
+	Equal(t, q(trace.EventFilter{Inputs: []string{keyS2}}), []string(nil))
+	Equal(t, q(trace.EventFilter{Classes: []string{"01/09506000134352/10/MILK1"}}), []string{"ev4"})
+	Equal(t, q(trace.EventFilter{EventIDs: []string{"ev2", "ev4"}}), []string{"ev2", "ev4"})
+	Equal(t, q(trace.EventFilter{BizLocations: []string{"414/0614141000005"}, ReadPoints: []string{"414/0614141073467"}}), []string{"ev1", "ev3", "ev2", "ev4"})
+	Equal(t, q(trace.EventFilter{EventTimeFrom: t0.Add(time.Hour), EventTimeTo: t0.Add(3 * time.Hour)}), []string{"ev3", "ev2"})
+	Equal(t, q(trace.EventFilter{RecordTimeFrom: t0.Add(2 * time.Hour)}), []string{"ev2", "ev4"})
+	Equal(t, q(trace.EventFilter{VisibleTo: "e2"}), []string{"ev1", "ev3", "ev2"})
+	Equal(t, q(trace.EventFilter{VisibleTo: "e3"}), []string{"ev4"})
+	Equal(t, q(trace.EventFilter{VisibleTo: "e3", Types: []string{"ObjectEvent"}}), []string(nil))
 
 	// Paging resumes after the cursor in either order.
 	page, err := s.Events.QueryEvents(ctx, trace.EventFilter{}, trace.ByEventTime, nil, 2)
-	must(t, err)
+	Must(t, err)
 	last := page[1]
 	page, err = s.Events.QueryEvents(ctx, trace.EventFilter{}, trace.ByEventTime, &trace.EventCursor{Time: last.EventTime, ID: last.ID}, 2)
-	must(t, err)
-	equal(t, ids(page), []string{"ev2", "ev4"})
+	Must(t, err)
+	Equal(t, ids(page), []string{"ev2", "ev4"})
 
 	walk, err := s.Events.EventsByKeys(ctx, []string{keyS0, "01/09506000134352/10/MILK1"}, 10)
-	must(t, err)
+	Must(t, err)
 	got2 := ids(walk)
 	slices.Sort(got2)
-	equal(t, got2, []string{"ev1", "ev2", "ev4"})
+	Equal(t, got2, []string{"ev1", "ev2", "ev4"})
 	heads, err := s.Events.EventHeaders(ctx, []string{keyS0, "01/09506000134352/10/MILK1"}, 10)
-	must(t, err)
+	Must(t, err)
 	got3 := ids(heads)
 	slices.Sort(got3)
-	equal(t, got3, []string{"ev1", "ev2", "ev4"})
+	Equal(t, got3, []string{"ev1", "ev2", "ev4"})
 	for _, h := range heads {
 		if h.Refs != nil || h.Raw != nil || h.BizStep == "" || h.EventTime.IsZero() || h.CapturedBy != "e1" {
 			t.Fatalf("header: %+v", h)
 		}
 	}
 	limited, err := s.Events.EventsByKeys(ctx, []string{keyS0, keySSCC}, 2)
-	must(t, err)
+	Must(t, err)
 	if len(limited) != 2 {
 		t.Fatalf("limit 2 gave %d events", len(limited))
 	}
@@ -177,13 +177,13 @@ func testEvents(t *testing.T, s Stores) {
 func testCaptureJobs(t *testing.T, s Stores) {
 	ctx := context.Background()
 	j := trace.CaptureJob{ID: "j1", OwnerID: "e1", Running: true, ErrorBehaviour: "rollback", Events: 3, CreatedAt: t0}
-	must(t, s.Events.SaveCaptureJob(ctx, j))
+	Must(t, s.Events.SaveCaptureJob(ctx, j))
 	j.Running, j.Success, j.Captured, j.Duplicates, j.FinishedAt = false, false, 1, 1, t0.Add(time.Second)
 	j.Errors = []trace.CaptureError{{Index: 2, EventID: "x", Pointer: "/epcisBody/eventList/2/eventTime", Rule: "eventTime.required", Message: "m"}}
-	must(t, s.Events.SaveCaptureJob(ctx, j))
+	Must(t, s.Events.SaveCaptureJob(ctx, j))
 	got, err := s.Events.CaptureJob(ctx, "j1")
-	must(t, err)
-	equal(t, got, j)
+	Must(t, err)
+	Equal(t, got, j)
 	_, err = s.Events.CaptureJob(ctx, "nope")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 }

@@ -16,17 +16,17 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/scan"
 )
 
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
-	Trace   trace.Store
-	Keys    access.Store
-	Audit   audit.Store
-	Codes   trace.CodeStore
-	Events  trace.EventStore
-	Scans   trace.ScanStore
-	Tipoffs trace.TipoffStore
+	Trace  trace.Store
+	Keys   access.Store
+	Audit  audit.Store
+	Codes  trace.CodeStore
+	Events trace.EventStore
+	Scans  scan.Store
 
 	// TamperAudit rewrites the target of stored audit record seq directly
 	// in the database, behind the store's back, as an intruder would.
@@ -53,7 +53,6 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"CaptureJobs":     testCaptureJobs,
 		"Scans":           testScans,
 		"Alerts":          testAlerts,
-		"Tipoffs":         testTipoffs,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
@@ -76,14 +75,17 @@ func entity(i int) trace.Entity {
 	}
 }
 
-func must(t testing.TB, err error) {
+// Must fails the test at once on an error.
+func Must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func wantErr(t testing.TB, err, want error, field string) {
+// WantErr checks that err is want (by errors.Is) and, when field is not
+// empty, a *trace.FieldError on that field.
+func WantErr(t testing.TB, err, want error, field string) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("err = %v, want %v", err, want)
@@ -97,7 +99,9 @@ func wantErr(t testing.TB, err, want error, field string) {
 	}
 }
 
-func equal[T any](t testing.TB, got, want T) {
+// Equal compares got and want by their printed form, which is how the
+// suites compare stored values with what was stored.
+func Equal[T any](t testing.TB, got, want T) {
 	t.Helper()
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
@@ -107,25 +111,25 @@ func equal[T any](t testing.TB, got, want T) {
 func testEntities(t *testing.T, s Stores) {
 	ctx := context.Background()
 	e := entity(1)
-	e.GLN, e.CompanyPrefix, e.WebhookURL, e.WebhookSecret = "6901234000004", "6901234", "https://hook.example/x", "0123456789abcdef"
+	e.GLN, e.CompanyPrefix = "6901234000004", "6901234"
 	e.Kinds = []trace.Kind{trace.KindFarm, trace.KindManufacturer}
-	must(t, s.Trace.CreateEntity(ctx, e))
+	Must(t, s.Trace.CreateEntity(ctx, e))
 	got, err := s.Trace.Entity(ctx, e.ID)
-	must(t, err)
-	equal(t, got, e)
+	Must(t, err)
+	Equal(t, got, e)
 
 	dup := entity(2)
 	dup.USCC = e.USCC
-	wantErr(t, s.Trace.CreateEntity(ctx, dup), trace.ErrConflict, "uscc")
+	WantErr(t, s.Trace.CreateEntity(ctx, dup), trace.ErrConflict, "uscc")
 	dup = entity(2)
 	dup.GLN = e.GLN
-	wantErr(t, s.Trace.CreateEntity(ctx, dup), trace.ErrConflict, "gln")
+	WantErr(t, s.Trace.CreateEntity(ctx, dup), trace.ErrConflict, "gln")
 	// Entities without a GLN do not clash with one another.
-	must(t, s.Trace.CreateEntity(ctx, entity(2)))
-	must(t, s.Trace.CreateEntity(ctx, entity(3)))
+	Must(t, s.Trace.CreateEntity(ctx, entity(2)))
+	Must(t, s.Trace.CreateEntity(ctx, entity(3)))
 
 	_, err = s.Trace.Entity(ctx, "nope")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 }
 
 func testEntityList(t *testing.T, s Stores) {
@@ -140,7 +144,7 @@ func testEntityList(t *testing.T, s Stores) {
 			e.GLN = "6901234000004"
 			e.Name = "Golden Dairy Ltd."
 		}
-		must(t, s.Trace.CreateEntity(ctx, e))
+		Must(t, s.Trace.CreateEntity(ctx, e))
 	}
 	ids := func(es []trace.Entity) []string {
 		var out []string
@@ -150,59 +154,58 @@ func testEntityList(t *testing.T, s Stores) {
 		return out
 	}
 	got, err := s.Trace.ListEntities(ctx, trace.EntityFilter{}, trace.Page{Limit: 3})
-	must(t, err)
-	equal(t, ids(got), []string{"e001", "e002", "e003"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e001", "e002", "e003"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{}, trace.Page{Limit: 3, After: "e003"})
-	must(t, err)
-	equal(t, ids(got), []string{"e004", "e005", "e006"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e004", "e005", "e006"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{Kind: trace.KindDistributor}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, ids(got), []string{"e002", "e004", "e006"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e002", "e004", "e006"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{Region: "Tianjin"}, trace.Page{Limit: 2, After: "e001"})
-	must(t, err)
-	equal(t, ids(got), []string{"e003", "e005"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e003", "e005"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{Name: "golden"}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, ids(got), []string{"e005"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e005"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{GLN: "6901234000004"}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, ids(got), []string{"e005"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e005"})
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{USCC: entity(7).USCC}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, ids(got), []string{"e007"})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e007"})
 }
 
 func testEntityUpdate(t *testing.T, s Stores) {
 	ctx := context.Background()
 	e := entity(1)
-	must(t, s.Trace.CreateEntity(ctx, e))
+	Must(t, s.Trace.CreateEntity(ctx, e))
 	other := entity(2)
 	other.GLN = "6901234000004"
-	must(t, s.Trace.CreateEntity(ctx, other))
+	Must(t, s.Trace.CreateEntity(ctx, other))
 
 	at := t0.Add(time.Hour)
-	hook, secret := "https://hooks.example/recall", "s3cret-s3cret-s3cret"
 	c := trace.Contact{Name: "Wang", Email: "qa@example.cn"}
-	got, err := s.Trace.UpdateEntity(ctx, e.ID, trace.EntityPatch{Contact: &c, WebhookURL: &hook, WebhookSecret: &secret}, at)
-	must(t, err)
+	got, err := s.Trace.UpdateEntity(ctx, e.ID, trace.EntityPatch{Contact: &c}, at)
+	Must(t, err)
 	want := e
-	want.Contact, want.WebhookURL, want.WebhookSecret, want.UpdatedAt = c, hook, secret, at
-	equal(t, got, want)
+	want.Contact, want.UpdatedAt = c, at
+	Equal(t, got, want)
 	again, err := s.Trace.Entity(ctx, e.ID)
-	must(t, err)
-	equal(t, again, want)
+	Must(t, err)
+	Equal(t, again, want)
 
 	name, kinds := "Renamed", []trace.Kind{trace.KindLab}
 	got, err = s.Trace.UpdateEntity(ctx, e.ID, trace.EntityPatch{Name: &name, Kinds: &kinds}, at)
-	must(t, err)
+	Must(t, err)
 	if got.Name != name || !slices.Equal(got.Kinds, kinds) || got.Contact != c {
 		t.Fatalf("after second patch: %+v", got)
 	}
 	gln := other.GLN
 	_, err = s.Trace.UpdateEntity(ctx, e.ID, trace.EntityPatch{GLN: &gln}, at)
-	wantErr(t, err, trace.ErrConflict, "gln")
+	WantErr(t, err, trace.ErrConflict, "gln")
 	_, err = s.Trace.UpdateEntity(ctx, "nope", trace.EntityPatch{Name: &name}, at)
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 }
 
 func product(gtin, owner string, cat trace.Category) trace.Product {
@@ -219,38 +222,38 @@ func testProducts(t *testing.T, s Stores) {
 		product("00000096385074", "e1", trace.CategoryFood),
 	}
 	for _, p := range ps {
-		must(t, s.Trace.CreateProduct(ctx, p))
+		Must(t, s.Trace.CreateProduct(ctx, p))
 	}
-	wantErr(t, s.Trace.CreateProduct(ctx, ps[0]), trace.ErrConflict, "gtin")
+	WantErr(t, s.Trace.CreateProduct(ctx, ps[0]), trace.ErrConflict, "gtin")
 	got, err := s.Trace.Product(ctx, ps[1].GTIN)
-	must(t, err)
-	equal(t, got, ps[1])
+	Must(t, err)
+	Equal(t, got, ps[1])
 	_, err = s.Trace.Product(ctx, "00000000000000")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 
 	gtins := func(f trace.ProductFilter, p trace.Page) []string {
 		list, err := s.Trace.ListProducts(ctx, f, p)
-		must(t, err)
+		Must(t, err)
 		var out []string
 		for _, p := range list {
 			out = append(out, p.GTIN)
 		}
 		return out
 	}
-	equal(t, gtins(trace.ProductFilter{OwnerID: "e1"}, trace.Page{Limit: 2}), []string{"00000096385074", "00036000291452"})
-	equal(t, gtins(trace.ProductFilter{OwnerID: "e1"}, trace.Page{Limit: 2, After: "00036000291452"}), []string{"09506000134352"})
-	equal(t, gtins(trace.ProductFilter{Category: trace.CategoryToy}, trace.Page{Limit: 9}), []string{"00036000291452", "04006381333931"})
-	equal(t, gtins(trace.ProductFilter{OwnerID: "e1", Category: trace.CategoryFood}, trace.Page{Limit: 9}), []string{"00000096385074", "09506000134352"})
+	Equal(t, gtins(trace.ProductFilter{OwnerID: "e1"}, trace.Page{Limit: 2}), []string{"00000096385074", "00036000291452"})
+	Equal(t, gtins(trace.ProductFilter{OwnerID: "e1"}, trace.Page{Limit: 2, After: "00036000291452"}), []string{"09506000134352"})
+	Equal(t, gtins(trace.ProductFilter{Category: trace.CategoryToy}, trace.Page{Limit: 9}), []string{"00036000291452", "04006381333931"})
+	Equal(t, gtins(trace.ProductFilter{OwnerID: "e1", Category: trace.CategoryFood}, trace.Page{Limit: 9}), []string{"00000096385074", "09506000134352"})
 
 	name, cat := "Yoghurt", trace.CategoryHealthFood
 	at := t0.Add(time.Minute)
 	up, err := s.Trace.UpdateProduct(ctx, ps[0].GTIN, trace.ProductPatch{Name: &name, Category: &cat}, at)
-	must(t, err)
+	Must(t, err)
 	want := ps[0]
 	want.Name, want.Category, want.UpdatedAt = name, cat, at
-	equal(t, up, want)
+	Equal(t, up, want)
 	_, err = s.Trace.UpdateProduct(ctx, "00000000000000", trace.ProductPatch{Name: &name}, at)
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 }
 
 func testBatches(t *testing.T, s Stores) {
@@ -261,32 +264,32 @@ func testBatches(t *testing.T, s Stores) {
 		b := trace.Batch{GTIN: g, Lot: lot, OwnerID: "e1", ProductionDate: "2026-11-01", ExpiryDate: "2026-12-01",
 			Quantity: 1200.5, Unit: "kg", Origin: trace.Origin{Name: "Farm 3", Region: "Jixian", GLN: "6901234000004"},
 			CreatedAt: t0}
-		must(t, s.Trace.CreateBatch(ctx, b))
+		Must(t, s.Trace.CreateBatch(ctx, b))
 		bs = append(bs, b)
 	}
 	// The same lot under another GTIN is another batch.
 	other := bs[0]
 	other.GTIN = "04006381333931"
 	other.ExpiryDate = ""
-	must(t, s.Trace.CreateBatch(ctx, other))
-	wantErr(t, s.Trace.CreateBatch(ctx, bs[0]), trace.ErrConflict, "lot")
+	Must(t, s.Trace.CreateBatch(ctx, other))
+	WantErr(t, s.Trace.CreateBatch(ctx, bs[0]), trace.ErrConflict, "lot")
 
 	got, err := s.Trace.Batch(ctx, g, "A/1")
-	must(t, err)
-	equal(t, got, bs[1])
+	Must(t, err)
+	Equal(t, got, bs[1])
 	got, err = s.Trace.Batch(ctx, other.GTIN, other.Lot)
-	must(t, err)
-	equal(t, got, other)
+	Must(t, err)
+	Equal(t, got, other)
 	_, err = s.Trace.Batch(ctx, g, "nope")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 
 	list, err := s.Trace.ListBatches(ctx, g, trace.Page{Limit: 2})
-	must(t, err)
+	Must(t, err)
 	if len(list) != 2 || list[0].Lot != "A/1" || list[1].Lot != "L1" {
 		t.Fatalf("first page: %+v", list)
 	}
 	list, err = s.Trace.ListBatches(ctx, g, trace.Page{Limit: 5, After: "L1"})
-	must(t, err)
+	Must(t, err)
 	if len(list) != 2 || list[0].Lot != "L2" || list[1].Lot != "L3" {
 		t.Fatalf("second page: %+v", list)
 	}
@@ -294,86 +297,86 @@ func testBatches(t *testing.T, s Stores) {
 
 func testKeys(t *testing.T, s Stores) {
 	ctx := context.Background()
-	k1 := access.Key{ID: "k1", Hash: "h1", Role: access.RoleRegulator, Label: "boss", CreatedBy: "bootstrap", CreatedAt: t0}
-	k2 := access.Key{ID: "k2", Hash: "h2", Role: access.RoleEntity, EntityID: "e1", CreatedAt: t0}
-	k3 := access.Key{ID: "k3", Hash: "h3", Role: access.RoleEntity, EntityID: "e2", CreatedAt: t0}
+	k1 := access.Key{ID: "k1", Hash: "h1", Role: trace.RoleRegulator, Label: "boss", CreatedBy: "bootstrap", CreatedAt: t0}
+	k2 := access.Key{ID: "k2", Hash: "h2", Role: trace.RoleEntity, EntityID: "e1", CreatedAt: t0}
+	k3 := access.Key{ID: "k3", Hash: "h3", Role: trace.RoleEntity, EntityID: "e2", CreatedAt: t0}
 	for _, k := range []access.Key{k1, k2, k3} {
-		must(t, s.Keys.CreateKey(ctx, k))
+		Must(t, s.Keys.CreateKey(ctx, k))
 	}
 	dup := k1
 	dup.Hash = "other"
-	wantErr(t, s.Keys.CreateKey(ctx, dup), trace.ErrConflict, "")
+	WantErr(t, s.Keys.CreateKey(ctx, dup), trace.ErrConflict, "")
 	dup = k1
 	dup.ID = "k9"
-	wantErr(t, s.Keys.CreateKey(ctx, dup), trace.ErrConflict, "")
+	WantErr(t, s.Keys.CreateKey(ctx, dup), trace.ErrConflict, "")
 
 	got, err := s.Keys.KeyByHash(ctx, "h2")
-	must(t, err)
-	equal(t, got, k2)
+	Must(t, err)
+	Equal(t, got, k2)
 	_, err = s.Keys.KeyByHash(ctx, "zz")
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 	got, err = s.Keys.Key(ctx, "k3")
-	must(t, err)
-	equal(t, got, k3)
+	Must(t, err)
+	Equal(t, got, k3)
 
-	list, err := s.Keys.ListKeys(ctx, access.KeyFilter{Role: access.RoleEntity}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, list, []access.Key{k2, k3})
+	list, err := s.Keys.ListKeys(ctx, access.KeyFilter{Role: trace.RoleEntity}, trace.Page{Limit: 10})
+	Must(t, err)
+	Equal(t, list, []access.Key{k2, k3})
 	list, err = s.Keys.ListKeys(ctx, access.KeyFilter{EntityID: "e2"}, trace.Page{Limit: 10})
-	must(t, err)
-	equal(t, list, []access.Key{k3})
+	Must(t, err)
+	Equal(t, list, []access.Key{k3})
 	list, err = s.Keys.ListKeys(ctx, access.KeyFilter{}, trace.Page{Limit: 2, After: "k1"})
-	must(t, err)
-	equal(t, list, []access.Key{k2, k3})
+	Must(t, err)
+	Equal(t, list, []access.Key{k2, k3})
 
 	at := t0.Add(time.Hour)
 	rev, err := s.Keys.RevokeKey(ctx, "k2", at)
-	must(t, err)
+	Must(t, err)
 	if rev.RevokedAt == nil || !rev.RevokedAt.Equal(at) {
 		t.Fatalf("revoked at %v, want %v", rev.RevokedAt, at)
 	}
 	rev, err = s.Keys.RevokeKey(ctx, "k2", at.Add(time.Hour))
-	must(t, err)
+	Must(t, err)
 	if !rev.RevokedAt.Equal(at) {
 		t.Fatalf("second revoke moved the time to %v", rev.RevokedAt)
 	}
 	got, err = s.Keys.KeyByHash(ctx, "h2")
-	must(t, err)
+	Must(t, err)
 	if got.RevokedAt == nil {
 		t.Fatal("revocation not stored")
 	}
 	_, err = s.Keys.RevokeKey(ctx, "nope", at)
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 }
 
 func testAudit(t *testing.T, s Stores) {
 	ctx := context.Background()
 	_, err := s.Audit.LastRecord(ctx)
-	wantErr(t, err, trace.ErrNotFound, "")
+	WantErr(t, err, trace.ErrNotFound, "")
 	log := audit.NewLog(s.Audit, func() time.Time { return t0 })
 	var recs []audit.Record
 	for i := range 5 {
 		r, err := log.Append(ctx, audit.Entry{Actor: "regulator/key:k1", Role: "regulator",
 			Action: "POST /api/v1/entities", Target: fmt.Sprintf("entity:e%d", i), Status: 201})
-		must(t, err)
+		Must(t, err)
 		recs = append(recs, r)
 	}
 	last, err := s.Audit.LastRecord(ctx)
-	must(t, err)
-	equal(t, last, recs[4])
+	Must(t, err)
+	Equal(t, last, recs[4])
 	list, err := s.Audit.ListRecords(ctx, 2, 2)
-	must(t, err)
-	equal(t, list, recs[2:4])
+	Must(t, err)
+	Equal(t, list, recs[2:4])
 	// A second writer racing for the same sequence number loses.
-	wantErr(t, s.Audit.AppendRecord(ctx, recs[4]), trace.ErrConflict, "")
+	WantErr(t, s.Audit.AppendRecord(ctx, recs[4]), trace.ErrConflict, "")
 
 	v, err := log.Verify(ctx)
-	must(t, err)
+	Must(t, err)
 	if !v.OK || v.Records != 5 || v.Head != recs[4].Hash {
 		t.Fatalf("verify: %+v", v)
 	}
 	page, next, err := log.List(ctx, trace.Page{Limit: 3})
-	must(t, err)
+	Must(t, err)
 	if len(page) != 3 || next != "3" {
 		t.Fatalf("list: %d records, next %q", len(page), next)
 	}
@@ -385,11 +388,11 @@ func testAuditTamper(t *testing.T, s Stores) {
 	for i := range 4 {
 		_, err := log.Append(ctx, audit.Entry{Actor: "regulator/key:k1", Role: "regulator", Action: "DELETE /api/v1/keys/x",
 			Target: fmt.Sprintf("key:k%d", i), Status: 200})
-		must(t, err)
+		Must(t, err)
 	}
-	must(t, s.TamperAudit(ctx, 3, "key:someone-else"))
+	Must(t, s.TamperAudit(ctx, 3, "key:someone-else"))
 	v, err := log.Verify(ctx)
-	must(t, err)
+	Must(t, err)
 	if v.OK || v.Broken != 3 || v.Records != 2 {
 		t.Fatalf("verify after tampering: %+v, want broken at 3", v)
 	}
@@ -412,10 +415,10 @@ func testAuditConcurrent(t *testing.T, s Stores) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		must(t, err)
+		Must(t, err)
 	}
 	v, err := logs[0].Verify(ctx)
-	must(t, err)
+	Must(t, err)
 	if !v.OK || v.Records != 40 {
 		t.Fatalf("verify after concurrent appends: %+v", v)
 	}

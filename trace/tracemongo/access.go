@@ -25,7 +25,7 @@ type keyDoc struct {
 }
 
 func (d keyDoc) key() access.Key {
-	k := access.Key{ID: d.ID, Hash: d.Hash, Role: access.Role(d.Role), EntityID: d.EntityID, Label: d.Label,
+	k := access.Key{ID: d.ID, Hash: d.Hash, Role: trace.Role(d.Role), EntityID: d.EntityID, Label: d.Label,
 		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC()}
 	if d.RevokedAt != nil {
 		t := d.RevokedAt.UTC()
@@ -38,7 +38,7 @@ func (d keyDoc) key() access.Key {
 func (s *Store) CreateKey(ctx context.Context, k access.Key) error {
 	_, err := s.db.Collection(colKeys).InsertOne(ctx, keyDoc{ID: k.ID, Hash: k.Hash, Role: string(k.Role),
 		EntityID: k.EntityID, Label: k.Label, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt})
-	return Translate(err, map[string]string{"_id_": "id", "hash": "key"}, nil)
+	return translate(err, map[string]string{"_id_": "id", "hash": "key"}, nil)
 }
 
 func (s *Store) findKey(ctx context.Context, q bson.D) (access.Key, error) {
@@ -86,7 +86,13 @@ func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (access.
 		return s.Key(ctx, id) // already revoked, or no such key
 	}
 	if err != nil {
-		return access.Key{}, Translate(err, nil, nil)
+		return access.Key{}, translate(err, nil, nil)
 	}
 	return d.key(), nil
+}
+
+// DeleteKey implements [access.Store].
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	_, err := s.db.Collection(colKeys).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	return translate(err, nil, nil)
 }

@@ -32,7 +32,7 @@ func (d recordDoc) record() audit.Record {
 func (s *Store) AppendRecord(ctx context.Context, r audit.Record) error {
 	_, err := s.db.Collection(colAudit).InsertOne(ctx, recordDoc{Seq: r.Seq, At: r.At, Actor: r.Actor, Role: r.Role,
 		Action: r.Action, Target: r.Target, Status: r.Status, PrevHash: r.PrevHash, Hash: r.Hash})
-	return Translate(err, map[string]string{"_id_": "seq"}, field("seq"))
+	return translate(err, map[string]string{"_id_": "seq"}, field("seq"))
 }
 
 // LastRecord implements [audit.Store].
@@ -41,7 +41,7 @@ func (s *Store) LastRecord(ctx context.Context) (audit.Record, error) {
 	err := s.db.Collection(colAudit).FindOne(ctx, bson.D{},
 		options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&d)
 	if err != nil {
-		return audit.Record{}, Translate(err, nil, nil)
+		return audit.Record{}, translate(err, nil, nil)
 	}
 	return d.record(), nil
 }

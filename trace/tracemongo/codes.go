@@ -3,7 +3,6 @@ package tracemongo
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"tracesvc/trace"
+	"tracesvc/trace/schemamongo"
 )
 
 var _ trace.CodeStore = (*Store)(nil)
@@ -79,7 +79,7 @@ func (s *Store) CreateIssuance(ctx context.Context, is trace.Issuance) error {
 	_, err := s.db.Collection(colIssuances).InsertOne(ctx, issuanceDoc{ID: is.ID, Kind: string(is.Kind),
 		OwnerID: is.OwnerID, GTIN: is.GTIN, Lot: is.Lot, Requested: is.Requested, Issued: is.Issued,
 		State: string(is.State), Key: is.IdempotencyKey, IdemKey: idem, CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt})
-	return Translate(err, map[string]string{"idem": "Idempotency-Key"}, field("Idempotency-Key"))
+	return translate(err, map[string]string{"idem": "Idempotency-Key"}, field("Idempotency-Key"))
 }
 
 func (s *Store) findIssuance(ctx context.Context, q bson.D) (trace.Issuance, error) {
@@ -132,27 +132,6 @@ func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state
 	return nil
 }
 
-// insertIgnoring inserts docs unordered and returns the positions that hit
-// a duplicate key; any other write error fails the call.
-func insertIgnoring(ctx context.Context, c *mongo.Collection, docs []any) ([]int, error) {
-	_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err == nil {
-		return nil, nil
-	}
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		return nil, err
-	}
-	taken := make([]int, 0, len(bwe.WriteErrors))
-	for _, we := range bwe.WriteErrors {
-		if !mongo.IsDuplicateKeyError(we) {
-			return nil, fmt.Errorf("insert %d: %w", we.Index, err)
-		}
-		taken = append(taken, we.Index)
-	}
-	return taken, nil
-}
-
 type codeDoc struct {
 	ID        string    `bson:"_id"` // GTIN (14 digits) + serial
 	GTIN      string    `bson:"gtin"`
@@ -183,7 +162,7 @@ func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, err
 		docs[i] = codeDoc{ID: c.GTIN + c.Serial, GTIN: c.GTIN, Serial: c.Serial, Lot: c.Lot, Issuance: c.Issuance, Seq: c.Seq,
 			State: string(c.State), Possessor: c.Possessor, IssuedAt: c.IssuedAt, UpdatedAt: c.UpdatedAt}
 	}
-	return insertIgnoring(ctx, s.db.Collection(colCodes), docs)
+	return schemamongo.InsertIgnoring(ctx, s.db.Collection(colCodes), docs)
 }
 
 // Code implements [trace.CodeStore].
@@ -256,7 +235,7 @@ func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, erro
 		docs[i] = ssccDoc{SSCC: c.SSCC, OwnerID: c.OwnerID, Issuance: c.Issuance, Seq: c.Seq, State: string(c.State), Possessor: c.Possessor,
 			IssuedAt: c.IssuedAt, UpdatedAt: c.UpdatedAt}
 	}
-	return insertIgnoring(ctx, s.db.Collection(colSSCCs), docs)
+	return schemamongo.InsertIgnoring(ctx, s.db.Collection(colSSCCs), docs)
 }
 
 // SSCC implements [trace.CodeStore].

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"tracesvc/trace"
+	"tracesvc/trace/schemamongo"
 )
 
 var _ trace.EventStore = (*Store)(nil)
@@ -19,9 +20,6 @@ const (
 	colEvents      = "events"
 	colCaptureJobs = "capture_jobs"
 )
-
-// inChunk is how many values one $in query carries at most.
-const inChunk = 500
 
 func eventIndexes() map[string][]mongo.IndexModel {
 	// byTime is an index on fields, then the query order, so that a filter
@@ -116,31 +114,11 @@ func (d eventDoc) event() trace.StoredEvent {
 	return e
 }
 
-// chunks calls f on consecutive parts of vals of at most inChunk values.
-func chunks(vals []string, f func(part []string) error) error {
-	for start := 0; start < len(vals); start += inChunk {
-		if err := f(vals[start:min(start+inChunk, len(vals))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// findAll runs q with opts and decodes every result.
-func findAll[T any](ctx context.Context, c *mongo.Collection, q bson.D, opts ...options.Lister[options.FindOptions]) ([]T, error) {
-	cur, err := c.Find(ctx, q, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var out []T
-	return out, cur.All(ctx, &out)
-}
-
 // StoredEventIDs implements [trace.EventStore].
 func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := chunks(ids, func(part []string) error {
-		docs, err := findAll[struct {
+	err := schemamongo.Chunks(ids, func(part []string) error {
+		docs, err := schemamongo.FindAll[struct {
 			ID string `bson:"_id"`
 		}](ctx, s.db.Collection(colEvents), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
 			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
@@ -183,7 +161,7 @@ func optTime(t *time.Time) time.Time {
 // _id order. The owner is the owner of the code's batch; a code whose
 // batch is missing is left out, as the SQLite join does.
 func (s *Store) codeCustody(ctx context.Context, q bson.D) ([]trace.Custody, error) {
-	docs, err := findAll[codeDoc](ctx, s.db.Collection(colCodes), q,
+	docs, err := schemamongo.FindAll[codeDoc](ctx, s.db.Collection(colCodes), q,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, err
@@ -197,8 +175,8 @@ func (s *Store) codeCustody(ctx context.Context, q bson.D) ([]trace.Custody, err
 		}
 	}
 	owners := map[string]string{}
-	err = chunks(batches, func(part []string) error {
-		list, err := findAll[batchDoc](ctx, s.db.Collection(colBatches), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
+	err = schemamongo.Chunks(batches, func(part []string) error {
+		list, err := schemamongo.FindAll[batchDoc](ctx, s.db.Collection(colBatches), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
 			options.Find().SetProjection(bson.D{{Key: "ownerId", Value: 1}}))
 		for _, b := range list {
 			owners[b.ID] = b.OwnerID
@@ -224,7 +202,7 @@ func (s *Store) codeCustody(ctx context.Context, q bson.D) ([]trace.Custody, err
 // ssccCustody returns the custody states of the SSCCs matching q, in _id
 // order.
 func (s *Store) ssccCustody(ctx context.Context, q bson.D) ([]trace.Custody, error) {
-	docs, err := findAll[ssccDoc](ctx, s.db.Collection(colSSCCs), q,
+	docs, err := schemamongo.FindAll[ssccDoc](ctx, s.db.Collection(colSSCCs), q,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, err
@@ -248,7 +226,7 @@ func (s *Store) Custody(ctx context.Context, keys []string) (map[string]trace.Cu
 	}
 	out := map[string]trace.Custody{}
 	for col, list := range ids {
-		err := chunks(list, func(part []string) error {
+		err := schemamongo.Chunks(list, func(part []string) error {
 			q := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}}
 			var cs []trace.Custody
 			var err error
@@ -335,7 +313,7 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	for i, e := range w.Events {
 		docs[i] = newEventDoc(e)
 	}
-	if _, err := insertIgnoring(ctx, s.db.Collection(colEvents), docs); err != nil {
+	if _, err := schemamongo.InsertIgnoring(ctx, s.db.Collection(colEvents), docs); err != nil {
 		return fmt.Errorf("store events: %w", err)
 	}
 	return nil
@@ -408,7 +386,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 			bson.D{{Key: col, Value: after.Time}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after.ID}}}},
 		}})
 	}
-	docs, err := findAll[eventDoc](ctx, s.db.Collection(colEvents), q, options.Find().
+	docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents), q, options.Find().
 		SetSort(bson.D{{Key: col, Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)).
 		SetProjection(bson.D{{Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0}}))
 	if err != nil {
@@ -436,13 +414,13 @@ func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]t
 func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, projection bson.D) ([]trace.StoredEvent, error) {
 	var out []trace.StoredEvent
 	seen := map[string]bool{}
-	err := chunks(keys, func(part []string) error {
+	err := schemamongo.Chunks(keys, func(part []string) error {
 		if len(out) >= limit {
 			return nil
 		}
 		// Up to limit, not limit-len(out): the events found so far may
 		// match this part's keys too and come again.
-		docs, err := findAll[eventDoc](ctx, s.db.Collection(colEvents),
+		docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents),
 			bson.D{{Key: "anyKey", Value: bson.D{{Key: "$in", Value: part}}}}, options.Find().
 				SetLimit(int64(limit)).SetProjection(projection))
 		for _, d := range docs {
@@ -498,14 +476,14 @@ func (s *Store) SaveCaptureJob(ctx context.Context, j trace.CaptureJob) error {
 	}
 	_, err := s.db.Collection(colCaptureJobs).ReplaceOne(ctx, bson.D{{Key: "_id", Value: j.ID}}, d,
 		options.Replace().SetUpsert(true))
-	return Translate(err, nil, nil)
+	return translate(err, nil, nil)
 }
 
 // CaptureJob implements [trace.EventStore].
 func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, error) {
 	var d captureJobDoc
 	if err := s.db.Collection(colCaptureJobs).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return trace.CaptureJob{}, Translate(err, nil, nil)
+		return trace.CaptureJob{}, translate(err, nil, nil)
 	}
 	j := trace.CaptureJob{ID: d.ID, OwnerID: d.OwnerID, Running: d.Running, Success: d.Success, ErrorBehaviour: d.ErrorBehaviour,
 		Events: d.Events, Captured: d.Captured, Duplicates: d.Duplicates, CreatedAt: d.CreatedAt.UTC(),

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -24,6 +23,8 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/scan"
+	"tracesvc/trace/schemamongo"
 )
 
 // Collection names.
@@ -35,14 +36,15 @@ const (
 	colAudit    = "audit_log"
 )
 
-// Store implements [trace.Store], [access.Store] and [audit.Store] on a
-// MongoDB database.
+// Store implements [trace.Store], [trace.CodeStore], [trace.EventStore],
+// [scan.Store], [access.Store] and [audit.Store] on a MongoDB database.
 type Store struct {
 	db *mongo.Database
 }
 
 var (
 	_ trace.Store  = (*Store)(nil)
+	_ scan.Store   = (*Store)(nil)
 	_ access.Store = (*Store)(nil)
 	_ audit.Store  = (*Store)(nil)
 )
@@ -50,7 +52,7 @@ var (
 // New returns a Store on db and creates every index its queries need.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{db: db}
-	idx := map[string][]mongo.IndexModel{
+	idx := schemamongo.Indexes{
 		colEntities: {
 			{Keys: bson.D{{Key: "uscc", Value: 1}}, Options: options.Index().SetUnique(true).SetName("uscc")},
 			// glnKey is the GLN, or "-"+_id for entities without one, so that a
@@ -69,46 +71,40 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			{Keys: bson.D{{Key: "role", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("role")},
 		},
 	}
-	for _, more := range []map[string][]mongo.IndexModel{codeIndexes(), eventIndexes(), scanIndexes()} {
-		for col, models := range more {
-			idx[col] = append(idx[col], models...)
-		}
-	}
-	for col, models := range idx {
-		if _, err := db.Collection(col).Indexes().CreateMany(ctx, models); err != nil {
-			return nil, fmt.Errorf("tracemongo: create indexes on %s: %w", col, err)
-		}
+	idx.Add(codeIndexes())
+	idx.Add(eventIndexes())
+	idx.Add(scanIndexes())
+	if err := schemamongo.EnsureIndexes(ctx, db, idx); err != nil {
+		return nil, fmt.Errorf("tracemongo: %w", err)
 	}
 	return s, nil
 }
 
-// Translate maps driver errors to the trace domain's sentinels. A
+// translate maps driver errors onto the trace domain's sentinels. A
 // duplicate-key error becomes a [*trace.FieldError] on the field whose
-// index clashed: fields maps index names, as MongoDB names them in its
-// message, to API field names. Servers that leave the index out of the
-// message (FerretDB) get the field guess(), when guess is not nil.
-// It is exported for the other domains' MongoDB stores.
-func Translate(err error, fields map[string]string, guess func() string) error {
-	switch {
-	case err == nil:
+// index clashed: fields maps index names to API field names. Servers that
+// leave the index out of the message (FerretDB) get the field guess(), when
+// guess is not nil. A clash on another index is a plain conflict, its
+// detail kept for the log only.
+func translate(err error, fields map[string]string, guess func() string) error {
+	if err == nil {
 		return nil
-	case errors.Is(err, mongo.ErrNoDocuments):
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return trace.ErrNotFound
-	case mongo.IsDuplicateKeyError(err):
-		msg := err.Error()
-		field := ""
-		for index, f := range fields {
-			if strings.Contains(msg, "index: "+index+" ") || strings.HasSuffix(msg, "index: "+index) {
-				field = f
-			}
-		}
+	}
+	if index, ok := schemamongo.DuplicateKey(err); ok {
+		field := fields[index]
 		if field == "" && guess != nil {
 			field = guess()
 		}
 		if field != "" {
 			return &trace.FieldError{Field: field, Msg: "is already registered", Kind: trace.ErrConflict}
 		}
-		return fmt.Errorf("%w: %v", trace.ErrConflict, err)
+		return fmt.Errorf("%w: %w", trace.ErrConflict, err)
+	}
+	if schemamongo.Unavailable(err) {
+		return fmt.Errorf("%w: %w", trace.ErrUnavailable, err)
 	}
 	return err
 }
@@ -132,8 +128,6 @@ type entityDoc struct {
 	Address       string        `bson:"address"`
 	CompanyPrefix string        `bson:"companyPrefix"`
 	Contact       trace.Contact `bson:"contact"`
-	WebhookURL    string        `bson:"webhookUrl"`
-	WebhookSecret string        `bson:"webhookSecret"`
 	CreatedAt     time.Time     `bson:"createdAt"`
 	UpdatedAt     time.Time     `bson:"updatedAt"`
 }
@@ -159,8 +153,8 @@ func (d entityDoc) entity() trace.Entity {
 		kinds[i] = trace.Kind(k)
 	}
 	return trace.Entity{ID: d.ID, Name: d.Name, USCC: d.USCC, Kinds: kinds, Region: d.Region, Address: d.Address,
-		GLN: d.GLN, CompanyPrefix: d.CompanyPrefix, Contact: d.Contact, WebhookURL: d.WebhookURL,
-		WebhookSecret: d.WebhookSecret, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+		GLN: d.GLN, CompanyPrefix: d.CompanyPrefix, Contact: d.Contact, CreatedAt: d.CreatedAt.UTC(),
+		UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 var entityFields = map[string]string{"uscc": "uscc", "gln": "gln", "_id_": "id"}
@@ -170,8 +164,8 @@ func (s *Store) CreateEntity(ctx context.Context, e trace.Entity) error {
 	_, err := s.db.Collection(colEntities).InsertOne(ctx, entityDoc{
 		ID: e.ID, USCC: e.USCC, GLN: e.GLN, GLNKey: glnKey(e.ID, e.GLN), Name: e.Name, Kinds: kindsOut(e.Kinds),
 		Region: e.Region, Address: e.Address, CompanyPrefix: e.CompanyPrefix, Contact: e.Contact,
-		WebhookURL: e.WebhookURL, WebhookSecret: e.WebhookSecret, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt})
-	return Translate(err, entityFields, func() string {
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt})
+	return translate(err, entityFields, func() string {
 		n, _ := s.db.Collection(colEntities).CountDocuments(ctx, bson.D{{Key: "uscc", Value: e.USCC}})
 		if n > 0 {
 			return "uscc"
@@ -221,7 +215,7 @@ func findOne[D, T any](ctx context.Context, c *mongo.Collection, q bson.D, conv 
 	var d D
 	if err := c.FindOne(ctx, q).Decode(&d); err != nil {
 		var zero T
-		return zero, Translate(err, nil, nil)
+		return zero, translate(err, nil, nil)
 	}
 	return conv(d), nil
 }
@@ -237,12 +231,6 @@ func (s *Store) UpdateEntity(ctx context.Context, id string, p trace.EntityPatch
 	add := func(k string, v any) { set = append(set, bson.E{Key: k, Value: v}) }
 	if p.Contact != nil {
 		add("contact", *p.Contact)
-	}
-	if p.WebhookURL != nil {
-		add("webhookUrl", *p.WebhookURL)
-	}
-	if p.WebhookSecret != nil {
-		add("webhookSecret", *p.WebhookSecret)
 	}
 	if p.Name != nil {
 		add("name", *p.Name)
@@ -280,7 +268,7 @@ func (s *Store) UpdateEntity(ctx context.Context, id string, p trace.EntityPatch
 	err := s.db.Collection(colEntities).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
-		return trace.Entity{}, Translate(err, entityFields, field("gln"))
+		return trace.Entity{}, translate(err, entityFields, field("gln"))
 	}
 	return d.entity(), nil
 }
@@ -308,7 +296,7 @@ func (s *Store) CreateProduct(ctx context.Context, p trace.Product) error {
 	_, err := s.db.Collection(colProducts).InsertOne(ctx, productDoc{GTIN: p.GTIN, OwnerID: p.OwnerID, Name: p.Name,
 		Brand: p.Brand, Model: p.Model, Category: string(p.Category), Description: p.Description,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt})
-	return Translate(err, map[string]string{"_id_": "gtin"}, field("gtin"))
+	return translate(err, map[string]string{"_id_": "gtin"}, field("gtin"))
 }
 
 // Product implements [trace.Store].
@@ -359,7 +347,7 @@ func (s *Store) UpdateProduct(ctx context.Context, gtin string, p trace.ProductP
 	err := s.db.Collection(colProducts).FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: gtin}},
 		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
 	if err != nil {
-		return trace.Product{}, Translate(err, nil, nil)
+		return trace.Product{}, translate(err, nil, nil)
 	}
 	return d.product(), nil
 }
@@ -392,7 +380,7 @@ func (s *Store) CreateBatch(ctx context.Context, b trace.Batch) error {
 	_, err := s.db.Collection(colBatches).InsertOne(ctx, batchDoc{ID: batchID(b.GTIN, b.Lot), GTIN: b.GTIN, Lot: b.Lot,
 		OwnerID: b.OwnerID, ProductionDate: b.ProductionDate, ExpiryDate: b.ExpiryDate, Quantity: b.Quantity,
 		Unit: b.Unit, Origin: b.Origin, CreatedAt: b.CreatedAt})
-	return Translate(err, map[string]string{"_id_": "lot"}, field("lot"))
+	return translate(err, map[string]string{"_id_": "lot"}, field("lot"))
 }
 
 // Batch implements [trace.Store].

@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s, Scans: s, Tipoffs: s,
+		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s, Scans: s,
 			TamperAudit: func(ctx context.Context, seq int64, target string) error {
 				_, err := db.Collection("audit_log").UpdateOne(ctx, bson.D{{Key: "_id", Value: seq}},
 					bson.D{{Key: "$set", Value: bson.D{{Key: "target", Value: target}}}})

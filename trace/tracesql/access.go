@@ -6,21 +6,22 @@ import (
 	"time"
 
 	"tracesvc/trace"
+	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/access"
 )
 
 const keyCols = `id, hash, role, entity_id, label, created_by, created_at, revoked_at`
 
-func scanKey(row scanner) (access.Key, error) {
+func scanKey(row sqlitedb.Scanner) (access.Key, error) {
 	var k access.Key
 	var created int64
 	var revoked sql.NullInt64
 	if err := row.Scan(&k.ID, &k.Hash, &k.Role, &k.EntityID, &k.Label, &k.CreatedBy, &created, &revoked); err != nil {
 		return access.Key{}, err
 	}
-	k.CreatedAt = fromMS(created)
+	k.CreatedAt = sqlitedb.FromMillis(created)
 	if revoked.Valid {
-		t := fromMS(revoked.Int64)
+		t := sqlitedb.FromMillis(revoked.Int64)
 		k.RevokedAt = &t
 	}
 	return k, nil
@@ -29,20 +30,20 @@ func scanKey(row scanner) (access.Key, error) {
 // CreateKey implements [access.Store].
 func (s *Store) CreateKey(ctx context.Context, k access.Key) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES (?,?,?,?,?,?,?,NULL)`,
-		k.ID, k.Hash, k.Role, k.EntityID, k.Label, k.CreatedBy, ms(k.CreatedAt))
-	return Translate(err, map[string]string{"api_keys.id": "id", "api_keys.hash": "key"})
+		k.ID, k.Hash, k.Role, k.EntityID, k.Label, k.CreatedBy, sqlitedb.Millis(k.CreatedAt))
+	return translate(err, map[string]string{"api_keys.id": "id", "api_keys.hash": "key"})
 }
 
 // KeyByHash implements [access.Store].
 func (s *Store) KeyByHash(ctx context.Context, hash string) (access.Key, error) {
 	k, err := scanKey(s.db.R.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = ?`, hash))
-	return k, Translate(err, nil)
+	return k, translate(err, nil)
 }
 
 // Key implements [access.Store].
 func (s *Store) Key(ctx context.Context, id string) (access.Key, error) {
 	k, err := scanKey(s.db.R.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE id = ?`, id))
-	return k, Translate(err, nil)
+	return k, translate(err, nil)
 }
 
 // ListKeys implements [access.Store].
@@ -61,15 +62,21 @@ func (s *Store) ListKeys(ctx context.Context, f access.KeyFilter, p trace.Page) 
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanKey)
+	return sqlitedb.Collect(rows, scanKey)
 }
 
 // RevokeKey implements [access.Store].
 func (s *Store) RevokeKey(ctx context.Context, id string, at time.Time) (access.Key, error) {
 	var u setter
 	u.cols = []string{"revoked_at = COALESCE(revoked_at, ?)"}
-	u.args = []any{ms(at)}
+	u.args = []any{sqlitedb.Millis(at)}
 	return update(ctx, s, "api_keys", "id = ?", []any{id}, u, nil, func(tx *sql.Tx) (access.Key, error) {
 		return scanKey(tx.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE id = ?`, id))
 	})
+}
+
+// DeleteKey implements [access.Store].
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	_, err := s.db.W.ExecContext(ctx, `DELETE FROM api_keys WHERE id = ?`, id)
+	return translate(err, nil)
 }

@@ -18,7 +18,7 @@ func BenchmarkTraceForward(b *testing.B) {
 	ctx := context.Background()
 	_, s := open(b)
 	reg := trace.NewRegistry(s, nil)
-	chain := trace.NewChain(s, s, reg, "https://id.example.cn")
+	chain := trace.NewChain(s, s, reg, trace.ChainConfig{EntityURIPrefix: "https://id.example.cn/api/v1/entities/"})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	start := time.Now()
 	var batch []trace.StoredEvent
@@ -68,7 +68,7 @@ func BenchmarkTraceForward(b *testing.B) {
 	for b.Loop() {
 		root := fmt.Sprintf("01/09506000134352/10/R%d", (i*7919)%chains)
 		i++
-		g, err := chain.Trace(ctx, []string{root}, trace.Forward, trace.TraceOptions{})
+		g, err := chain.Trace(ctx, trace.System, []string{root}, trace.Forward, trace.TraceOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tracesvc/trace"
+	"tracesvc/trace/sqlitedb"
 )
 
 var _ trace.CodeStore = (*Store)(nil)
@@ -74,12 +75,12 @@ var codeSchema = []string{
 
 const issuanceCols = `id, kind, owner_id, gtin, lot, requested, issued, state, idem_key, created_at, updated_at`
 
-func scanIssuance(row scanner) (trace.Issuance, error) {
+func scanIssuance(row sqlitedb.Scanner) (trace.Issuance, error) {
 	var is trace.Issuance
 	var created, updated int64
 	err := row.Scan(&is.ID, &is.Kind, &is.OwnerID, &is.GTIN, &is.Lot, &is.Requested, &is.Issued, &is.State,
 		&is.IdempotencyKey, &created, &updated)
-	is.CreatedAt, is.UpdatedAt = fromMS(created), fromMS(updated)
+	is.CreatedAt, is.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
 	return is, err
 }
 
@@ -87,28 +88,28 @@ func scanIssuance(row scanner) (trace.Issuance, error) {
 func (s *Store) CreateIssuance(ctx context.Context, is trace.Issuance) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO issuances (`+issuanceCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		is.ID, is.Kind, is.OwnerID, is.GTIN, is.Lot, is.Requested, is.Issued, is.State, is.IdempotencyKey,
-		ms(is.CreatedAt), ms(is.UpdatedAt))
-	return Translate(err, map[string]string{"issuances.owner_id": "Idempotency-Key", "issuances.id": "id"})
+		sqlitedb.Millis(is.CreatedAt), sqlitedb.Millis(is.UpdatedAt))
+	return translate(err, map[string]string{"issuances.owner_id": "Idempotency-Key", "issuances.id": "id"})
 }
 
 // Issuance implements [trace.CodeStore].
 func (s *Store) Issuance(ctx context.Context, id string) (trace.Issuance, error) {
 	is, err := scanIssuance(s.db.R.QueryRowContext(ctx, `SELECT `+issuanceCols+` FROM issuances WHERE id = ?`, id))
-	return is, Translate(err, nil)
+	return is, translate(err, nil)
 }
 
 // IssuanceByKey implements [trace.CodeStore].
 func (s *Store) IssuanceByKey(ctx context.Context, ownerID, key string) (trace.Issuance, error) {
 	is, err := scanIssuance(s.db.W.QueryRowContext(ctx, `SELECT `+issuanceCols+` FROM issuances
 		WHERE owner_id = ? AND idem_key = ? AND idem_key != ''`, ownerID, key))
-	return is, Translate(err, nil)
+	return is, translate(err, nil)
 }
 
 // ClaimIssuance implements [trace.CodeStore].
 func (s *Store) ClaimIssuance(ctx context.Context, id string, at time.Time) (trace.Issuance, error) {
 	var u setter
 	u.set("state", trace.IssuanceRunning)
-	u.set("updated_at", ms(at))
+	u.set("updated_at", sqlitedb.Millis(at))
 	is, err := update(ctx, s, "issuances", "id = ? AND state != ?", []any{id, trace.IssuanceRunning}, u, nil,
 		func(tx *sql.Tx) (trace.Issuance, error) {
 			return scanIssuance(tx.QueryRowContext(ctx, `SELECT `+issuanceCols+` FROM issuances WHERE id = ?`, id))
@@ -125,7 +126,7 @@ func (s *Store) ClaimIssuance(ctx context.Context, id string, at time.Time) (tra
 // UpdateIssuance implements [trace.CodeStore].
 func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state trace.IssuanceState, at time.Time) error {
 	res, err := s.db.W.ExecContext(ctx, `UPDATE issuances SET issued = ?, state = ?, updated_at = ? WHERE id = ?`,
-		issued, state, ms(at), id)
+		issued, state, sqlitedb.Millis(at), id)
 	if err != nil {
 		return err
 	}
@@ -211,7 +212,7 @@ var codeInsertCols = []string{"gtin", "serial", "lot", "iss", "pos", "state", "p
 func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, error) {
 	return insertIgnoring(ctx, s, "codes", codeInsertCols, codes,
 		func(c trace.Code) []any {
-			return []any{c.GTIN, c.Serial, c.Lot, c.Issuance, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+			return []any{c.GTIN, c.Serial, c.Lot, c.Issuance, c.Seq, string(c.State), c.Possessor, sqlitedb.Millis(c.IssuedAt), sqlitedb.Millis(c.UpdatedAt)}
 		},
 		func(tx *sql.Tx, c trace.Code) (bool, error) {
 			var pos string
@@ -222,18 +223,18 @@ func (s *Store) InsertCodes(ctx context.Context, codes []trace.Code) ([]int, err
 
 const codeCols = `id, gtin, serial, lot, iss, state, possessor, container, issued_at, updated_at`
 
-func scanCode(row scanner) (trace.Code, error) {
+func scanCode(row sqlitedb.Scanner) (trace.Code, error) {
 	var c trace.Code
 	var id, issued, updated int64
 	err := row.Scan(&id, &c.GTIN, &c.Serial, &c.Lot, &c.Issuance, &c.State, &c.Possessor, &c.Container, &issued, &updated)
-	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), fromMS(issued), fromMS(updated)
+	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), sqlitedb.FromMillis(issued), sqlitedb.FromMillis(updated)
 	return c, err
 }
 
 // Code implements [trace.CodeStore].
 func (s *Store) Code(ctx context.Context, gtin, serial string) (trace.Code, error) {
 	c, err := scanCode(s.db.R.QueryRowContext(ctx, `SELECT `+codeCols+` FROM codes WHERE gtin = ? AND serial = ?`, gtin, serial))
-	return c, Translate(err, nil)
+	return c, translate(err, nil)
 }
 
 // ListCodes implements [trace.CodeStore].
@@ -252,7 +253,7 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanCode)
+	return sqlitedb.Collect(rows, scanCode)
 }
 
 var ssccInsertCols = []string{"sscc", "owner_id", "iss", "pos", "state", "possessor", "issued_at", "updated_at"}
@@ -261,7 +262,7 @@ var ssccInsertCols = []string{"sscc", "owner_id", "iss", "pos", "state", "posses
 func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, error) {
 	return insertIgnoring(ctx, s, "ssccs", ssccInsertCols, list,
 		func(c trace.SSCC) []any {
-			return []any{c.SSCC, c.OwnerID, c.Issuance, c.Seq, string(c.State), c.Possessor, ms(c.IssuedAt), ms(c.UpdatedAt)}
+			return []any{c.SSCC, c.OwnerID, c.Issuance, c.Seq, string(c.State), c.Possessor, sqlitedb.Millis(c.IssuedAt), sqlitedb.Millis(c.UpdatedAt)}
 		},
 		func(tx *sql.Tx, c trace.SSCC) (bool, error) {
 			var pos string
@@ -272,18 +273,18 @@ func (s *Store) InsertSSCCs(ctx context.Context, list []trace.SSCC) ([]int, erro
 
 const ssccCols = `id, sscc, owner_id, iss, state, possessor, issued_at, updated_at`
 
-func scanSSCC(row scanner) (trace.SSCC, error) {
+func scanSSCC(row sqlitedb.Scanner) (trace.SSCC, error) {
 	var c trace.SSCC
 	var id, issued, updated int64
 	err := row.Scan(&id, &c.SSCC, &c.OwnerID, &c.Issuance, &c.State, &c.Possessor, &issued, &updated)
-	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), fromMS(issued), fromMS(updated)
+	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), sqlitedb.FromMillis(issued), sqlitedb.FromMillis(updated)
 	return c, err
 }
 
 // SSCC implements [trace.CodeStore].
 func (s *Store) SSCC(ctx context.Context, sscc string) (trace.SSCC, error) {
 	c, err := scanSSCC(s.db.R.QueryRowContext(ctx, `SELECT `+ssccCols+` FROM ssccs WHERE sscc = ?`, sscc))
-	return c, Translate(err, nil)
+	return c, translate(err, nil)
 }
 
 // ListSSCCs implements [trace.CodeStore].
@@ -302,5 +303,5 @@ func (s *Store) ListSSCCs(ctx context.Context, f trace.SSCCFilter, p trace.Page)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanSSCC)
+	return sqlitedb.Collect(rows, scanSSCC)
 }

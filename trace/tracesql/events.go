@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tracesvc/trace"
+	"tracesvc/trace/sqlitedb"
 )
 
 var _ trace.EventStore = (*Store)(nil)
@@ -58,7 +59,7 @@ func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bo
 	out := map[string]bool{}
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
-		rows, err := s.db.W.QueryContext(ctx, `SELECT id FROM events WHERE id IN (`+marks(len(part))+`)`, anys(part)...)
+		rows, err := s.db.W.QueryContext(ctx, `SELECT id FROM events WHERE id IN (`+sqlitedb.Marks(len(part))+`)`, sqlitedb.Args(part)...)
 		if err != nil {
 			return nil, err
 		}
@@ -76,16 +77,6 @@ func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bo
 		}
 	}
 	return out, nil
-}
-
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
-
-func anys[T any](v []T) []any {
-	out := make([]any, len(v))
-	for i, x := range v {
-		out[i] = x
-	}
-	return out
 }
 
 // custodyOf splits a code key into its table and key columns.
@@ -109,7 +100,7 @@ const (
 	ssccCustodySQL = `SELECT '', sscc, owner_id, state, possessor, pending_to, container, last_event_at, version FROM ssccs`
 )
 
-func scanCustody(row scanner) (trace.Custody, error) {
+func scanCustody(row sqlitedb.Scanner) (trace.Custody, error) {
 	var c trace.Custody
 	var gtin, id string
 	var last int64
@@ -122,7 +113,7 @@ func scanCustody(row scanner) (trace.Custody, error) {
 		c.Key = "00/" + id
 	}
 	if last != 0 {
-		c.LastEventAt = fromMS(last)
+		c.LastEventAt = sqlitedb.FromMillis(last)
 	}
 	return c, nil
 }
@@ -160,7 +151,7 @@ func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody
 		if err != nil {
 			return nil, err
 		}
-		list, err := collect(rows, scanCustody)
+		list, err := sqlitedb.Collect(rows, scanCustody)
 		if err != nil {
 			return nil, err
 		}
@@ -187,8 +178,8 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET state = ?, possessor = ?, pending_to = ?, container = ?,
 			last_event_at = ?, version = ?, updated_at = ? WHERE `+where+` AND version = ?`,
-			append([]any{string(c.State), c.Possessor, c.PendingTo, c.Container, ms(c.LastEventAt), c.Version,
-				ms(time.Now())}, append(key, c.Version-1)...)...)
+			append([]any{string(c.State), c.Possessor, c.PendingTo, c.Container, sqlitedb.Millis(c.LastEventAt), c.Version,
+				sqlitedb.Millis(time.Now())}, append(key, c.Version-1)...)...)
 		if err != nil {
 			return fmt.Errorf("custody of %s: %w", c.Key, err)
 		}
@@ -215,7 +206,7 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	defer reader.Close()
 	for _, e := range w.Events {
 		res, err := ins.ExecContext(ctx, e.ID, e.Type, e.Action, e.BizStep, e.Disposition, e.ReadPoint, e.BizLocation,
-			ms(e.EventTime), ms(e.RecordTime), e.CapturedBy, mustJSON(e.Refs), mustJSON(e.Parties), mustJSON(e.Visible), []byte(e.Raw))
+			sqlitedb.Millis(e.EventTime), sqlitedb.Millis(e.RecordTime), e.CapturedBy, mustJSON(e.Refs), mustJSON(e.Parties), mustJSON(e.Visible), []byte(e.Raw))
 		if err != nil {
 			return fmt.Errorf("store event %s: %w", e.ID, err)
 		}
@@ -243,8 +234,8 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 const eventCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time,
 	captured_by, refs, parties, visible`
 
-func scanEvent(withRaw bool) func(scanner) (trace.StoredEvent, error) {
-	return func(row scanner) (trace.StoredEvent, error) {
+func scanEvent(withRaw bool) func(sqlitedb.Scanner) (trace.StoredEvent, error) {
+	return func(row sqlitedb.Scanner) (trace.StoredEvent, error) {
 		var e trace.StoredEvent
 		var seq, et, rt int64
 		var refs, parties, visible string
@@ -257,7 +248,7 @@ func scanEvent(withRaw bool) func(scanner) (trace.StoredEvent, error) {
 		if err := row.Scan(dest...); err != nil {
 			return trace.StoredEvent{}, err
 		}
-		e.EventTime, e.RecordTime, e.Raw = fromMS(et), fromMS(rt), raw
+		e.EventTime, e.RecordTime, e.Raw = sqlitedb.FromMillis(et), sqlitedb.FromMillis(rt), raw
 		for _, f := range []struct {
 			s string
 			v any
@@ -276,8 +267,8 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	var args []any
 	in := func(col string, vals []string) {
 		if len(vals) > 0 {
-			where = append(where, col+` IN (`+marks(len(vals))+`)`)
-			args = append(args, anys(vals)...)
+			where = append(where, col+` IN (`+sqlitedb.Marks(len(vals))+`)`)
+			args = append(args, sqlitedb.Args(vals)...)
 		}
 	}
 	in("type", f.Types)
@@ -291,9 +282,9 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 		if len(keys) == 0 {
 			return
 		}
-		where = append(where, `seq IN (SELECT seq FROM event_refs WHERE key IN (`+marks(len(keys))+`) AND role IN (`+marks(len(roles))+`))`)
-		args = append(args, anys(keys)...)
-		args = append(args, anys(roles)...)
+		where = append(where, `seq IN (SELECT seq FROM event_refs WHERE key IN (`+sqlitedb.Marks(len(keys))+`) AND role IN (`+sqlitedb.Marks(len(roles))+`))`)
+		args = append(args, sqlitedb.Args(keys)...)
+		args = append(args, sqlitedb.Args(roles)...)
 	}
 	refs(f.EPCs, trace.RoleEPC)
 	refs(f.AnyEPCs, trace.RoleEPC, trace.RoleParent, trace.RoleChild, trace.RoleInput, trace.RoleOutput)
@@ -304,11 +295,11 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	span := func(col string, from, to time.Time) {
 		if !from.IsZero() {
 			where = append(where, col+` >= ?`)
-			args = append(args, ms(from))
+			args = append(args, sqlitedb.Millis(from))
 		}
 		if !to.IsZero() {
 			where = append(where, col+` < ?`)
-			args = append(args, ms(to))
+			args = append(args, sqlitedb.Millis(to))
 		}
 	}
 	span("event_time", f.EventTimeFrom, f.EventTimeTo)
@@ -323,7 +314,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	}
 	if after != nil {
 		where = append(where, `(`+col+` > ? OR (`+col+` = ? AND id > ?))`)
-		args = append(args, ms(after.Time), ms(after.Time), after.ID)
+		args = append(args, sqlitedb.Millis(after.Time), sqlitedb.Millis(after.Time), after.ID)
 	}
 	q := `SELECT ` + eventCols + `, raw FROM events`
 	if len(where) > 0 {
@@ -333,7 +324,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanEvent(true))
+	return sqlitedb.Collect(rows, scanEvent(true))
 }
 
 // EventsByKeys implements [trace.EventStore].
@@ -343,11 +334,11 @@ func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]t
 
 const headerCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time, captured_by`
 
-func scanHeader(row scanner) (trace.StoredEvent, error) {
+func scanHeader(row sqlitedb.Scanner) (trace.StoredEvent, error) {
 	var e trace.StoredEvent
 	var seq, et, rt int64
 	err := row.Scan(&seq, &e.ID, &e.Type, &e.Action, &e.BizStep, &e.Disposition, &e.ReadPoint, &e.BizLocation, &et, &rt, &e.CapturedBy)
-	e.EventTime, e.RecordTime = fromMS(et), fromMS(rt)
+	e.EventTime, e.RecordTime = sqlitedb.FromMillis(et), sqlitedb.FromMillis(rt)
 	return e, err
 }
 
@@ -359,18 +350,18 @@ func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]t
 // eventsByKeys reads the columns cols of the events naming any of keys,
 // in chunks of keys, without repeats, at most limit.
 func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, cols string,
-	scan func(scanner) (trace.StoredEvent, error)) ([]trace.StoredEvent, error) {
+	scan func(sqlitedb.Scanner) (trace.StoredEvent, error)) ([]trace.StoredEvent, error) {
 	var out []trace.StoredEvent
 	seen := map[string]bool{}
 	for start := 0; start < len(keys) && len(out) < limit; start += 500 {
 		part := keys[start:min(start+500, len(keys))]
 		rows, err := s.db.R.QueryContext(ctx, `SELECT `+cols+` FROM events WHERE seq IN
-			(SELECT seq FROM event_refs WHERE key IN (`+marks(len(part))+`)) ORDER BY seq LIMIT ?`,
-			append(anys(part), limit-len(out))...)
+			(SELECT seq FROM event_refs WHERE key IN (`+sqlitedb.Marks(len(part))+`)) ORDER BY seq LIMIT ?`,
+			append(sqlitedb.Args(part), limit-len(out))...)
 		if err != nil {
 			return nil, err
 		}
-		list, err := collect(rows, scan)
+		list, err := sqlitedb.Collect(rows, scan)
 		if err != nil {
 			return nil, err
 		}
@@ -403,7 +394,7 @@ func jobDoc(j trace.CaptureJob) any {
 func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, error) {
 	var doc string
 	if err := s.db.R.QueryRowContext(ctx, `SELECT job FROM capture_jobs WHERE id = ?`, id).Scan(&doc); err != nil {
-		return trace.CaptureJob{}, Translate(err, nil)
+		return trace.CaptureJob{}, translate(err, nil)
 	}
 	var j struct {
 		trace.CaptureJob

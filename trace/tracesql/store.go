@@ -3,6 +3,7 @@ package tracesql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,15 +13,25 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/scan"
+	"tracesvc/trace/sqlitedb"
 )
 
-// Store implements [trace.Store], [access.Store] and [audit.Store] on a [DB].
+// Store implements [trace.Store], [trace.CodeStore], [trace.EventStore],
+// [scan.Store], [access.Store] and [audit.Store] on the embedded database.
 type Store struct {
-	db *DB
+	db handles
+}
+
+// handles are the database's two pools.
+type handles struct {
+	W *sql.DB // the writer: one connection, transactions BEGIN IMMEDIATE
+	R *sql.DB // readers: query_only connections
 }
 
 var (
 	_ trace.Store  = (*Store)(nil)
+	_ scan.Store   = (*Store)(nil)
 	_ access.Store = (*Store)(nil)
 	_ audit.Store  = (*Store)(nil)
 )
@@ -36,8 +47,6 @@ var schema = []string{
 		address TEXT NOT NULL,
 		company_prefix TEXT NOT NULL,
 		contact TEXT NOT NULL,
-		webhook_url TEXT NOT NULL,
-		webhook_secret TEXT NOT NULL,
 		created_at INTEGER NOT NULL,
 		updated_at INTEGER NOT NULL
 	) WITHOUT ROWID`,
@@ -93,12 +102,37 @@ var schema = []string{
 	)`,
 }
 
-// New returns a Store on db, creating its tables and indexes.
-func New(ctx context.Context, db *DB) (*Store, error) {
-	if err := db.Migrate(ctx, slices.Concat(schema, codeSchema, eventSchema, scanSchema)); err != nil {
+// New returns a Store on the database's writer and reader pools (see
+// sqlitedb.Open), creating its tables and indexes.
+func New(ctx context.Context, writer, readers *sql.DB) (*Store, error) {
+	if err := sqlitedb.Migrate(ctx, writer, slices.Concat(schema, codeSchema, eventSchema, scanSchema)); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: handles{W: writer, R: readers}}, nil
+}
+
+// translate maps SQLite errors onto the trace domain's sentinels. fields
+// maps "table.column" names found in constraint messages to API field
+// names; a clash on another column is a plain conflict, its detail kept
+// for the log only.
+func translate(err error, fields map[string]string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return trace.ErrNotFound
+	case sqlitedb.Busy(err):
+		return fmt.Errorf("%w: %w", trace.ErrUnavailable, err)
+	}
+	if cols, ok := sqlitedb.UniqueViolation(err); ok {
+		for _, col := range cols {
+			if field, ok := fields[col]; ok {
+				return &trace.FieldError{Field: field, Msg: "is already registered", Kind: trace.ErrConflict}
+			}
+		}
+		return fmt.Errorf("%w: %w", trace.ErrConflict, err)
+	}
+	return err
 }
 
 // Ping implements [trace.Store].
@@ -106,10 +140,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.db.R.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 func nullable(s string) any {
 	if s == "" {
@@ -131,24 +161,22 @@ var entityFields = map[string]string{"entities.uscc": "uscc", "entities.gln": "g
 // CreateEntity implements [trace.Store].
 func (s *Store) CreateEntity(ctx context.Context, e trace.Entity) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO entities
-		(id, uscc, gln, name, kinds, region, address, company_prefix, contact, webhook_url, webhook_secret, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		(id, uscc, gln, name, kinds, region, address, company_prefix, contact, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		e.ID, e.USCC, nullable(e.GLN), e.Name, mustJSON(e.Kinds), e.Region, e.Address, e.CompanyPrefix,
-		mustJSON(e.Contact), e.WebhookURL, e.WebhookSecret, ms(e.CreatedAt), ms(e.UpdatedAt))
-	return Translate(err, entityFields)
+		mustJSON(e.Contact), sqlitedb.Millis(e.CreatedAt), sqlitedb.Millis(e.UpdatedAt))
+	return translate(err, entityFields)
 }
 
 const entityCols = `id, uscc, COALESCE(gln, ''), name, kinds, region, address, company_prefix, contact,
-	webhook_url, webhook_secret, created_at, updated_at`
+	created_at, updated_at`
 
-type scanner interface{ Scan(...any) error }
-
-func scanEntity(row scanner) (trace.Entity, error) {
+func scanEntity(row sqlitedb.Scanner) (trace.Entity, error) {
 	var e trace.Entity
 	var kinds, contact string
 	var created, updated int64
 	err := row.Scan(&e.ID, &e.USCC, &e.GLN, &e.Name, &kinds, &e.Region, &e.Address, &e.CompanyPrefix,
-		&contact, &e.WebhookURL, &e.WebhookSecret, &created, &updated)
+		&contact, &created, &updated)
 	if err != nil {
 		return trace.Entity{}, err
 	}
@@ -158,14 +186,14 @@ func scanEntity(row scanner) (trace.Entity, error) {
 	if err := json.Unmarshal([]byte(contact), &e.Contact); err != nil {
 		return trace.Entity{}, fmt.Errorf("entity %s: contact: %w", e.ID, err)
 	}
-	e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
+	e.CreatedAt, e.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
 	return e, nil
 }
 
 // Entity implements [trace.Store].
 func (s *Store) Entity(ctx context.Context, id string) (trace.Entity, error) {
 	e, err := scanEntity(s.db.R.QueryRowContext(ctx, `SELECT `+entityCols+` FROM entities WHERE id = ?`, id))
-	return e, Translate(err, nil)
+	return e, translate(err, nil)
 }
 
 // ListEntities implements [trace.Store].
@@ -195,10 +223,10 @@ func (s *Store) ListEntities(ctx context.Context, f trace.EntityFilter, p trace.
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanEntity)
+	return sqlitedb.Collect(rows, scanEntity)
 }
 
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+func collect[T any](rows *sql.Rows, scan func(sqlitedb.Scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -235,14 +263,14 @@ func update[T any](ctx context.Context, s *Store, table, where string, key []any
 	res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+strings.Join(u.cols, ", ")+` WHERE `+where,
 		append(u.args, key...)...)
 	if err != nil {
-		return zero, Translate(err, fields)
+		return zero, translate(err, fields)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return zero, trace.ErrNotFound
 	}
 	v, err := read(tx)
 	if err != nil {
-		return zero, Translate(err, nil)
+		return zero, translate(err, nil)
 	}
 	return v, tx.Commit()
 }
@@ -250,15 +278,9 @@ func update[T any](ctx context.Context, s *Store, table, where string, key []any
 // UpdateEntity implements [trace.Store].
 func (s *Store) UpdateEntity(ctx context.Context, id string, p trace.EntityPatch, at time.Time) (trace.Entity, error) {
 	var u setter
-	u.set("updated_at", ms(at))
+	u.set("updated_at", sqlitedb.Millis(at))
 	if p.Contact != nil {
 		u.set("contact", mustJSON(*p.Contact))
-	}
-	if p.WebhookURL != nil {
-		u.set("webhook_url", *p.WebhookURL)
-	}
-	if p.WebhookSecret != nil {
-		u.set("webhook_secret", *p.WebhookSecret)
 	}
 	if p.Name != nil {
 		u.set("name", *p.Name)
@@ -287,25 +309,25 @@ var productFields = map[string]string{"products.gtin": "gtin"}
 
 const productCols = `gtin, owner_id, name, brand, model, category, description, created_at, updated_at`
 
-func scanProduct(row scanner) (trace.Product, error) {
+func scanProduct(row sqlitedb.Scanner) (trace.Product, error) {
 	var p trace.Product
 	var created, updated int64
 	err := row.Scan(&p.GTIN, &p.OwnerID, &p.Name, &p.Brand, &p.Model, &p.Category, &p.Description, &created, &updated)
-	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	p.CreatedAt, p.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
 	return p, err
 }
 
 // CreateProduct implements [trace.Store].
 func (s *Store) CreateProduct(ctx context.Context, p trace.Product) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO products (`+productCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		p.GTIN, p.OwnerID, p.Name, p.Brand, p.Model, p.Category, p.Description, ms(p.CreatedAt), ms(p.UpdatedAt))
-	return Translate(err, productFields)
+		p.GTIN, p.OwnerID, p.Name, p.Brand, p.Model, p.Category, p.Description, sqlitedb.Millis(p.CreatedAt), sqlitedb.Millis(p.UpdatedAt))
+	return translate(err, productFields)
 }
 
 // Product implements [trace.Store].
 func (s *Store) Product(ctx context.Context, gtin string) (trace.Product, error) {
 	p, err := scanProduct(s.db.R.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE gtin = ?`, gtin))
-	return p, Translate(err, nil)
+	return p, translate(err, nil)
 }
 
 // ListProducts implements [trace.Store].
@@ -324,13 +346,13 @@ func (s *Store) ListProducts(ctx context.Context, f trace.ProductFilter, p trace
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanProduct)
+	return sqlitedb.Collect(rows, scanProduct)
 }
 
 // UpdateProduct implements [trace.Store].
 func (s *Store) UpdateProduct(ctx context.Context, gtin string, p trace.ProductPatch, at time.Time) (trace.Product, error) {
 	var u setter
-	u.set("updated_at", ms(at))
+	u.set("updated_at", sqlitedb.Millis(at))
 	if p.Name != nil {
 		u.set("name", *p.Name)
 	}
@@ -353,7 +375,7 @@ func (s *Store) UpdateProduct(ctx context.Context, gtin string, p trace.ProductP
 
 const batchCols = `gtin, lot, owner_id, production_date, expiry_date, quantity, unit, origin, created_at`
 
-func scanBatch(row scanner) (trace.Batch, error) {
+func scanBatch(row sqlitedb.Scanner) (trace.Batch, error) {
 	var b trace.Batch
 	var origin string
 	var created int64
@@ -361,7 +383,7 @@ func scanBatch(row scanner) (trace.Batch, error) {
 		&origin, &created); err != nil {
 		return trace.Batch{}, err
 	}
-	b.CreatedAt = fromMS(created)
+	b.CreatedAt = sqlitedb.FromMillis(created)
 	if err := json.Unmarshal([]byte(origin), &b.Origin); err != nil {
 		return trace.Batch{}, fmt.Errorf("batch %s/%s: origin: %w", b.GTIN, b.Lot, err)
 	}
@@ -371,14 +393,14 @@ func scanBatch(row scanner) (trace.Batch, error) {
 // CreateBatch implements [trace.Store].
 func (s *Store) CreateBatch(ctx context.Context, b trace.Batch) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO batches (`+batchCols+`) VALUES (?,?,?,?,?,?,?,?,?)`,
-		b.GTIN, b.Lot, b.OwnerID, b.ProductionDate, b.ExpiryDate, b.Quantity, b.Unit, mustJSON(b.Origin), ms(b.CreatedAt))
-	return Translate(err, map[string]string{"batches.gtin": "lot"})
+		b.GTIN, b.Lot, b.OwnerID, b.ProductionDate, b.ExpiryDate, b.Quantity, b.Unit, mustJSON(b.Origin), sqlitedb.Millis(b.CreatedAt))
+	return translate(err, map[string]string{"batches.gtin": "lot"})
 }
 
 // Batch implements [trace.Store].
 func (s *Store) Batch(ctx context.Context, gtin, lot string) (trace.Batch, error) {
 	b, err := scanBatch(s.db.R.QueryRowContext(ctx, `SELECT `+batchCols+` FROM batches WHERE gtin = ? AND lot = ?`, gtin, lot))
-	return b, Translate(err, nil)
+	return b, translate(err, nil)
 }
 
 // ListBatches implements [trace.Store].
@@ -388,5 +410,5 @@ func (s *Store) ListBatches(ctx context.Context, gtin string, p trace.Page) ([]t
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanBatch)
+	return sqlitedb.Collect(rows, scanBatch)
 }

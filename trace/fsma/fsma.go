@@ -1,4 +1,6 @@
-package trace
+// Package fsma writes the US FSMA 204 sortable spreadsheet of a lot: one
+// row per critical tracking event, with the key data elements as columns.
+package fsma
 
 import (
 	"context"
@@ -10,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tracesvc/trace"
 )
 
 // FSMA 204 critical tracking events.
@@ -23,8 +27,8 @@ const (
 	CTETransformation = "Transformation"
 )
 
-// FSMAHeader is the header row of the FSMA 204 sortable spreadsheet.
-var FSMAHeader = []string{
+// Header is the header row of the FSMA 204 sortable spreadsheet.
+var Header = []string{
 	"Critical Tracking Event", "Event Date", "Event Time", "Traceability Lot Code", "Product Description",
 	"Quantity", "Unit of Measure", "Location GLN", "Location Name", "Ship From", "Ship To",
 	"Reference Document Type", "Reference Document Number", "TLC Source", "Event ID", "Missing KDEs",
@@ -33,7 +37,7 @@ var FSMAHeader = []string{
 // cte names the FSMA 204 critical tracking event an event is, or "".
 // CBV has no harvesting or cooling step: custom bizStep URIs whose last
 // segment names them (e.g. "https://example.org/fsma/harvesting") count.
-func cte(ev StoredEvent, capturerIsFarm bool) string {
+func cte(ev trace.StoredEvent, capturerIsFarm bool) string {
 	if ev.Type == "TransformationEvent" {
 		return CTETransformation
 	}
@@ -63,37 +67,64 @@ func cte(ev StoredEvent, capturerIsFarm bool) string {
 	return ""
 }
 
-// FSMA204 writes the FSMA 204 sortable spreadsheet (CSV) of a lot: one row
+// Events is what the export reads of custody events; trace.EventStore
+// implements it.
+type Events interface {
+	QueryEvents(ctx context.Context, f trace.EventFilter, order trace.EventOrder, after *trace.EventCursor, limit int) ([]trace.StoredEvent, error)
+}
+
+// Codes is what the export reads of the code register; trace.CodeStore
+// implements it.
+type Codes interface {
+	ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page) ([]trace.Code, error)
+}
+
+// Exporter writes FSMA 204 spreadsheets.
+type Exporter struct {
+	register trace.Register
+	codes    Codes
+	events   Events
+}
+
+// New returns an Exporter.
+func New(register trace.Register, codes Codes, events Events) *Exporter {
+	return &Exporter{register: register, codes: codes, events: events}
+}
+
+// Export writes the FSMA 204 sortable spreadsheet (CSV) of a lot: one row
 // per critical tracking event the lot or its items took part in, ordered
 // by event time, with the key data elements as columns. A required key
 // data element that is blank is named in the last column, never dropped
-// silently. Officials may export any lot (actorID ""), an entity its own.
-func (c *Chain) FSMA204(ctx context.Context, actorID, gtin, lot string, w io.Writer) error {
-	b, err := c.registry.Batch(ctx, gtin, lot)
+// silently. Officials may export any lot, an entity its own.
+func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot string, w io.Writer) error {
+	if err := p.Require(trace.RoleRegulator, trace.RoleInspector, trace.RoleEntity); err != nil {
+		return err
+	}
+	b, err := x.register.Batch(ctx, gtin, lot)
 	if err != nil {
 		return err
 	}
-	if actorID != "" && b.OwnerID != actorID {
-		return fmt.Errorf("lot %s/%s belongs to another entity: %w", b.GTIN, b.Lot, ErrForbidden)
+	if scope := p.Scope(); scope != "" && b.OwnerID != scope {
+		return fmt.Errorf("lot %s/%s belongs to another entity: %w", b.GTIN, b.Lot, trace.ErrForbidden)
 	}
-	p, err := c.registry.Product(ctx, b.GTIN)
+	prod, err := x.register.Product(ctx, b.GTIN)
 	if err != nil {
 		return err
 	}
-	owner, err := c.registry.Entity(ctx, b.OwnerID)
+	owner, err := x.register.Entity(ctx, b.OwnerID)
 	if err != nil {
 		return err
 	}
-	lotKey := LotKey(b.GTIN, b.Lot)
+	lotKey := trace.LotKey(b.GTIN, b.Lot)
 	items := map[string]bool{}
 	var itemKeys []string
 	for after := ""; ; {
-		codes, err := c.codes.ListCodes(ctx, CodeFilter{GTIN: b.GTIN, Lot: b.Lot}, Page{Limit: 10_000, After: after})
+		codes, err := x.codes.ListCodes(ctx, trace.CodeFilter{GTIN: b.GTIN, Lot: b.Lot}, trace.Page{Limit: 10_000, After: after})
 		if err != nil {
 			return err
 		}
 		for _, cd := range codes {
-			k := itemKey(cd.GTIN, cd.Serial)
+			k := trace.ItemKey(cd.GTIN, cd.Serial)
 			items[k] = true
 			itemKeys = append(itemKeys, k)
 		}
@@ -102,11 +133,11 @@ func (c *Chain) FSMA204(ctx context.Context, actorID, gtin, lot string, w io.Wri
 		}
 		after = codes[len(codes)-1].Seq
 	}
-	events := map[string]StoredEvent{}
-	collect := func(f EventFilter) error {
-		var cur *EventCursor
+	events := map[string]trace.StoredEvent{}
+	collect := func(f trace.EventFilter) error {
+		var cur *trace.EventCursor
 		for {
-			page, err := c.store.QueryEvents(ctx, f, ByEventTime, cur, 1000)
+			page, err := x.events.QueryEvents(ctx, f, trace.ByEventTime, cur, 1000)
 			if err != nil {
 				return err
 			}
@@ -117,46 +148,46 @@ func (c *Chain) FSMA204(ctx context.Context, actorID, gtin, lot string, w io.Wri
 				return nil
 			}
 			last := page[len(page)-1]
-			cur = &EventCursor{Time: last.EventTime, ID: last.ID}
+			cur = &trace.EventCursor{Time: last.EventTime, ID: last.ID}
 		}
 	}
-	if err := collect(EventFilter{Classes: []string{lotKey}}); err != nil {
+	if err := collect(trace.EventFilter{Classes: []string{lotKey}}); err != nil {
 		return err
 	}
 	for start := 0; start < len(itemKeys); start += 500 {
-		if err := collect(EventFilter{AnyEPCs: itemKeys[start:min(start+500, len(itemKeys))]}); err != nil {
+		if err := collect(trace.EventFilter{AnyEPCs: itemKeys[start:min(start+500, len(itemKeys))]}); err != nil {
 			return err
 		}
 	}
-	list := make([]StoredEvent, 0, len(events))
+	list := make([]trace.StoredEvent, 0, len(events))
 	for _, e := range events {
 		list = append(list, e)
 	}
-	slices.SortFunc(list, func(a, b StoredEvent) int {
+	slices.SortFunc(list, func(a, b trace.StoredEvent) int {
 		if d := a.EventTime.Compare(b.EventTime); d != 0 {
 			return d
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
 
-	names := map[string]Entity{}
-	entity := func(id string) Entity {
+	names := map[string]trace.Entity{}
+	entity := func(id string) trace.Entity {
 		if e, ok := names[id]; ok {
 			return e
 		}
-		e, _ := c.registry.Entity(ctx, id)
+		e, _ := x.register.Entity(ctx, id)
 		names[id] = e
 		return e
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(FSMAHeader); err != nil {
+	if err := cw.Write(Header); err != nil {
 		return err
 	}
 	tlc := fmt.Sprintf("(01)%s(10)%s", b.GTIN, b.Lot)
 	tlcSource := strings.TrimSpace(owner.Name + " " + owner.GLN)
 	for _, ev := range list {
 		capturer := entity(ev.CapturedBy)
-		kind := cte(ev, capturer.HasKind(KindFarm))
+		kind := cte(ev, capturer.HasKind(trace.KindFarm))
 		if kind == "" {
 			continue
 		}
@@ -178,10 +209,10 @@ func (c *Chain) FSMA204(ctx context.Context, actorID, gtin, lot string, w io.Wri
 		}
 		locName = capturer.Name
 		var from, to []string
-		for _, id := range sources(ev) {
+		for _, id := range ev.Sources() {
 			from = append(from, entity(id).Name)
 		}
-		for _, id := range destinations(ev) {
+		for _, id := range ev.Destinations() {
 			to = append(to, entity(id).Name)
 		}
 		docType, docNum := bizTransaction(ev.Raw)
@@ -189,7 +220,7 @@ func (c *Chain) FSMA204(ctx context.Context, actorID, gtin, lot string, w io.Wri
 		if qty > 0 {
 			qtyText = strconv.FormatFloat(qty, 'f', -1, 64)
 		}
-		row := []string{kind, ev.EventTime.Format(time.DateOnly), ev.EventTime.Format(time.RFC3339), tlc, p.Name,
+		row := []string{kind, ev.EventTime.Format(time.DateOnly), ev.EventTime.Format(time.RFC3339), tlc, prod.Name,
 			qtyText, uom, locGLN, locName, strings.Join(from, "; "), strings.Join(to, "; "), docType, docNum, tlcSource, ev.ID}
 		var missing []string
 		need := map[string]int{"Quantity": 5, "Unit of Measure": 6, "Location GLN": 7}

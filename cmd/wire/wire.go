@@ -1,0 +1,155 @@
+// Package wire builds the service: it opens every domain's stores on one
+// database handle, then the domain services from trace up through
+// standards and recall, passing the higher domains' answers into the
+// lower ones' interfaces, and finally the HTTP handlers. cmd/tracesvc uses
+// it on both backends, and the handler tests use it too, so there is one
+// wiring to read and to test.
+package wire
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"tracesvc/handlers"
+	"tracesvc/recall"
+	"tracesvc/recall/recallmongo"
+	"tracesvc/recall/recallsql"
+	"tracesvc/recall/webhook"
+	"tracesvc/standards"
+	"tracesvc/standards/standardsmongo"
+	"tracesvc/standards/standardssql"
+	"tracesvc/trace"
+	"tracesvc/trace/access"
+	"tracesvc/trace/audit"
+	"tracesvc/trace/fsma"
+	"tracesvc/trace/scan"
+	"tracesvc/trace/tracemongo"
+	"tracesvc/trace/tracesql"
+)
+
+// Stores is every domain's stores on one database.
+type Stores struct {
+	Trace     trace.Store
+	Codes     trace.CodeStore
+	Events    trace.EventStore
+	Scans     scan.Store
+	Keys      access.Store
+	Audit     audit.Store
+	Tipoffs   standards.TipoffStore
+	Endpoints recall.EndpointStore
+}
+
+// SQLite opens every domain's stores on the embedded database's writer
+// and reader pools, creating their tables if needed.
+func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
+	t, err := tracesql.New(ctx, w, r)
+	if err != nil {
+		return Stores{}, err
+	}
+	s, err := standardssql.New(ctx, w, r)
+	if err != nil {
+		return Stores{}, err
+	}
+	rc, err := recallsql.New(ctx, w, r)
+	if err != nil {
+		return Stores{}, err
+	}
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Endpoints: rc}, nil
+}
+
+// Mongo opens every domain's stores on db, creating their indexes if
+// needed.
+func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
+	t, err := tracemongo.New(ctx, db)
+	if err != nil {
+		return Stores{}, err
+	}
+	s, err := standardsmongo.New(ctx, db)
+	if err != nil {
+		return Stores{}, err
+	}
+	rc, err := recallmongo.New(ctx, db)
+	if err != nil {
+		return Stores{}, err
+	}
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Endpoints: rc}, nil
+}
+
+// Options are the settings of the services.
+type Options struct {
+	BaseURL      string // public origin of Digital Link URIs, without a trailing slash
+	SerialLength int    // 0 means trace.DefaultSerialLength
+	LabelFont    string // optional TrueType font for label text
+	MaxScans     int    // scans of one serial that raise an alert; 0 means the default
+	MaxSpeedKmh  float64
+	// SecretKey is the 32-byte key that seals webhook secrets at rest
+	// (see webhook.LoadOrCreateKey).
+	SecretKey []byte
+	// WebhookPolicy says which webhook URLs entities may register.
+	WebhookPolicy  webhook.Policy
+	FingerprintKey []byte
+	TrustedProxies []string
+	PublicLimit    handlers.RateLimit
+	TipoffLimit    handlers.RateLimit
+	Logger         *slog.Logger // nil discards
+	Now            trace.Clock  // nil is the wall clock
+}
+
+// Service is the built service.
+type Service struct {
+	Handler  *handlers.Server
+	Access   *access.Service
+	Audit    *audit.Log
+	Registry *trace.Registry
+	Resolver *scan.Resolver // Close it after the server stops, before the database closes
+}
+
+// Build builds the services over st and the handlers over them. It starts
+// the resolver's scan recorder: call Close when done.
+func Build(st Stores, o Options) (*Service, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.BaseURL == "" {
+		return nil, errors.New("wire: BaseURL is required")
+	}
+	sealer, err := webhook.NewSealer(o.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+
+	// trace, the register and custody record.
+	registry := trace.NewRegistry(st.Trace, o.Now)
+	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
+		SerialLength: o.SerialLength, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("serial length: %w", err)
+	}
+	chain := trace.NewChain(st.Events, st.Codes, registry, trace.ChainConfig{
+		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now})
+	keys := access.NewService(st.Keys, o.Now)
+	auditLog := audit.NewLog(st.Audit, o.Now)
+
+	// standards and recall, built on the register.
+	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now)
+	endpoints := recall.NewEndpoints(st.Endpoints, sealer, o.WebhookPolicy, o.Now)
+
+	// The consumer-facing resolver reads the higher domains' answers
+	// through its lookups; none are wired yet (no recall campaigns,
+	// declarations or credit records exist), which the lookups' doc
+	// comments define as "nothing to show".
+	resolver := scan.New(registry, st.Codes, st.Events, chain, st.Scans, scan.Config{
+		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now})
+
+	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
+		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Endpoints: endpoints,
+		Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit})
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Resolver: resolver}, nil
+}

@@ -1,0 +1,25 @@
+package recallmongo_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"tracesvc/recall/recallmongo"
+	"tracesvc/recall/storetest"
+	"tracesvc/trace/mongotest"
+)
+
+var srv *mongotest.Server
+
+func TestMain(m *testing.M) { os.Exit(mongotest.Run(m, &srv)) }
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) storetest.Stores {
+		s, err := recallmongo.New(context.Background(), srv.Database(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Stores{Endpoints: s}
+	})
+}

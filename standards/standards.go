@@ -1,0 +1,41 @@
+// Package standards keeps the compliance facts about market entities and
+// their products: tip-offs from the public and their handling (and, as the
+// service grows, standard self-declarations, spot checks and mandatory
+// incident reports). It reads the register through trace; trace never
+// imports it, and asks it questions only through interfaces cmd wires.
+package standards
+
+import (
+	"errors"
+	"fmt"
+
+	"tracesvc/trace"
+)
+
+// Sentinel errors returned by the standards domain and its stores. Callers
+// test them with [errors.Is]; handlers map them to HTTP statuses.
+var (
+	ErrNotFound = errors.New("standards: not found")
+	ErrConflict = errors.New("standards: already exists")
+	ErrInvalid  = errors.New("standards: invalid")
+	// ErrUnavailable is a store that does not answer in time: the request
+	// may be retried.
+	ErrUnavailable = errors.New("standards: unavailable")
+)
+
+// invalid returns an [ErrInvalid] error about field.
+func invalid(field, format string, args ...any) error {
+	return &trace.FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Kind: ErrInvalid}
+}
+
+// checkText validates a text field as [trace.CheckText] does, as this
+// domain's invalid error.
+func checkText(field, s string, required bool, max int) error {
+	var fe *trace.FieldError
+	if err := trace.CheckText(field, s, required, max); errors.As(err, &fe) {
+		return invalid(fe.Field, "%s", fe.Msg)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}

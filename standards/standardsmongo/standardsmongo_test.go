@@ -1,0 +1,25 @@
+package standardsmongo_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"tracesvc/standards/standardsmongo"
+	"tracesvc/standards/storetest"
+	"tracesvc/trace/mongotest"
+)
+
+var srv *mongotest.Server
+
+func TestMain(m *testing.M) { os.Exit(mongotest.Run(m, &srv)) }
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) storetest.Stores {
+		s, err := standardsmongo.New(context.Background(), srv.Database(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Stores{Tipoffs: s}
+	})
+}

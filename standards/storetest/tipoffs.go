@@ -1,0 +1,139 @@
+// Package storetest is the conformance suite every backend of the
+// standards domain's stores must pass. It is run by the tests of
+// standards/standardssql (on a temp folder) and standards/standardsmongo (on
+// an embedded FerretDB, or on MONGODB_URI).
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"tracesvc/standards"
+	"tracesvc/trace"
+	"tracesvc/trace/storetest"
+)
+
+// Stores is one fresh, empty set of stores of a backend.
+type Stores struct {
+	Tipoffs standards.TipoffStore
+}
+
+// Run runs the whole suite. newStores returns empty stores for one test.
+func Run(t *testing.T, newStores func(t testing.TB) Stores) {
+	tests := map[string]func(*testing.T, Stores){
+		"Tipoffs": func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
+	}
+	names := make([]string, 0, len(tests))
+	for n := range tests {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { tests[name](t, newStores(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+
+const scanGTIN = "09506000134352"
+
+func tipoff(i int, status standards.TipoffStatus) standards.Tipoff {
+	return standards.Tipoff{ID: fmt.Sprintf("t%02d", i), Receipt: fmt.Sprintf("R-%04d", 9000-i), Subject: "product",
+		GTIN: scanGTIN, Category: "quality", Description: fmt.Sprintf("tip %d: the seal was broken", i),
+		Anonymous: true, Client: fmt.Sprintf("client-%d", i), Status: status,
+		CreatedAt: t0.Add(time.Duration(i) * time.Minute), UpdatedAt: t0.Add(time.Duration(i) * time.Minute)}
+}
+
+func tipoffIDs(list []standards.Tipoff) []string {
+	out := []string{}
+	for _, tp := range list {
+		out = append(out, tp.ID)
+	}
+	return out
+}
+
+func testTipoffs(t *testing.T, s standards.TipoffStore) {
+	ctx := context.Background()
+	// A named tipster with every field set.
+	t1 := tipoff(1, standards.TipoffVerifying)
+	t1.Subject, t1.Code, t1.GTIN = "code", "https://id.example.cn/01/09506000134352/21/S1", scanGTIN
+	t1.Category, t1.Anonymous, t1.Name, t1.Contact = "counterfeit", false, "Zhang San", "+86 138 0000 0000"
+	t1.Note, t1.HandledBy = "asked the brand owner", "k1"
+	t1.UpdatedAt = t0.Add(time.Hour + 7*time.Millisecond)
+	t1.Deadline, t1.NotifyBy = t0.Add(72*time.Hour), t0.Add(15*24*time.Hour)
+	// An anonymous tip-off about an entity: no deadlines, nothing confidential.
+	t2 := tipoff(2, standards.TipoffReceived)
+	t2.Subject, t2.GTIN, t2.EntityID, t2.Category = "entity", "", "e7", "safety"
+	t3 := tipoff(3, standards.TipoffReceived)
+	t4 := tipoff(4, standards.TipoffClosed)
+	t4.Deadline = t0.Add(48 * time.Hour) // a deadline without a tipster to notify
+	all := []standards.Tipoff{t1, t2, t3, t4}
+	for _, i := range []int{2, 0, 3, 1} {
+		storetest.Must(t, s.CreateTipoff(ctx, all[i]))
+	}
+
+	dup := tipoff(9, standards.TipoffReceived)
+	dup.Receipt = t3.Receipt
+	storetest.WantErr(t, s.CreateTipoff(ctx, dup), standards.ErrConflict, "receipt")
+	dup = tipoff(9, standards.TipoffReceived)
+	dup.ID = t3.ID
+	storetest.WantErr(t, s.CreateTipoff(ctx, dup), standards.ErrConflict, "id")
+
+	for _, want := range all {
+		got, err := s.Tipoff(ctx, want.Receipt)
+		storetest.Must(t, err)
+		storetest.Equal(t, got, want)
+	}
+	got, err := s.Tipoff(ctx, t2.Receipt)
+	storetest.Must(t, err)
+	if !got.Deadline.IsZero() || !got.NotifyBy.IsZero() || got.Name != "" || got.Contact != "" {
+		t.Fatalf("anonymous tip-off without deadlines: %+v", got)
+	}
+	_, err = s.Tipoff(ctx, "R-nope")
+	storetest.WantErr(t, err, standards.ErrNotFound, "")
+	_, err = s.Tipoff(ctx, t1.ID) // an ID is not a receipt
+	storetest.WantErr(t, err, standards.ErrNotFound, "")
+
+	list := func(status standards.TipoffStatus, p trace.Page) []standards.Tipoff {
+		t.Helper()
+		got, err := s.ListTipoffs(ctx, status, p)
+		storetest.Must(t, err)
+		return got
+	}
+	storetest.Equal(t, list("", trace.Page{Limit: 10}), all)
+	storetest.Equal(t, tipoffIDs(list("", trace.Page{Limit: 3})), []string{"t01", "t02", "t03"})
+	storetest.Equal(t, tipoffIDs(list("", trace.Page{Limit: 3, After: "t03"})), []string{"t04"})
+	storetest.Equal(t, tipoffIDs(list("", trace.Page{Limit: 3, After: "t04"})), []string{})
+	storetest.Equal(t, tipoffIDs(list(standards.TipoffReceived, trace.Page{Limit: 10})), []string{"t02", "t03"})
+	storetest.Equal(t, tipoffIDs(list(standards.TipoffReceived, trace.Page{Limit: 1, After: "t02"})), []string{"t03"})
+	storetest.Equal(t, tipoffIDs(list(standards.TipoffCaseOpened, trace.Page{Limit: 10})), []string{})
+
+	at := t0.Add(26*time.Hour + 5*time.Millisecond)
+	up, err := s.UpdateTipoff(ctx, t2.Receipt, standards.TipoffCaseOpened, "forwarded to the market regulator", "k9", at)
+	storetest.Must(t, err)
+	want := t2
+	want.Status, want.Note, want.HandledBy, want.UpdatedAt = standards.TipoffCaseOpened, "forwarded to the market regulator", "k9", at
+	storetest.Equal(t, up, want)
+	got, err = s.Tipoff(ctx, t2.Receipt)
+	storetest.Must(t, err)
+	storetest.Equal(t, got, want)
+	// Updating one tip-off leaves the others alone.
+	got, err = s.Tipoff(ctx, t3.Receipt)
+	storetest.Must(t, err)
+	storetest.Equal(t, got, t3)
+	storetest.Equal(t, tipoffIDs(list(standards.TipoffCaseOpened, trace.Page{Limit: 10})), []string{"t02"})
+	storetest.Equal(t, tipoffIDs(list(standards.TipoffReceived, trace.Page{Limit: 10})), []string{"t03"})
+
+	// The named tip-off keeps its confidential fields and deadlines.
+	up, err = s.UpdateTipoff(ctx, t1.Receipt, standards.TipoffClosed, "", "k1", at)
+	storetest.Must(t, err)
+	want = t1
+	want.Status, want.Note, want.UpdatedAt = standards.TipoffClosed, "", at
+	storetest.Equal(t, up, want)
+
+	_, err = s.UpdateTipoff(ctx, "R-nope", standards.TipoffClosed, "", "k1", at)
+	storetest.WantErr(t, err, standards.ErrNotFound, "")
+}

@@ -1,0 +1,226 @@
+package standards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"tracesvc/trace"
+	"tracesvc/trace/gs1"
+)
+
+// TipoffStatus is where a tip-off is in its handling.
+type TipoffStatus string
+
+// The tip-off statuses.
+const (
+	TipoffReceived   TipoffStatus = "received"
+	TipoffVerifying  TipoffStatus = "verifying"
+	TipoffCaseOpened TipoffStatus = "case_opened"
+	TipoffClosed     TipoffStatus = "closed"
+	TipoffRejected   TipoffStatus = "rejected"
+)
+
+// Tip-off subjects, categories and statuses.
+var (
+	TipoffSubjects   = []string{"code", "product", "entity"}
+	TipoffCategories = []string{"counterfeit", "quality", "safety", "labelling", "expired", "other"}
+	TipoffStatuses   = []TipoffStatus{TipoffReceived, TipoffVerifying, TipoffCaseOpened, TipoffClosed, TipoffRejected}
+)
+
+// Tipoff is a report from the public about a code, product or entity.
+// Name and Contact are confidential: only regulators see them.
+type Tipoff struct {
+	ID          string       `json:"id"`                       // time-ordered: the list order
+	Receipt     string       `json:"receipt"`                  // what the tipster keeps to ask for its status
+	Subject     string       `json:"subject"`                  // "code", "product" or "entity"
+	Code        string       `json:"code,omitempty"`           // Digital Link or element string
+	GTIN        string       `json:"gtin,omitempty"`           // for a product
+	EntityID    string       `json:"entityId,omitempty"`       // for an entity
+	Category    string       `json:"category"`                 // counterfeit, quality, safety, labelling, other
+	Description string       `json:"description"`              // what the tipster saw
+	Anonymous   bool         `json:"anonymous"`                // no name or contact given
+	Name        string       `json:"name,omitempty"`           // confidential
+	Contact     string       `json:"contact,omitempty"`        // confidential
+	Client      string       `json:"-"`                        // hashed client, for rate limits and abuse review
+	Status      TipoffStatus `json:"status"`                   //
+	Note        string       `json:"note,omitempty"`           // regulator's note, internal
+	HandledBy   string       `json:"handledBy,omitempty"`      // regulator key ID of the last update
+	CreatedAt   time.Time    `json:"createdAt"`                //
+	UpdatedAt   time.Time    `json:"updatedAt"`                //
+	Deadline    time.Time    `json:"verifyBy,omitzero"`        // verification deadline
+	NotifyBy    time.Time    `json:"notifyTipsterBy,omitzero"` // when a named tipster must hear back
+}
+
+// TipoffStore keeps tip-offs. standards/standardssql and
+// standards/standardsmongo implement it; standards/storetest holds them to
+// it.
+type TipoffStore interface {
+	// CreateTipoff stores t; [ErrConflict] when its ID or receipt exists.
+	CreateTipoff(ctx context.Context, t Tipoff) error
+	// Tipoff finds a tip-off by receipt, or [ErrNotFound].
+	Tipoff(ctx context.Context, receipt string) (Tipoff, error)
+	// ListTipoffs returns tip-offs in ID order after p.After, optionally
+	// of one status.
+	ListTipoffs(ctx context.Context, status TipoffStatus, p trace.Page) ([]Tipoff, error)
+	// UpdateTipoff sets status, note and handler and returns the tip-off;
+	// [ErrNotFound] when there is none with receipt.
+	UpdateTipoff(ctx context.Context, receipt string, status TipoffStatus, note, by string, at time.Time) (Tipoff, error)
+}
+
+// NewTipoff is what a member of the public files.
+type NewTipoff struct {
+	Subject     string `json:"subject"`
+	Code        string `json:"code"`
+	GTIN        string `json:"gtin"`
+	EntityID    string `json:"entityId"`
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	Name        string `json:"name"`
+	Contact     string `json:"contact"`
+}
+
+// Entities tells whether an entity is registered; trace.Register
+// implements it.
+type Entities interface {
+	Entity(ctx context.Context, id string) (trace.Entity, error)
+}
+
+// Tipoffs files and handles tip-offs from the public.
+type Tipoffs struct {
+	store    TipoffStore
+	entities Entities
+	now      trace.Clock
+}
+
+// NewTipoffs returns the tip-off service.
+func NewTipoffs(store TipoffStore, entities Entities, now trace.Clock) *Tipoffs {
+	return &Tipoffs{store: store, entities: entities, now: now}
+}
+
+// File validates and stores a tip-off from anyone, and returns it with its
+// receipt. client is the hashed client that filed it.
+func (t *Tipoffs) File(ctx context.Context, in NewTipoff, client string) (Tipoff, error) {
+	if !slices.Contains(TipoffSubjects, in.Subject) {
+		return Tipoff{}, invalid("subject", "must be one of %s", strings.Join(TipoffSubjects, ", "))
+	}
+	if in.Category == "" {
+		in.Category = "other"
+	}
+	if !slices.Contains(TipoffCategories, in.Category) {
+		return Tipoff{}, invalid("category", "must be one of %s", strings.Join(TipoffCategories, ", "))
+	}
+	if err := checkText("description", in.Description, true, 4000); err != nil {
+		return Tipoff{}, err
+	}
+	if len([]rune(strings.TrimSpace(in.Description))) < 5 {
+		return Tipoff{}, invalid("description", "say in a few words what you saw")
+	}
+	if err := checkText("name", in.Name, false, 100); err != nil {
+		return Tipoff{}, err
+	}
+	if err := checkText("contact", in.Contact, false, 200); err != nil {
+		return Tipoff{}, err
+	}
+	switch in.Subject {
+	case "code":
+		if in.Code == "" {
+			return Tipoff{}, invalid("code", "is required for a tip-off about a code")
+		}
+		if err := checkText("code", in.Code, true, 500); err != nil {
+			return Tipoff{}, err
+		}
+		// A counterfeit code may well be malformed: it is kept as given.
+	case "product":
+		g, err := gs1.ValidateGTIN(in.GTIN)
+		if err != nil {
+			return Tipoff{}, invalid("gtin", "%v", err)
+		}
+		in.GTIN = g
+	case "entity":
+		if _, err := t.entities.Entity(ctx, in.EntityID); errors.Is(err, trace.ErrNotFound) {
+			return Tipoff{}, invalid("entityId", "no entity %q is registered", in.EntityID)
+		} else if err != nil {
+			return Tipoff{}, err
+		}
+	}
+	now := t.now.Now()
+	tip := Tipoff{ID: trace.NewID(now), Subject: in.Subject, Code: in.Code, GTIN: in.GTIN, EntityID: in.EntityID,
+		Category: in.Category, Description: strings.TrimSpace(in.Description), Name: strings.TrimSpace(in.Name),
+		Contact: strings.TrimSpace(in.Contact), Client: client, Status: TipoffReceived, CreatedAt: now, UpdatedAt: now}
+	tip.Anonymous = tip.Name == "" && tip.Contact == ""
+	src, _ := trace.NewSerialSource(trace.MinSerialLength + 4)
+	for attempt := 0; ; attempt++ {
+		tip.Receipt = "T" + src.Next()
+		err := t.store.CreateTipoff(ctx, tip)
+		if err == nil {
+			return tip, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt == 5 {
+			return Tipoff{}, fmt.Errorf("file tip-off: %w", err)
+		}
+	}
+}
+
+// TipoffStatusView is all a tipster sees when checking a receipt.
+type TipoffStatusView struct {
+	Receipt   string       `json:"receipt"`
+	Status    TipoffStatus `json:"status"`
+	CreatedAt time.Time    `json:"createdAt"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+}
+
+// Lookup returns what p may see of the tip-off with receipt: a regulator
+// gets the whole tip-off (full is set), anyone else its status only.
+func (t *Tipoffs) Lookup(ctx context.Context, p trace.Principal, receipt string) (view TipoffStatusView, full *Tipoff, err error) {
+	tip, err := t.store.Tipoff(ctx, strings.ToUpper(strings.TrimSpace(receipt)))
+	if err != nil {
+		return TipoffStatusView{}, nil, fmt.Errorf("tip-off %s: %w", receipt, err)
+	}
+	view = TipoffStatusView{Receipt: tip.Receipt, Status: tip.Status, CreatedAt: tip.CreatedAt, UpdatedAt: tip.UpdatedAt}
+	if p.Role == trace.RoleRegulator {
+		full = &tip
+	}
+	return view, full, nil
+}
+
+// List returns one page of tip-offs, of one status when set: for
+// regulators only, since tip-offs name their tipsters.
+func (t *Tipoffs) List(ctx context.Context, caller trace.Principal, status TipoffStatus, p trace.Page) ([]Tipoff, string, error) {
+	if err := caller.Require(trace.RoleRegulator); err != nil {
+		return nil, "", err
+	}
+	p, err := p.Normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if status != "" && !slices.Contains(TipoffStatuses, status) {
+		return nil, "", invalid("status", "unknown status %q", status)
+	}
+	list, err := t.store.ListTipoffs(ctx, status, trace.Page{Limit: p.Limit + 1, After: p.After})
+	if err != nil {
+		return nil, "", fmt.Errorf("list tip-offs: %w", err)
+	}
+	return trace.PageOf(list, p.Limit, func(t Tipoff) string { return t.ID })
+}
+
+// Update moves a tip-off to status with a regulator's note.
+func (t *Tipoffs) Update(ctx context.Context, caller trace.Principal, receipt string, status TipoffStatus, note string) (Tipoff, error) {
+	if err := caller.Require(trace.RoleRegulator); err != nil {
+		return Tipoff{}, err
+	}
+	if !slices.Contains(TipoffStatuses, status) {
+		return Tipoff{}, invalid("status", "must be one of received, verifying, case_opened, closed, rejected")
+	}
+	if err := checkText("note", note, false, 4000); err != nil {
+		return Tipoff{}, err
+	}
+	tip, err := t.store.UpdateTipoff(ctx, strings.ToUpper(strings.TrimSpace(receipt)), status, note, caller.KeyID, t.now.Now())
+	if err != nil {
+		return Tipoff{}, fmt.Errorf("update tip-off %s: %w", receipt, err)
+	}
+	return tip, nil
+}

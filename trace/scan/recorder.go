@@ -1,0 +1,288 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tracesvc/trace"
+)
+
+// queueSize is how many scans may wait to be stored. A full queue means the
+// store is down or far too slow; scans beyond it are dropped and counted.
+const queueSize = 1 << 16
+
+// lateWrite bounds storing a scan in line after Close.
+const lateWrite = 2 * time.Second
+
+// recorder stores scans in the background, in batches, and checks them
+// for counterfeit signals. Retries are bounded and never hold a lock, so
+// a store that is down delays nothing but the recorder itself.
+type recorder struct {
+	r      *Resolver
+	queue  chan Scan
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	done   chan struct{}
+	ctx    context.Context // cancelled when Close runs out of time
+	cancel context.CancelFunc
+	once   sync.Once
+
+	stored, dropped atomic.Int64
+
+	sigMu   sync.Mutex      // guards the maps below: the recorder and late in-line writers share them
+	counts  map[string]int  // code → scans seen
+	alerted map[string]bool // "kind code" pairs known to have their alert
+	pending map[string]bool // codes whose count was read from the store in this flush
+}
+
+func newRecorder(r *Resolver) *recorder {
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &recorder{r: r, queue: make(chan Scan, queueSize), done: make(chan struct{}), ctx: ctx, cancel: cancel,
+		counts: map[string]int{}, alerted: map[string]bool{}, pending: map[string]bool{}}
+	go rec.run()
+	return rec
+}
+
+// Stats are the scan recorder's counters.
+type Stats struct {
+	Queued  int   // scans waiting to be stored
+	Stored  int64 // scans stored since start
+	Dropped int64 // scans given up: the queue was full, or the store failed every attempt
+}
+
+// Stats returns the scan recorder's counters.
+func (r *Resolver) Stats() Stats {
+	return Stats{Queued: len(r.rec.queue), Stored: r.rec.stored.Load(), Dropped: r.rec.dropped.Load()}
+}
+
+// Close stops queueing scans and waits until every queued scan is stored,
+// or until ctx ends: then the recorder stops retrying, the scans still
+// queued are dropped (and counted), and Close returns an error saying how
+// many. Scans logged after Close are stored in line, each within a short
+// time limit. Closing twice is harmless.
+func (r *Resolver) Close(ctx context.Context) error {
+	rec := r.rec
+	rec.once.Do(func() {
+		rec.mu.Lock()
+		rec.closed = true
+		close(rec.queue)
+		rec.mu.Unlock()
+	})
+	before := rec.dropped.Load()
+	select {
+	case <-rec.done:
+		return nil
+	case <-ctx.Done():
+	}
+	rec.cancel()
+	<-rec.done
+	return fmt.Errorf("scan recorder stopped before storing every scan (%d dropped): %w",
+		rec.dropped.Load()-before, ctx.Err())
+}
+
+// log queues the scan of a serial for recording; class-level resolves
+// are not logged.
+func (r *Resolver) log(res Resolution, owner string, c Client) error {
+	if res.Serial == "" {
+		return nil
+	}
+	s := Scan{ID: trace.NewID(res.ScannedAt), GTIN: res.GTIN, Serial: res.Serial, Lot: res.Lot, At: res.ScannedAt,
+		Client: c.Fingerprint, Verdict: res.Verdict, Owner: owner}
+	if c.Lat != nil && c.Lon != nil {
+		s.HasLocation, s.Lat, s.Lon = true, math.Round(*c.Lat*100)/100, math.Round(*c.Lon*100)/100
+	}
+	rec := r.rec
+	rec.mu.RLock()
+	closed, queued := rec.closed, false
+	if !closed {
+		select {
+		case rec.queue <- s:
+			queued = true
+		default:
+		}
+	}
+	rec.mu.RUnlock()
+	switch {
+	case queued:
+	case closed:
+		// A request that outlived the shutdown: store its scan in line.
+		ctx, cancel := context.WithTimeout(context.Background(), lateWrite)
+		defer cancel()
+		rec.flush(ctx, []Scan{s})
+	default:
+		rec.dropped.Add(1)
+		r.cfg.Logger.Warn("scan queue is full; scan dropped", "gtin", s.GTIN, "serial", s.Serial)
+	}
+	return nil
+}
+
+// run writes queued scans in batches and raises alerts, until the queue
+// is closed and drained.
+func (rec *recorder) run() {
+	defer close(rec.done)
+	batch := make([]Scan, 0, 512)
+	for s := range rec.queue {
+		batch = append(batch, s)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case s, ok := <-rec.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, s)
+			default:
+				break drain
+			}
+		}
+		rec.flush(rec.ctx, batch)
+		batch = batch[:0]
+	}
+}
+
+// flush stores scans, trying a bounded number of times with growing
+// waits, and then checks them for counterfeit signals. Scans it cannot
+// store are dropped, counted and logged.
+func (rec *recorder) flush(ctx context.Context, scans []Scan) {
+	cfg := rec.r.cfg
+	wait := cfg.RetryWait
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = rec.r.scans.InsertScans(ctx, scans); err == nil {
+			break
+		}
+		if attempt == cfg.StoreAttempts || ctx.Err() != nil {
+			rec.dropped.Add(int64(len(scans)))
+			cfg.Logger.ErrorContext(ctx, "recording scans failed; scans dropped", "scans", len(scans), "attempts", attempt, "err", err)
+			return
+		}
+		cfg.Logger.WarnContext(ctx, "recording scans failed; retrying", "scans", len(scans), "attempt", attempt, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait *= 2
+	}
+	rec.stored.Add(int64(len(scans)))
+	rec.sigMu.Lock()
+	defer rec.sigMu.Unlock()
+	defer clear(rec.pending)
+	for _, s := range scans {
+		if err := rec.signals(ctx, s); err != nil {
+			// The next scan of the code checks again.
+			cfg.Logger.WarnContext(ctx, "checking counterfeit signals failed", "gtin", s.GTIN, "serial", s.Serial, "err", err)
+		}
+	}
+}
+
+// signals raises the counterfeit alerts a scan calls for.
+func (rec *recorder) signals(ctx context.Context, s Scan) error {
+	r := rec.r
+	alerted := func(kind AlertKind) bool { return rec.alerted[string(kind)+" "+s.GTIN+"/"+s.Serial] }
+	raise := func(kind AlertKind, scans []string, detail string) error {
+		if s.Owner == "" && kind != AlertImpossibleTravel {
+			return nil // a GTIN nobody here owns: nobody to alert but officials, and no code to protect
+		}
+		if alerted(kind) {
+			return nil
+		}
+		seen, err := r.scans.HasAlert(ctx, kind, s.GTIN, s.Serial)
+		if err != nil {
+			return err
+		}
+		if len(rec.alerted) > 1_000_000 {
+			clear(rec.alerted)
+		}
+		rec.alerted[string(kind)+" "+s.GTIN+"/"+s.Serial] = true
+		if seen {
+			return nil
+		}
+		err = r.scans.InsertAlert(ctx, Alert{ID: trace.NewID(s.At), Kind: kind, GTIN: s.GTIN, Serial: s.Serial, Owner: s.Owner,
+			Scans: scans, Detail: detail, CreatedAt: s.At})
+		if errors.Is(err, trace.ErrConflict) {
+			return nil
+		}
+		return err
+	}
+	switch s.Verdict {
+	case VerdictUnknownCode:
+		if err := raise(AlertUnknownSerial, []string{s.ID}, "serial "+s.Serial+" was never issued under this GTIN"); err != nil {
+			return err
+		}
+	case VerdictDecommissioned:
+		if err := raise(AlertScannedAfterSale, []string{s.ID}, "scanned after it was sold or decommissioned"); err != nil {
+			return err
+		}
+	}
+	n, err := rec.count(ctx, s)
+	if err != nil {
+		return err
+	}
+	if n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
+		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, x := range recent {
+			ids = append(ids, x.ID)
+		}
+		if err := raise(AlertTooManyScans, ids, fmt.Sprintf("scanned %d times (more than %d)", n, r.cfg.MaxScans)); err != nil {
+			return err
+		}
+	}
+	if !s.HasLocation {
+		return nil
+	}
+	recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 20)
+	if err != nil {
+		return err
+	}
+	for _, prev := range recent {
+		if prev.ID >= s.ID || !prev.HasLocation { // IDs are time-ordered: skip this scan and later ones
+			continue
+		}
+		km := distanceKm(prev.Lat, prev.Lon, s.Lat, s.Lon)
+		hours := math.Abs(s.At.Sub(prev.At).Hours())
+		// Locations are rounded to ~1 km; allow for that before judging speed.
+		if km > 5 && km/math.Max(hours, 1.0/3600) > r.cfg.MaxSpeedKmh {
+			return raise(AlertImpossibleTravel, []string{prev.ID, s.ID},
+				fmt.Sprintf("scanned %.0f km apart within %s", km, s.At.Sub(prev.At).Abs().Round(time.Second)))
+		}
+		break // compare with the latest earlier scan that has a location
+	}
+	return nil
+}
+
+// count returns how many times s's code has been scanned, s included.
+// The store is asked once per code; the recorder (the only writer of this
+// instance's scans) counts on from there. Scans recorded by other
+// instances are seen when the code's count is next read from the store.
+func (rec *recorder) count(ctx context.Context, s Scan) (int, error) {
+	r := rec.r
+	key := s.GTIN + "/" + s.Serial
+	if n, ok := rec.counts[key]; ok {
+		if rec.pending[key] {
+			return n, nil // read from the store in this flush: this scan is in it
+		}
+		rec.counts[key] = n + 1
+		return n + 1, nil
+	}
+	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
+	if err != nil {
+		return 0, err
+	}
+	if len(rec.counts) > 1_000_000 {
+		clear(rec.counts) // bounded memory: counts are re-read from the store
+	}
+	// The stored count includes every scan of this batch of the code, so
+	// later scans of the same batch must not add to it again.
+	rec.counts[key] = n
+	rec.pending[key] = true
+	return n, nil
+}
