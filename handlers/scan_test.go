@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // scanEnv has one batch with issued codes, one of them sold.

@@ -9,17 +9,17 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"tracesvc/trace"
-	"tracesvc/trace/schemamongo"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/schemamongo"
 )
 
 var (
-	_ scan.Store   = (*Store)(nil)
+	_ scan.Store = (*Store)(nil)
 )
 
 const (
-	colScans   = "scans"
-	colAlerts  = "alerts"
+	colScans  = "scans"
+	colAlerts = "alerts"
 )
 
 func scanIndexes() map[string][]mongo.IndexModel {
@@ -153,4 +153,3 @@ func (s *Store) HasAlert(ctx context.Context, kind scan.AlertKind, gtin, serial 
 		options.Count().SetLimit(1))
 	return n > 0, err
 }
-

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"tracesvc/trace"
-	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/access"
+	"tracesvc/trace/sqlitedb"
 )
 
 const keyCols = `id, hash, role, entity_id, label, created_by, created_at, revoked_at`

@@ -155,4 +155,3 @@ func (s *Store) HasAlert(ctx context.Context, kind scan.AlertKind, gtin, serial 
 		string(kind), gtin, serial).Scan(&found)
 	return found, err
 }
-

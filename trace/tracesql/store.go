@@ -3,8 +3,8 @@ package tracesql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -108,7 +108,31 @@ func New(ctx context.Context, writer, readers *sql.DB) (*Store, error) {
 	if err := sqlitedb.Migrate(ctx, writer, slices.Concat(schema, codeSchema, eventSchema, scanSchema)); err != nil {
 		return nil, err
 	}
+	if err := dropEntityWebhooks(ctx, writer); err != nil {
+		return nil, err
+	}
 	return &Store{db: handles{W: writer, R: readers}}, nil
+}
+
+// dropEntityWebhooks upgrades a database written before webhook settings
+// moved from entities to the recall domain: the NOT NULL columns
+// webhook_url and webhook_secret would make every new entity fail. Their
+// values are kept in legacy_entity_webhooks (secrets as they were stored,
+// in plain text) for an operator to re-register; then the columns go.
+func dropEntityWebhooks(ctx context.Context, w *sql.DB) error {
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('entities') WHERE name = 'webhook_url'`).Scan(&n); err != nil {
+		return fmt.Errorf("tracesql: inspect entities: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return sqlitedb.Migrate(ctx, w, []string{
+		`CREATE TABLE IF NOT EXISTS legacy_entity_webhooks (entity_id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL) WITHOUT ROWID`,
+		`INSERT OR IGNORE INTO legacy_entity_webhooks SELECT id, webhook_url, webhook_secret FROM entities WHERE webhook_url != ''`,
+		`ALTER TABLE entities DROP COLUMN webhook_url`,
+		`ALTER TABLE entities DROP COLUMN webhook_secret`,
+	})
 }
 
 // translate maps SQLite errors onto the trace domain's sentinels. fields

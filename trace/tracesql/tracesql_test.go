@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"tracesvc/trace"
 	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/storetest"
 	"tracesvc/trace/tracesql"
@@ -50,5 +51,45 @@ func TestReopen(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLegacyEntityWebhooks opens a database whose entities table still has
+// the webhook columns of earlier versions: new entities can be stored, and
+// the old settings are kept aside.
+func TestLegacyEntityWebhooks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlitedb.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.W.ExecContext(ctx, `CREATE TABLE entities (id TEXT PRIMARY KEY, uscc TEXT NOT NULL UNIQUE,
+		gln TEXT, name TEXT NOT NULL, kinds TEXT NOT NULL, region TEXT NOT NULL, address TEXT NOT NULL,
+		company_prefix TEXT NOT NULL, contact TEXT NOT NULL, webhook_url TEXT NOT NULL, webhook_secret TEXT NOT NULL,
+		created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO entities VALUES ('old', '91120000MA0000001X', NULL, 'Old', '[]',
+		'Tianjin', '1 Road', '', '{}', 'https://hooks.example.cn/r', 'sixteen-chars-secret', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := tracesql.New(ctx, db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := trace.Entity{ID: "new", USCC: "91120000MA0000002X", Name: "New", Kinds: []trace.Kind{trace.KindFarm},
+		Region: "Tianjin", Address: "2 Road"}
+	if err := s.CreateEntity(ctx, e); err != nil {
+		t.Fatalf("new entity on an upgraded database: %v", err)
+	}
+	var url string
+	if err := db.R.QueryRowContext(ctx, `SELECT url FROM legacy_entity_webhooks WHERE entity_id = 'old'`).Scan(&url); err != nil || url != "https://hooks.example.cn/r" {
+		t.Fatalf("legacy webhook kept: %q, %v", url, err)
+	}
+	// Opening again changes nothing.
+	if _, err := tracesql.New(ctx, db.W, db.R); err != nil {
+		t.Fatal(err)
 	}
 }
