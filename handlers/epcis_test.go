@@ -67,10 +67,11 @@ func (e *env) queryEvents(key, query string) []any {
 	return list
 }
 
-// conformanceDir is GS1's example documents, next to the project.
+// conformanceDir is GS1's example documents, kept with the EPCIS parser's
+// tests (trace/epcis/testdata/gs1, with GS1's licence).
 func conformanceDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "conformance", "epcis-gs1")
+	dir := filepath.Join("..", "trace", "epcis", "testdata", "gs1")
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("GS1 conformance documents not found at %s: %v", dir, err)
 	}

@@ -12,21 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// needTool returns the path of a Debian tool the test needs. Without it
-// the test skips on a developer's machine and fails in CI, which installs it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed; .ci/run should have installed it", name)
-		}
-		t.Skipf("%s is not installed (apt-get install zbar-tools dmtx-utils poppler-utils)", name)
-	}
-	return p
-}
+	"tracesvc/trace/testtool"
+)
 
 func TestLabels(t *testing.T) {
 	e := newBatchEnv(t)
@@ -65,8 +53,8 @@ func TestLabels(t *testing.T) {
 // TestLabelScannersEye renders labels through the API and reads them back
 // with the decoders a scanner uses.
 func TestLabelScannersEye(t *testing.T) {
-	zbarimg := needTool(t, "zbarimg")
-	dmtxread := needTool(t, "dmtxread")
+	zbarimg := testtool.Program(t, "zbarimg", "zbar-tools")
+	dmtxread := testtool.Program(t, "dmtxread", "dmtx-utils")
 	e := newBatchEnv(t)
 	var got issued
 	json.Unmarshal(e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 1}).Body, &got)
@@ -129,8 +117,8 @@ func TestLabelSheet(t *testing.T) {
 		t.Fatal("second sheet should be the last")
 	}
 	// Read the first page as a scanner would: every label's QR is the URI of a code.
-	pdftoppm := needTool(t, "pdftoppm")
-	zbarimg := needTool(t, "zbarimg")
+	pdftoppm := testtool.Program(t, "pdftoppm", "poppler-utils")
+	zbarimg := testtool.Program(t, "zbarimg", "zbar-tools")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "s.pdf"), r.Body, 0o644)
 	if out, err := exec.Command(pdftoppm, "-r", "300", "-f", "1", "-l", "1", "-png", filepath.Join(dir, "s.pdf"), filepath.Join(dir, "p")).CombinedOutput(); err != nil {

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
 	"time"
+	"tracesvc/trace/testtool"
 )
 
 // scanEnv has one batch with issued codes, one of them sold.
@@ -335,7 +337,7 @@ func TestScanLog(t *testing.T) {
 // TestRealScannerPath renders a label's QR through the API, decodes it
 // with zbarimg, and opens the decoded link as a phone would.
 func TestRealScannerPath(t *testing.T) {
-	zbarimg := needTool(t, "zbarimg")
+	zbarimg := testtool.Program(t, "zbarimg", "zbar-tools")
 	s := newScanEnv(t)
 	want := s.codes[2]
 	png := s.must(200, "GET", "/api/v1/labels?symbology=qr&format=png&code="+url.QueryEscape(want.URI), s.owner, nil)

@@ -13,26 +13,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"tracesvc/trace/testtool"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// tool returns the path of an external program the test needs, from the
-// Debian package pkg. Without it the test is skipped, unless the CI
-// environment variable is set: CI installs the package, so there a missing
-// program is a failure.
-func tool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found, and CI is set: install the Debian package %s (apt-get install -y %s)", name, pkg, pkg)
-	}
-	t.Skipf("%s not found: install the Debian package %s to run this test (it fails instead when CI is set)", name, pkg)
-	return ""
-}
 
 // run runs a program and returns its standard output.
 func run(t testing.TB, name string, args ...string) []byte {
@@ -95,7 +80,7 @@ type zbarXML struct {
 // characters (in base64), and shows the GS1 modifier of a GS1-128.
 func scanZbar(t testing.TB, paths ...string) [][]zbarSymbol {
 	t.Helper()
-	zbar := tool(t, "zbarimg", "zbar-tools")
+	zbar := testtool.Program(t, "zbarimg", "zbar-tools")
 	cmd := exec.Command(zbar, append([]string{"-q", "--nodbus", "--xml"}, paths...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -147,7 +132,7 @@ func qrSymbols(data ...string) []zbarSymbol {
 // (0x1D). Without -G, dmtxread drops FNC1 altogether.
 func scanDmtx(t testing.TB, path string) string {
 	t.Helper()
-	dmtx := tool(t, "dmtxread", "dmtx-utils")
+	dmtx := testtool.Program(t, "dmtxread", "dmtx-utils")
 	return string(run(t, dmtx, "-G", "29", "-N", "1", path))
 }
 

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"tracesvc/trace/testtool"
 )
 
 func TestLayoutValidate(t *testing.T) {
@@ -86,7 +88,7 @@ func renderSheet(t testing.TB, l Layout, items iter.Seq[Item]) []byte {
 // pdfText extracts the text of a page with pdftotext (poppler-utils).
 func pdfText(t testing.TB, pdf string, page int) string {
 	t.Helper()
-	pdftotext := tool(t, "pdftotext", "poppler-utils")
+	pdftotext := testtool.Program(t, "pdftotext", "poppler-utils")
 	p := fmt.Sprint(page)
 	return string(run(t, pdftotext, "-f", p, "-l", p, "-enc", "UTF-8", pdf, "-"))
 }
@@ -97,7 +99,7 @@ func pdfText(t testing.TB, pdf string, page int) string {
 // it reads alone. It returns what each label holds, in label order.
 func scanLabels(t testing.TB, pdf string, l Layout, page, labels, dpi int) [][]zbarSymbol {
 	t.Helper()
-	pdftoppm := tool(t, "pdftoppm", "poppler-utils")
+	pdftoppm := testtool.Program(t, "pdftoppm", "poppler-utils")
 	p := fmt.Sprint(page)
 	prefix := strings.TrimSuffix(pdf, ".pdf") + "-" + p
 	run(t, pdftoppm, "-r", fmt.Sprint(dpi), "-gray", "-png", "-f", p, "-l", p, "-singlefile", pdf, prefix)
@@ -195,16 +197,7 @@ func TestSheetText(t *testing.T) {
 		}
 	})
 	t.Run("TrueType font", func(t *testing.T) {
-		var font string
-		for _, f := range fontCandidates {
-			if _, err := os.Stat(f); err == nil {
-				font = f
-				break
-			}
-		}
-		if font == "" {
-			t.Skipf("no TrueType font found (tried %s): install fonts-droid-fallback to test FontPath with Chinese text", strings.Join(fontCandidates, ", "))
-		}
+		font := testtool.File(t, "fonts-droid-fallback", fontCandidates...)
 		t.Logf("FontPath %s", font)
 		l := DefaultLayout()
 		l.FontPath = font
