@@ -25,8 +25,10 @@ type batchEnv struct {
 	codesPath             string
 }
 
-func newBatchEnv(t *testing.T) *batchEnv {
-	e := newEnv(t)
+func newBatchEnv(t *testing.T) *batchEnv { return newBatchEnvOn(t, "sqlite") }
+
+func newBatchEnvOn(t *testing.T, backend string) *batchEnv {
+	e := newEnvOn(t, backend, 0, 0)
 	id, key := e.newEntity()
 	_, other := e.newEntity()
 	g := e.newProduct(key, 1)

@@ -47,8 +47,10 @@ func source(party string) string {
 	return fmt.Sprintf(`"sourceList":[{"type":"possessing_party","source":%q}]`, party)
 }
 
-func newChainEnv(t *testing.T) *chainEnv {
-	e := newEnv(t)
+func newChainEnv(t *testing.T) *chainEnv { return newChainEnvOn(t, "sqlite") }
+
+func newChainEnvOn(t *testing.T, backend string) *chainEnv {
+	e := newEnvOn(t, backend, 0, 0)
 	c := &chainEnv{env: e, t0: time.Date(2026, 11, 1, 6, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	mk := func(name string, prefix string, kinds ...string) (string, string) {
 		n := e.serial.Add(1)
@@ -123,8 +125,10 @@ func custodians(g map[string]any) map[string]bool {
 	return out
 }
 
-func TestCustodyScenario(t *testing.T) {
-	c := newChainEnv(t)
+func TestCustodyScenario(t *testing.T) { eachBackend(t, testCustodyScenario) }
+
+func testCustodyScenario(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
 	c.run()
 	palletA := "https://id.example.cn/00/" + c.pallet1
 	palletB := "https://id.example.cn/00/" + c.pallet2
@@ -212,8 +216,10 @@ func TestCustodyScenario(t *testing.T) {
 
 // TestCustodyViolations checks each custody rule is refused with its
 // reason and the custodian it expected.
-func TestCustodyViolations(t *testing.T) {
-	c := newChainEnv(t)
+func TestCustodyViolations(t *testing.T) { eachBackend(t, testCustodyViolations) }
+
+func testCustodyViolations(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
 	c.run()
 	palletA := "https://id.example.cn/00/" + c.pallet1
 	palletB := "https://id.example.cn/00/" + c.pallet2

@@ -17,6 +17,7 @@ import (
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
+	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/mongotest"
@@ -45,6 +46,13 @@ type env struct {
 // backends are the stores the tests that run on both backends use.
 var backends = []string{"sqlite", "mongo"}
 
+// eachBackend runs test on the embedded store and on MongoDB (FerretDB).
+func eachBackend(t *testing.T, test func(t *testing.T, backend string)) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) { test(t, b) })
+	}
+}
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvOn(t, "sqlite", 0, 0)
@@ -61,6 +69,12 @@ func newLimitedEnv(t testing.TB, rps float64, burst int) *env {
 // newEnvOn builds the service with cmd/wire, the wiring cmd/tracesvc
 // uses, on a fresh database of backend ("sqlite" or "mongo").
 func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
+	t.Helper()
+	return newEnvWith(t, backend, rps, burst, nil)
+}
+
+// newEnvWith is newEnvOn with the service's clock (nil: the wall clock).
+func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.Clock) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -84,7 +98,7 @@ func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
 	}
 	svc, err := wire.Build(st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
 		SecretKey: bytes.Repeat([]byte{7}, 32), FingerprintKey: []byte("test-key"),
-		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps)})
+		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,8 +83,10 @@ var rejectedExamples = map[string]string{}
 
 // TestGS1Conformance captures every GS1 example EPCISDocument and queries
 // each event back, checking that every field comes back as given.
-func TestGS1Conformance(t *testing.T) {
-	e := newEnv(t)
+func TestGS1Conformance(t *testing.T) { eachBackend(t, testGS1Conformance) }
+
+func testGS1Conformance(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 0, 0)
 	_, key := e.newEntity("manufacturer")
 	dir := conformanceDir(t)
 	var files []string
@@ -147,8 +149,10 @@ func TestGS1Conformance(t *testing.T) {
 	}
 }
 
-func TestCaptureRejects(t *testing.T) {
-	e := newEnv(t)
+func TestCaptureRejects(t *testing.T) { eachBackend(t, testCaptureRejects) }
+
+func testCaptureRejects(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 0, 0)
 	_, key := e.newEntity()
 	obj := func(fields string) string {
 		return `{"type":"ObjectEvent","action":"OBSERVE","epcList":["urn:epc:id:sgtin:0614141.107346.2017"],` + fields + `}`
@@ -217,8 +221,10 @@ func TestCaptureRejects(t *testing.T) {
 var _ = time.Now
 var _ = fmt.Sprint
 
-func TestEPCISQueryAndSingleEvents(t *testing.T) {
-	e := newEnv(t)
+func TestEPCISQueryAndSingleEvents(t *testing.T) { eachBackend(t, testEPCISQueryAndSingleEvents) }
+
+func testEPCISQueryAndSingleEvents(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 0, 0)
 	_, key := e.newEntity()
 	_, other := e.newEntity()
 	var events []string

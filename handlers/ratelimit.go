@@ -77,7 +77,7 @@ func (s *Server) rateLimit(l *limiter) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		ok, wait := l.take(s.fingerprint(c), time.Now())
+		ok, wait := l.take(s.fingerprint(c), s.now.Now())
 		if ok {
 			c.Next()
 			return

@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"time"
+
 	"tracesvc/trace/testtool"
 )
 
@@ -22,8 +24,10 @@ type scanEnv struct {
 	codes []struct{ URI, Serial string }
 }
 
-func newScanEnv(t *testing.T) *scanEnv {
-	e := newBatchEnv(t)
+func newScanEnv(t *testing.T) *scanEnv { return newScanEnvOn(t, "sqlite") }
+
+func newScanEnvOn(t *testing.T, backend string) *scanEnv {
+	e := newBatchEnvOn(t, backend)
 	var got issued
 	json.Unmarshal(e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 5}).Body, &got)
 	s := &scanEnv{batchEnv: e, codes: got.Codes}
@@ -54,8 +58,10 @@ func (e *env) get(p, accept, lang string) response {
 	return response{Code: rec.Code, Body: rec.Body.Bytes(), Hdr: rec.Header()}
 }
 
-func TestResolveJSON(t *testing.T) {
-	s := newScanEnv(t)
+func TestResolveJSON(t *testing.T) { eachBackend(t, testResolveJSON) }
+
+func testResolveJSON(t *testing.T, backend string) {
+	s := newScanEnvOn(t, backend)
 	verdict := func(p string) (int, map[string]any) {
 		r := s.get(p, "application/json", "")
 		if r.Code == 200 && !strings.HasPrefix(r.Hdr.Get("Content-Type"), "application/json") {
@@ -104,8 +110,10 @@ func TestResolveJSON(t *testing.T) {
 	}
 }
 
-func TestResolveHTMLAndLinkset(t *testing.T) {
-	s := newScanEnv(t)
+func TestResolveHTMLAndLinkset(t *testing.T) { eachBackend(t, testResolveHTMLAndLinkset) }
+
+func testResolveHTMLAndLinkset(t *testing.T, backend string) {
+	s := newScanEnvOn(t, backend)
 	p := path(s.codes[0].URI)
 	r := s.get(p, "text/html,application/xhtml+xml", "en-GB,en;q=0.9")
 	if r.Code != 200 || !strings.HasPrefix(r.Hdr.Get("Content-Type"), "text/html") || !strings.Contains(string(r.Body), "Genuine code") {
@@ -164,8 +172,10 @@ func TestResolveHTMLAndLinkset(t *testing.T) {
 	}
 }
 
-func TestAlerts(t *testing.T) {
-	s := newScanEnv(t)
+func TestAlerts(t *testing.T) { eachBackend(t, testAlerts) }
+
+func testAlerts(t *testing.T, backend string) {
+	s := newScanEnvOn(t, backend)
 	_, stranger := s.newEntity()
 	// 1. An unknown serial under a known GTIN.
 	s.get("/01/"+s.gtin+"/21/FAKE23456789", "application/json", "")
@@ -173,20 +183,20 @@ func TestAlerts(t *testing.T) {
 	s.get(path(s.codes[4].URI), "application/json", "")
 	// 3. Beijing, then Guangzhou (1,900 km) a moment later.
 	s.get(path(s.codes[1].URI)+"&lat=39.9042&lon=116.4074", "application/json", "")
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(5 * time.Millisecond) // the two scans a few milliseconds apart, not at the same instant
 	s.get(path(s.codes[1].URI)+"&lat=23.1291&lon=113.2644", "application/json", "")
 	// 4. More scans than the limit (5 in this env).
 	for range 6 {
 		s.get(path(s.codes[2].URI), "application/json", "")
 	}
+	// Closing the resolver stores every queued scan and checks its signals.
+	if err := s.resolver.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	kinds := map[string]map[string]any{}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(kinds) < 4 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		for _, a := range s.must(200, "GET", "/api/v1/alerts", s.reg, nil).JSON()["alerts"].([]any) {
-			m := a.(map[string]any)
-			kinds[m["kind"].(string)] = m
-		}
+	for _, a := range s.must(200, "GET", "/api/v1/alerts", s.reg, nil).JSON()["alerts"].([]any) {
+		m := a.(map[string]any)
+		kinds[m["kind"].(string)] = m
 	}
 	for _, k := range []string{"unknown_serial", "scanned_after_end", "impossible_travel", "too_many_scans"} {
 		a, ok := kinds[k]
@@ -272,7 +282,10 @@ func TestTipoffs(t *testing.T) {
 // TestRateLimits checks anonymous callers get 429 with Retry-After once
 // their bucket is empty, per client.
 func TestRateLimits(t *testing.T) {
-	e := newLimitedEnv(t, 2, 3)
+	// The clock runs with the wall clock, and the test moves it on.
+	var ahead atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	e := newEnvWith(t, "sqlite", 2, 3, now)
 	tip := map[string]any{"subject": "product", "gtin": "09506000134352", "description": "A rate limit test"}
 	codes := []int{}
 	for range 5 {
@@ -294,8 +307,9 @@ func TestRateLimits(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("another client: %d", rec.Code)
 	}
-	// Tip-offs have their own, stricter bucket.
-	time.Sleep(2 * time.Second)
+	// Tip-offs have their own, stricter bucket. Two seconds on, the
+	// general bucket has refilled.
+	ahead.Add(int64(2 * time.Second))
 	got := []int{}
 	for range 7 {
 		got = append(got, e.do("POST", "/api/v1/tipoffs", "", tip).Code)
@@ -364,8 +378,10 @@ var _ = http.StatusOK
 
 // TestRecallHold checks that a recall hold recorded in EPCIS (bizStep
 // holding, disposition recalled) turns the scan verdict into a recall.
-func TestRecallHold(t *testing.T) {
-	s := newScanEnv(t)
+func TestRecallHold(t *testing.T) { eachBackend(t, testRecallHold) }
+
+func testRecallHold(t *testing.T, backend string) {
+	s := newScanEnvOn(t, backend)
 	s.captureOK(s.owner, objectEvent("OBSERVE", "holding", "2026-11-05T08:00:00+08:00", []string{s.codes[3].URI},
 		`"disposition":"recalled","persistentDisposition":{"set":["recalled"]}`))
 	if res := s.get(path(s.codes[3].URI), "application/json", "").JSON(); res["verdict"] != "recalled" || res["codeState"] != "recalled" {

@@ -49,6 +49,8 @@ type Config struct {
 	// PublicLimit limits anonymous callers of the API and the resolver;
 	// TipoffLimit, anonymous tip-offs. Zero values turn limits off.
 	PublicLimit, TipoffLimit RateLimit
+	// Now is the clock of the rate limits; nil is the wall clock.
+	Now trace.Clock
 }
 
 // Server serves the API. It is an [http.Handler].
@@ -72,12 +74,13 @@ type Server struct {
 	labelFont string
 	labels    label.Renderer
 	engine    *gin.Engine
+	now       trace.Clock
 }
 
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -180,33 +181,53 @@ func TestBootstrapPrintsKeyOnce(t *testing.T) {
 
 func TestGracefulShutdownFinishesRequests(t *testing.T) {
 	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": "graceful-admin-key-0123456789"}, "-data", t.TempDir())
-	// Hold a request open by sending its body slowly, then stop the service.
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", in.base+"/api/v1/keys", pr)
-	req.Header.Set("Authorization", "Bearer graceful-admin-key-0123456789")
-	res := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- -1
-			return
-		}
-		resp.Body.Close()
-		res <- resp.StatusCode
-	}()
-	fmt.Fprint(pw, `{"role":`)
-	time.Sleep(100 * time.Millisecond)
+	// Hold a request open: its headers are sent with Expect: 100-continue,
+	// and the server's "100 Continue" says the handler is reading the body.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(in.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"role":"inspector"}`
+	fmt.Fprintf(conn, "POST /api/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer graceful-admin-key-0123456789\r\n"+
+		"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
+	rd := bufio.NewReader(conn)
+	if cont, err := http.ReadResponse(rd, nil); err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue, got %v, %v", cont, err)
+	}
+	// Stop the service, and send the body once it has begun shutting down.
 	stopped := make(chan error, 1)
 	go func() { stopped <- in.stop() }()
-	time.Sleep(100 * time.Millisecond)
-	fmt.Fprint(pw, `"inspector"}`)
-	pw.Close()
-	if code := <-res; code != 201 {
-		t.Fatalf("in-flight request got %d during shutdown, want 201", code)
+	in.waitLog(t, "shutting down")
+	fmt.Fprint(conn, body)
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatalf("in-flight request during shutdown: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("in-flight request got %d during shutdown, want 201", resp.StatusCode)
 	}
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitLog waits until the service has logged a line with message msg.
+func (in *instance) waitLog(t *testing.T, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(in.stdout.String()))
+		for sc.Scan() {
+			var line struct{ Msg string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == msg {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the log: %s", msg, in.stdout)
 }
 
 func TestFlags(t *testing.T) {
