@@ -401,3 +401,53 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metrics:\n%s", body)
 	}
 }
+
+// TestEntityWebhook sets, shows, hides and removes an entity's
+// recall-notice endpoint, which recall keeps apart from the register.
+func TestEntityWebhook(t *testing.T) { eachBackend(t, testEntityWebhook) }
+
+func testEntityWebhook(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 0, 0)
+	id, key := e.newEntity()
+	_, stranger := e.newEntity()
+	path := "/api/v1/entities/" + id
+	hook := map[string]any{"webhookUrl": "https://hooks.example.cn/recall", "webhookSecret": "0123456789abcdef0123"}
+	runCases(t, e, map[string]authCase{
+		"no key":          {"PATCH", path, "", hook, 401, "unauthorized"},
+		"another entity":  {"PATCH", path, stranger, hook, 403, "forbidden"},
+		"private address": {"PATCH", path, key, map[string]any{"webhookUrl": "https://10.0.0.7/r", "webhookSecret": "0123456789abcdef"}, 400, "invalid"},
+		"loopback":        {"PATCH", path, key, map[string]any{"webhookUrl": "https://[::1]/r", "webhookSecret": "0123456789abcdef"}, 400, "invalid"},
+		"plain http":      {"PATCH", path, key, map[string]any{"webhookUrl": "http://hooks.example.cn/r", "webhookSecret": "0123456789abcdef"}, 400, "invalid"},
+		"no secret":       {"PATCH", path, key, map[string]any{"webhookUrl": "https://hooks.example.cn/r"}, 400, "invalid"},
+		"secret alone":    {"PATCH", path, key, map[string]any{"webhookSecret": "0123456789abcdef"}, 400, "invalid"},
+	})
+	// A refused endpoint stored nothing, not even the register half.
+	if v := e.must(200, "GET", path, key, nil).JSON(); v["webhookSecretSet"] != false || v["updatedAt"] != v["createdAt"] {
+		t.Fatalf("after refusals: %v", v)
+	}
+	got := e.must(200, "PATCH", path, key, hook).JSON()
+	if got["webhookUrl"] != hook["webhookUrl"] || got["webhookSecretSet"] != true {
+		t.Fatalf("after setting: %v", got)
+	}
+	if _, leaked := got["webhookSecret"]; leaked {
+		t.Fatal("secret leaked")
+	}
+	// The URL alone can change; the secret stays.
+	got = e.must(200, "PATCH", path, key, map[string]any{"webhookUrl": "https://hooks.example.cn/v2"}).JSON()
+	if got["webhookUrl"] != "https://hooks.example.cn/v2" || got["webhookSecretSet"] != true {
+		t.Fatalf("after changing the URL: %v", got)
+	}
+	// Officials see it; another entity and the public do not.
+	if v := e.must(200, "GET", path, e.reg, nil).JSON(); v["webhookUrl"] != "https://hooks.example.cn/v2" {
+		t.Fatalf("regulator view: %v", v)
+	}
+	for _, k := range []string{stranger, ""} {
+		if v := e.must(200, "GET", path, k, nil).JSON(); v["webhookUrl"] != nil || v["webhookSecretSet"] != nil || v["contact"] != nil {
+			t.Fatalf("view of %q: %v", k, v)
+		}
+	}
+	got = e.must(200, "PATCH", path, key, map[string]any{"webhookUrl": ""}).JSON()
+	if got["webhookUrl"] != nil || got["webhookSecretSet"] != false {
+		t.Fatalf("after removing: %v", got)
+	}
+}
