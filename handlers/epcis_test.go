@@ -314,3 +314,20 @@ func TestCaptureLimits(t *testing.T) {
 		t.Fatalf("10,001 events: %d %v", code, body)
 	}
 }
+
+// TestHeaderFieldErrors checks that an error about a value sent as a
+// header names the header.
+func TestHeaderFieldErrors(t *testing.T) {
+	e := newEnv(t)
+	_, key := e.newEntity()
+	req := httptest.NewRequest("POST", "/epcis/capture", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/ld+json")
+	req.Header.Set("GS1-Capture-Error-Behaviour", "sometimes")
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	r := response{Code: rec.Code, Body: rec.Body.Bytes()}
+	if r.Code != 400 || r.errField() != "GS1-Capture-Error-Behaviour" {
+		t.Fatalf("bad error behaviour: %d %s", r.Code, r.Body)
+	}
+}

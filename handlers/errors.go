@@ -51,6 +51,13 @@ var errStatus = []struct {
 	{[]error{trace.ErrUnavailable, standards.ErrUnavailable, recall.ErrUnavailable}, http.StatusServiceUnavailable, "unavailable"},
 }
 
+// headerFields names the request headers behind domain fields that the
+// API takes as headers, so that an error points at what the client sent.
+var headerFields = map[string]string{
+	"idempotencyKey": "Idempotency-Key",
+	"errorBehaviour": "GS1-Capture-Error-Behaviour",
+}
+
 // retryAfterUnavailable is the Retry-After of a 503: stores that do not
 // answer are usually back within seconds (a busy writer, an election).
 const retryAfterUnavailable = "2"
@@ -73,6 +80,9 @@ func writeError(c *gin.Context, logger *slog.Logger, err error) {
 		var fe *trace.FieldError
 		if errors.As(err, &fe) {
 			body.Field, body.Message = fe.Field, fe.Msg
+			if h, ok := headerFields[fe.Field]; ok {
+				body.Field = h
+			}
 		}
 		switch m.status {
 		case http.StatusUnauthorized:
