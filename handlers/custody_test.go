@@ -253,3 +253,75 @@ func testCustodyViolations(t *testing.T, backend string) {
 	// Events about codes this service did not issue are stored unchecked.
 	c.captureOK(c.retBK, objectEvent("OBSERVE", "shipping", c.at(1), []string{"urn:epc:id:sgtin:0614141.107346.2017"}, ""))
 }
+
+// TestLotOwnership (issue 9, item 1): class-level events naming a lot of a
+// product registered here are accepted only from the lot's maker or an
+// entity it was shipped to.
+func TestLotOwnership(t *testing.T) { eachBackend(t, testLotOwnership) }
+
+func testLotOwnership(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	cheeseLot := "https://id.example.cn/01/" + c.cheese + "/10/CH1"
+	refused := func(key, event, pointer, custodian string) {
+		t.Helper()
+		_, job := c.capture(key, doc(event))
+		errs, _ := job["errors"].([]any)
+		if job["success"] != false || len(errs) == 0 {
+			t.Fatalf("not refused: %v", job)
+		}
+		e := errs[0].(map[string]any)
+		if ptr, _ := e["pointer"].(string); e["rule"] != "custody.lotNotHeld" || !strings.HasSuffix(ptr, "/0"+pointer) || e["expectedCustodian"] != custodian {
+			t.Fatalf("refused with %v, want custody.lotNotHeld at %s, custodian %s", e, pointer, custodian)
+		}
+	}
+	qty := func(list, class string) string {
+		return fmt.Sprintf(`%q:[{"epcClass":%q,"quantity":5,"uom":"KGM"}]`, list, class)
+	}
+	// Retailer B declares its own lot the input of a transformation whose
+	// output is the cheese works' lot.
+	ownLot := "https://id.example.cn/01/0614141000036/10/B-LOT"
+	refused(c.retBK, fmt.Sprintf(`{"type":"TransformationEvent","bizStep":"commissioning","eventTime":%q,"eventTimeZoneOffset":"+08:00",%s,%s}`,
+		c.at(9), qty("inputQuantityList", ownLot), qty("outputQuantityList", cheeseLot)), "/outputQuantityList/0/epcClass", c.proc)
+	// Retailer B records shipping the farm's milk lot from the farm to retailer A.
+	refused(c.retBK, objectEvent("OBSERVE", "shipping", c.at(9), []string{},
+		qty("quantityList", c.milkClass())+","+source(c.party(c.farm))+","+dest(c.party(c.retA))), "/quantityList/0/epcClass", c.farm)
+	// The distributor was never shipped the milk.
+	refused(c.distK, objectEvent("OBSERVE", "inspecting", c.at(9), []string{}, qty("quantityList", c.milkClass())),
+		"/quantityList/0/epcClass", c.farm)
+	// (A lot as parentID is refused by the EPCIS rules already: parentID.class.)
+	// The maker, and the processor the milk was shipped to, still may.
+	c.captureOK(c.farmK, objectEvent("OBSERVE", "inspecting", c.at(9), []string{}, qty("quantityList", c.milkClass())))
+	c.captureOK(c.procK, objectEvent("OBSERVE", "inspecting", c.at(9), []string{}, qty("quantityList", c.milkClass())))
+	// Lots of products not registered here pass, as EPCIS allows.
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "inspecting", c.at(9), []string{}, qty("quantityList", ownLot)))
+}
+
+// TestNeverIssuedSerial (issue 9, item 1): nobody may bring a serial this
+// service never issued under a GTIN registered here into the record, and
+// the attempt raises an alert for officials and the GTIN's owner.
+func TestNeverIssuedSerial(t *testing.T) { eachBackend(t, testNeverIssuedSerial) }
+
+func testNeverIssuedSerial(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	fake := c.item("FAKE0000001")
+	for _, key := range []string{c.retAK, c.procK} { // a retailer, and even the GTIN's owner
+		_, job := c.capture(key, doc(objectEvent("ADD", "commissioning", c.at(1), []string{fake}, "")))
+		errs, _ := job["errors"].([]any)
+		if job["success"] != false || len(errs) == 0 || errs[0].(map[string]any)["rule"] != "custody.notIssued" {
+			t.Fatalf("commissioning a never-issued serial: %v", job)
+		}
+	}
+	alerts := func(key string) []any {
+		return c.must(200, "GET", "/api/v1/alerts?kind=forged_serial", key, nil).JSON()["alerts"].([]any)
+	}
+	if a := alerts(c.reg); len(a) != 1 || a[0].(map[string]any)["serial"] != "FAKE0000001" {
+		t.Fatalf("regulator's forged_serial alerts: %v", a)
+	}
+	if a := alerts(c.procK); len(a) != 1 {
+		t.Fatalf("owner's forged_serial alerts: %v", a)
+	}
+	if a := alerts(c.retAK); len(a) != 0 {
+		t.Fatalf("a retailer sees another's alerts: %v", a)
+	}
+}

@@ -24,6 +24,7 @@ type Chain struct {
 	register  Register
 	now       Clock
 	entityURI string
+	signals   Signals
 }
 
 // ChainConfig configures [NewChain].
@@ -33,11 +34,15 @@ type ChainConfig struct {
 	// https://id.example.cn/api/v1/entities/).
 	EntityURIPrefix string
 	Now             Clock
+	// Signals hears of refused captures officials should know of; nil
+	// discards them.
+	Signals Signals
 }
 
 // NewChain returns the custody service.
 func NewChain(store EventStore, codes CodeStore, register Register, cfg ChainConfig) *Chain {
-	return &Chain{store: store, codes: codes, register: register, now: cfg.Now, entityURI: cfg.EntityURIPrefix}
+	return &Chain{store: store, codes: codes, register: register, now: cfg.Now, entityURI: cfg.EntityURIPrefix,
+		signals: cfg.Signals}
 }
 
 // Capture limits advertised by the EPCIS REST binding headers.
@@ -131,7 +136,7 @@ func epcisInvalid(err error) error {
 func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document, prefix string, now time.Time) error {
 	raws := doc.Events
 	run := &captureRun{chain: c, actor: job.OwnerID, states: map[string]*Custody{}, changed: map[string]bool{},
-		parties: map[string]string{}, owners: map[string]string{}}
+		parties: map[string]string{}, owners: map[string]string{}, holds: map[string]bool{}}
 	events := make([]*epcis.Event, len(raws))
 	var ids []string
 	for i := range raws {
@@ -226,6 +231,7 @@ type captureRun struct {
 	changed map[string]bool
 	parties map[string]string // party or location key → entity ID ("" when unknown)
 	owners  map[string]string // GTIN → owning entity ID ("" when not registered)
+	holds   map[string]bool   // lot key → whether it was shipped to the actor
 }
 
 // load reads the custody state of every code the events name, and of
@@ -364,8 +370,11 @@ func (r *captureRun) apply(ctx context.Context, ev *epcis.Event, now time.Time) 
 		}
 	}
 
-	violations, err := r.custody(ctx, ev, dest)
+	violations, err := r.lots(ctx, ev)
 	if err != nil || len(violations) > 0 {
+		return se, violations, err
+	}
+	if violations, err = r.custody(ctx, ev, dest); err != nil || len(violations) > 0 {
 		return se, violations, err
 	}
 	for _, k := range instanceKeys(ev) {
@@ -508,6 +517,14 @@ func (r *captureRun) custody(ctx context.Context, ev *epcis.Event, dest string) 
 	for _, t := range touched {
 		cur, ok := r.states[t.key]
 		if !ok {
+			v, err := r.neverIssued(ctx, ev, t.key)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				v.Pointer = t.ptr
+				out = append(out, *v)
+			}
 			continue // not issued here
 		}
 		s := *cur
@@ -570,6 +587,109 @@ func (r *captureRun) custody(ctx context.Context, ev *epcis.Event, dest string) 
 		r.changed[k] = true
 	}
 	return nil, nil
+}
+
+// neverIssued refuses an event naming a serial under a GTIN registered
+// here that this service never issued: nobody, not even the GTIN's owner,
+// may bring such a code into the record, and officials are told.
+func (r *captureRun) neverIssued(ctx context.Context, ev *epcis.Event, key string) (*CaptureError, error) {
+	gtin, serial, ok := itemParts(key)
+	if !ok {
+		return nil, nil
+	}
+	owner, err := r.owner(ctx, key)
+	if err != nil || owner == "" {
+		return nil, err
+	}
+	v := violation("", "custody.notIssued", owner,
+		"%s was never issued by this service, though its GTIN is registered here: it cannot be recorded", key)
+	if r.chain.signals != nil {
+		r.chain.signals.Raise(ctx, Signal{Kind: SignalForgedSerial, GTIN: gtin, Serial: serial, Owner: owner,
+			Actor: r.actor, Detail: fmt.Sprintf("entity %s tried to record %s for a serial never issued", r.actor, stepName(ev))})
+	}
+	return &v, nil
+}
+
+// itemParts splits an item key 01/{gtin}/21/{serial}.
+func itemParts(key string) (gtin, serial string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "01/")
+	if !ok || len(rest) < 14 {
+		return "", "", false
+	}
+	serial, ok = strings.CutPrefix(rest[14:], "/21/")
+	if !ok || serial == "" {
+		return "", "", false
+	}
+	return rest[:14], serial, true
+}
+
+// isLotKey reports whether key is a lot: 01/{gtin}/10/{lot}, without a
+// serial.
+func isLotKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, "01/")
+	return ok && len(rest) > 18 && rest[14:18] == "/10/" && !strings.Contains(rest[18:], "/21/")
+}
+
+// lots applies the ownership rule to the lots an event names at class
+// level, in its quantity lists (a lot as parentID is refused by the EPCIS
+// rules already): a lot of a product
+// registered here may be written about only by its maker or by an entity
+// it was shipped to, as for serialized codes.
+func (r *captureRun) lots(ctx context.Context, ev *epcis.Event) ([]CaptureError, error) {
+	type ref struct{ key, ptr string }
+	var refs []ref
+	lists := map[string]string{"": "/quantityList", "child": "/childQuantityList", "input": "/inputQuantityList",
+		"output": "/outputQuantityList"}
+	index := map[string]int{}
+	for _, q := range ev.Quantities {
+		i := index[q.Role]
+		index[q.Role]++
+		if isLotKey(q.EPCClass) {
+			refs = append(refs, ref{q.EPCClass, fmt.Sprintf("%s/%d/epcClass", lists[q.Role], i)})
+		}
+	}
+	var out []CaptureError
+	for _, rf := range refs {
+		owner, err := r.owner(ctx, rf.key)
+		if err != nil {
+			return nil, err
+		}
+		if owner == "" || owner == r.actor {
+			continue
+		}
+		held, err := r.shippedTo(ctx, rf.key)
+		if err != nil {
+			return nil, err
+		}
+		if !held {
+			v := violation(rf.ptr, "custody.lotNotHeld", owner,
+				"%s is a lot of entity %s's product: only its maker, or an entity it was shipped to, may record %s for it",
+				rf.key, owner, stepName(ev))
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// maxLotEvents bounds the events read to decide whether a lot was shipped
+// to the actor.
+const maxLotEvents = 10_000
+
+// shippedTo reports whether a stored event about lot, recorded by another
+// entity, names the actor as its destination.
+func (r *captureRun) shippedTo(ctx context.Context, lot string) (bool, error) {
+	if held, ok := r.holds[lot]; ok {
+		return held, nil
+	}
+	events, err := r.chain.store.EventsByKeys(ctx, []string{lot}, maxLotEvents)
+	if err != nil {
+		return false, fmt.Errorf("read events of %s: %w", lot, err)
+	}
+	held := slices.ContainsFunc(events, func(e StoredEvent) bool {
+		return e.CapturedBy != r.actor && slices.Contains(e.Parties, "destination:"+r.actor)
+	})
+	r.holds[lot] = held
+	return held, nil
 }
 
 // transition moves one code's state for event ev, or says which rule the

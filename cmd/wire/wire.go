@@ -132,7 +132,8 @@ func Build(st Stores, o Options) (*Service, error) {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
 	chain := trace.NewChain(st.Events, st.Codes, registry, trace.ChainConfig{
-		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now})
+		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now,
+		Signals: scan.NewAlerter(st.Scans, o.Now, o.Logger)})
 	keys := access.NewService(st.Keys, o.Now)
 	auditLog := audit.NewLog(st.Audit, o.Now)
 

@@ -43,10 +43,14 @@ const (
 	AlertScannedAfterSale AlertKind = "scanned_after_end" // scanned after it was sold or decommissioned
 	AlertImpossibleTravel AlertKind = "impossible_travel" // two scans too far apart for the time between
 	AlertTooManyScans     AlertKind = "too_many_scans"    // scanned more than the configured number of times
+	// AlertForgedSerial is an attempt to record custody events for a
+	// serial never issued under a GTIN registered here (trace.SignalForgedSerial).
+	AlertForgedSerial AlertKind = "forged_serial"
 )
 
 // AlertKinds lists every [AlertKind].
-var AlertKinds = []AlertKind{AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans}
+var AlertKinds = []AlertKind{AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans,
+	AlertForgedSerial}
 
 // Alert is a counterfeit signal, with the scans that raised it.
 type Alert struct {
@@ -55,7 +59,7 @@ type Alert struct {
 	GTIN      string    `json:"gtin"`
 	Serial    string    `json:"serial"`
 	Owner     string    `json:"ownerId"` // entity owning the GTIN
-	Scans     []string  `json:"scans"`   // IDs of the scans that raised it
+	Scans     []string  `json:"scans"`   // IDs of the scans that raised it (none for custody signals)
 	Detail    string    `json:"detail"`
 	CreatedAt time.Time `json:"createdAt"`
 }
