@@ -325,3 +325,56 @@ func testNeverIssuedSerial(t *testing.T, backend string) {
 		t.Fatalf("a retailer sees another's alerts: %v", a)
 	}
 }
+
+// TestTraceScopedToCaller (issue 9, item 2): a supplier's forward trace
+// reaching its customer's product shows that the trace continues, not the
+// customer's serials, custodians or quantities; officials see everything.
+func TestTraceScopedToCaller(t *testing.T) { eachBackend(t, testTraceScopedToCaller) }
+
+func testTraceScopedToCaller(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	path := "/api/v1/trace/forward?gtin=" + c.milk + "&lot=MILK1"
+	official := c.must(200, "GET", path, c.reg, nil)
+	for _, s := range c.cheeseSerials {
+		if !strings.Contains(string(official.Body), s) {
+			t.Fatalf("the regulator's trace lacks serial %s", s)
+		}
+	}
+	if !custodians(official.JSON())[c.dist] {
+		t.Fatal("the regulator's trace lacks the distributor")
+	}
+
+	farm := c.must(200, "GET", path, c.farmK, nil)
+	for _, s := range c.cheeseSerials {
+		if strings.Contains(string(farm.Body), s) {
+			t.Fatalf("the farm's trace lists the cheese works' serial %s: %s", s, farm.Body)
+		}
+	}
+	g := farm.JSON()
+	got := custodians(g)
+	if !got[c.farm] || !got[c.proc] || got[c.dist] || got[c.retA] || got[c.retB] {
+		t.Fatalf("the farm's trace shows custodians %v, want only the farm and the processor it shipped to", got)
+	}
+	var opaque map[string]any
+	for _, n := range g["nodes"].([]any) {
+		if m := n.(map[string]any); m["opaque"] == true {
+			opaque = m
+		}
+	}
+	if opaque == nil || opaque["gtin"] != c.cheese || opaque["count"] != float64(len(c.cheeseSerials)) {
+		t.Fatalf("the farm's trace should end in one opaque node for the cheese: %v", g["nodes"])
+	}
+	for _, h := range g["custodians"].([]any) {
+		for _, k := range h.(map[string]any)["keys"].([]any) {
+			if strings.Contains(k.(string), c.cheese) {
+				t.Fatalf("custodian keys show the cheese: %v", h)
+			}
+		}
+	}
+	// The cheese works still sees its own goods all the way to the shops.
+	own := c.must(200, "GET", "/api/v1/trace/forward?gtin="+c.cheese+"&lot=CH1", c.procK, nil).JSON()
+	if got := custodians(own); !got[c.dist] {
+		t.Fatalf("the maker's own trace lacks the distributor: %v", got)
+	}
+}

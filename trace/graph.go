@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,6 +42,12 @@ type TraceNode struct {
 	SSCC   string `json:"sscc,omitempty"`
 	Entity string `json:"entityId,omitempty"` // for party nodes
 	Depth  int    `json:"depth"`
+	// Opaque marks another entity's goods in an entity's trace: the trace
+	// continues there, but their contents, serials and custodians are not
+	// the caller's to see. Count is how many items one opaque item node
+	// stands for.
+	Opaque bool `json:"opaque,omitempty"`
+	Count  int  `json:"count,omitempty"`
 }
 
 // TraceEdge links two nodes: From contains To, From is made from To, or
@@ -127,8 +134,11 @@ func LotKey(gtin, lot string) string {
 // Trace walks the custody graph from the start keys (canonical keys, see
 // gs1.ParseEPC) in one direction, level by level with indexed lookups,
 // tolerating cycles. It is the engine recall scoping calls (as [System]).
-// Officials trace anything; an entity traces from its own products and
-// logistic units (see [Chain.MayTrace]).
+// Officials trace anything and see everything. An entity traces from its
+// own products and logistic units (see [Chain.MayTrace]) and sees only
+// goods it owns or held: the walk does not go past other entities' goods,
+// which appear as opaque nodes (other entities' items collapsed into one
+// node per GTIN), and custodians list only what the entity may see.
 func (c *Chain) Trace(ctx context.Context, p Principal, start []string, dir Direction, opt TraceOptions) (TraceGraph, error) {
 	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
 		return TraceGraph{}, err
@@ -155,7 +165,7 @@ func (c *Chain) Trace(ctx context.Context, p Principal, start []string, dir Dire
 	}
 	w := &walk{chain: c, dir: dir, opt: opt, nodes: map[string]*TraceNode{}, edgeSeen: map[string]bool{},
 		held: map[string]map[string]bool{}, maxQty: map[string]map[[2]string]float64{}, containerOnly: map[string]bool{},
-		eventSeen: map[string]bool{}}
+		eventSeen: map[string]bool{}, viewer: p.Scope(), owners: map[string]string{}}
 	g := TraceGraph{Start: start, Direction: dir, MaxDepth: opt.MaxDepth}
 	frontier := []string{}
 	for _, k := range start {
@@ -198,6 +208,48 @@ type walk struct {
 	maxQty        map[string]map[[2]string]float64 // entity → (class key, uom) → largest quantity seen
 	containerOnly map[string]bool                  // reached as a container: follow its moves, not its contents
 	full          bool
+	viewer        string            // the entity tracing; "" for officials, who see everything
+	owners        map[string]string // GTIN or SSCC key → owning entity, for viewers
+}
+
+// visible reports whether the viewer may see key's contents: it owns the
+// product or logistic unit, or held it.
+func (w *walk) visible(ctx context.Context, key string) (bool, error) {
+	if w.viewer == "" || w.held[w.viewer][key] {
+		return true, nil
+	}
+	n := w.nodes[key]
+	if n == nil {
+		n = &TraceNode{}
+		*n = NodeOf(key)
+	}
+	var ownerKey string
+	switch n.Kind {
+	case NodeParty:
+		return true, nil
+	case NodeItem, NodeLot:
+		ownerKey = n.GTIN
+	case NodeUnit:
+		ownerKey = "00/" + n.SSCC
+	default:
+		return false, nil
+	}
+	owner, ok := w.owners[ownerKey]
+	if !ok {
+		if n.Kind == NodeUnit {
+			if u, err := w.chain.codes.SSCC(ctx, n.SSCC); err == nil {
+				owner = u.OwnerID
+			} else if !errors.Is(err, ErrNotFound) {
+				return false, err
+			}
+		} else if p, err := w.chain.register.Product(ctx, n.GTIN); err == nil {
+			owner = p.OwnerID
+		} else if !errors.Is(err, ErrNotFound) {
+			return false, err
+		}
+		w.owners[ownerKey] = owner
+	}
+	return owner == w.viewer, nil
 }
 
 func (w *walk) addNode(key string, depth int) bool {
@@ -237,6 +289,21 @@ func (w *walk) hold(entity, key string) {
 // level follows one level of events from frontier and returns the keys
 // reached for the first time.
 func (w *walk) level(ctx context.Context, frontier []string, depth int) ([]string, error) {
+	// An entity's walk does not go past goods it may not see.
+	open := frontier[:0:0]
+	for _, k := range frontier {
+		ok, err := w.visible(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			open = append(open, k)
+		}
+	}
+	frontier = open
+	if len(frontier) == 0 {
+		return nil, nil
+	}
 	var next []string
 	reach := func(key string, asContainer bool) {
 		if w.addNode(key, depth) {
@@ -423,16 +490,50 @@ func partiesWith(ev StoredEvent, prefix string) []string {
 func (w *walk) finish(ctx context.Context, g *TraceGraph) error {
 	g.Nodes = make([]TraceNode, 0, len(w.order))
 	var codeKeys []string
+	hidden := map[string]bool{}   // keys the viewer may not see
+	rename := map[string]string{} // hidden item key → its collapsed node
+	collapsed := map[string]int{} // collapsed node key → index in g.Nodes
 	for _, k := range w.order {
 		n := *w.nodes[k]
+		ok, err := w.visible(ctx, k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			hidden[k] = true
+			n.Opaque = true
+			if n.Kind == NodeItem {
+				// Another entity's items: one node per GTIN, no serials.
+				ck := "opaque:01/" + n.GTIN
+				rename[k] = ck
+				if i, ok := collapsed[ck]; ok {
+					g.Nodes[i].Count++
+					continue
+				}
+				collapsed[ck] = len(g.Nodes)
+				n = TraceNode{Key: ck, Kind: NodeItem, GTIN: n.GTIN, Depth: n.Depth, Opaque: true, Count: 1}
+			}
+			g.Nodes = append(g.Nodes, n)
+			continue
+		}
 		g.Nodes = append(g.Nodes, n)
 		if n.Kind == NodeItem || n.Kind == NodeUnit {
 			codeKeys = append(codeKeys, k)
 		}
 	}
-	g.Edges = w.edges
-	if g.Edges == nil {
-		g.Edges = []TraceEdge{}
+	g.Edges = []TraceEdge{}
+	seen := map[TraceEdge]bool{}
+	for _, e := range w.edges {
+		if to, ok := rename[e.To]; ok {
+			e.To = to
+		}
+		if from, ok := rename[e.From]; ok {
+			e.From = from
+		}
+		if !seen[e] {
+			seen[e] = true
+			g.Edges = append(g.Edges, e)
+		}
 	}
 	current := map[string]int{}
 	for start := 0; start < len(codeKeys); start += 1000 {
@@ -449,8 +550,19 @@ func (w *walk) finish(ctx context.Context, g *TraceGraph) error {
 	}
 	g.Custodians = []Holding{}
 	for id, keys := range w.held {
+		for k := range keys {
+			if hidden[k] {
+				delete(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			continue // only goods the viewer may not see
+		}
 		h := Holding{EntityID: id, Current: current[id]}
 		for k, q := range w.maxQty[id] {
+			if hidden[k[0]] {
+				continue
+			}
 			if h.Amounts == nil {
 				h.Amounts = map[string]float64{}
 			}
