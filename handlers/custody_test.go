@@ -378,3 +378,46 @@ func testTraceScopedToCaller(t *testing.T, backend string) {
 		t.Fatalf("the maker's own trace lacks the distributor: %v", got)
 	}
 }
+
+// TestEventIDSquatting (issue 9, item 3): a capture reusing the eventID
+// of another entity's event is refused, not counted as a duplicate; the
+// same observation by two entities is stored twice; refusals never hand
+// out a derived eventID.
+func TestEventIDSquatting(t *testing.T) { eachBackend(t, testEventIDSquatting) }
+
+func testEventIDSquatting(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	const id = "urn:uuid:7d6e1c7e-5b0a-4f4e-9c55-2f3b8f0c1a01"
+	withID := func(event string) string { return `{"eventID":"` + id + `",` + event[1:] }
+	real := withID(objectEvent("OBSERVE", "inspecting", c.at(9), []string{c.item(c.cheeseSerials[0])}, ""))
+	c.captureOK(c.distK, real)
+	// Retailer A squats the distributor's eventID with an event of its own.
+	_, job := c.capture(c.retAK, doc(withID(objectEvent("OBSERVE", "inspecting", c.at(9), []string{"urn:epc:id:sgtin:0614141.107346.2017"}, ""))))
+	errs, _ := job["errors"].([]any)
+	if job["success"] != false || job["duplicates"] != 0.0 || len(errs) != 1 || errs[0].(map[string]any)["rule"] != "eventID.taken" {
+		t.Fatalf("squatting capture: %v", job)
+	}
+	// Resending one's own event is still a duplicate.
+	if job := c.captureOK(c.distK, real); job["duplicates"] != 1.0 {
+		t.Fatalf("own resend: %v", job)
+	}
+	// The same observation (no eventID, same content) by two entities is
+	// two events, each visible to its own capturer.
+	same := objectEvent("OBSERVE", "inspecting", c.at(10), []string{}, `"quantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.X1","quantity":2}]`)
+	c.captureOK(c.distK, same)
+	if job := c.captureOK(c.retAK, same); job["captured"] != 1.0 || job["duplicates"] != 0.0 {
+		t.Fatalf("the same observation by another entity: %v", job)
+	}
+	for _, key := range []string{c.distK, c.retAK} {
+		if n := len(c.queryEvents(key, "EQ_bizStep=inspecting&GE_eventTime="+url.QueryEscape(c.at(10)))); n != 1 {
+			t.Fatalf("each capturer sees its own observation: %d events", n)
+		}
+	}
+	// A refused event without an eventID is not told one.
+	_, job = c.capture(c.retBK, doc(objectEvent("OBSERVE", "shipping", c.at(11), []string{c.item(c.cheeseSerials[1])}, dest(c.party(c.retB)))))
+	errs, _ = job["errors"].([]any)
+	if len(errs) == 0 || errs[0].(map[string]any)["eventId"] != nil {
+		t.Fatalf("a refusal hands out a derived eventID: %v", job)
+	}
+}

@@ -3,11 +3,14 @@ package trace
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,13 +141,15 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 	run := &captureRun{chain: c, actor: job.OwnerID, states: map[string]*Custody{}, changed: map[string]bool{},
 		parties: map[string]string{}, owners: map[string]string{}, holds: map[string]bool{}}
 	events := make([]*epcis.Event, len(raws))
+	given := make([]bool, len(raws)) // the event carried its eventID
 	var ids []string
 	for i := range raws {
 		// Through the document, so that a derived eventID expands the
 		// extension prefixes its @context declares.
 		ev, err := doc.ParseEvent(i)
+		given[i] = hasEventID(raws[i])
 		if err != nil {
-			job.Errors = append(job.Errors, eventErrors(i, prefix, ev.ID, err)...)
+			job.Errors = append(job.Errors, eventErrors(i, prefix, shownID(ev.ID, given[i]), err)...)
 			continue
 		}
 		events[i] = &ev
@@ -163,7 +168,18 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 		if ev == nil {
 			continue
 		}
-		if stored[ev.ID] || seen[ev.ID] {
+		if by, ok := stored[ev.ID]; ok && by != run.actor {
+			// Another entity's event is not a duplicate of this one.
+			if given[i] {
+				job.Errors = append(job.Errors, CaptureError{Index: i, EventID: ev.ID, Pointer: pointer(prefix, i, "/eventID"),
+					Rule: "eventID.taken", Message: "this eventID is already used by an event another entity recorded; give the event its own eventID"})
+				continue
+			}
+			// The same observation by two entities hashes alike: this one
+			// gets its own ID.
+			ev.Raw = bytes.Replace(ev.Raw, []byte(strconv.Quote(ev.ID)), []byte(strconv.Quote(newEventUUID())), 1)
+			ev.ID = eventIDOf(ev.Raw)
+		} else if ok || seen[ev.ID] {
 			job.Duplicates++
 			continue
 		}
@@ -174,7 +190,7 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 		}
 		if len(violations) > 0 {
 			for _, v := range violations {
-				v.Index, v.EventID = i, ev.ID
+				v.Index, v.EventID = i, shownID(ev.ID, given[i])
 				v.Pointer = pointer(prefix, i, v.Pointer)
 				job.Errors = append(job.Errors, v)
 			}
@@ -195,6 +211,42 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 	}
 	job.Captured = len(out)
 	return nil
+}
+
+// shownID is the eventID a refusal names: the one the client gave, never
+// one derived for an event that was not stored.
+func shownID(id string, given bool) string {
+	if given {
+		return id
+	}
+	return ""
+}
+
+// newEventUUID returns a random urn:uuid eventID (RFC 9562 version 4).
+func newEventUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return "urn:uuid:" + h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// eventIDOf reads the eventID member of a raw event.
+func eventIDOf(raw json.RawMessage) string {
+	var m struct {
+		ID string `json:"eventID"`
+	}
+	_ = json.Unmarshal(raw, &m)
+	return m.ID
+}
+
+// hasEventID reports whether a raw event carries an eventID member.
+func hasEventID(raw json.RawMessage) bool {
+	var m struct {
+		ID *json.RawMessage `json:"eventID"`
+	}
+	return json.Unmarshal(raw, &m) == nil && m.ID != nil
 }
 
 func pointer(prefix string, i int, p string) string {

@@ -103,8 +103,9 @@ type CaptureWrite struct {
 // EventStore is the storage of custody events, their indexes, the custody
 // state of issued codes, and capture jobs.
 type EventStore interface {
-	// StoredEventIDs returns which of ids are stored already.
-	StoredEventIDs(ctx context.Context, ids []string) (map[string]bool, error)
+	// StoredEventIDs returns which of ids are stored already, each with
+	// the entity that captured it; ids not stored are absent.
+	StoredEventIDs(ctx context.Context, ids []string) (map[string]string, error)
 
 	// Custody returns the custody state of those keys that are codes this
 	// service issued; other keys are absent from the map.

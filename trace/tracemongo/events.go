@@ -115,15 +115,16 @@ func (d eventDoc) event() trace.StoredEvent {
 }
 
 // StoredEventIDs implements [trace.EventStore].
-func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
 	err := schemamongo.Chunks(ids, func(part []string) error {
 		docs, err := schemamongo.FindAll[struct {
-			ID string `bson:"_id"`
+			ID         string `bson:"_id"`
+			CapturedBy string `bson:"capturedBy"`
 		}](ctx, s.db.Collection(colEvents), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
-			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+			options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "capturedBy", Value: 1}}))
 		for _, d := range docs {
-			out[d.ID] = true
+			out[d.ID] = d.CapturedBy
 		}
 		return err
 	})

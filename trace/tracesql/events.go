@@ -55,21 +55,21 @@ var eventSchema = []string{
 }
 
 // StoredEventIDs implements [trace.EventStore].
-func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+func (s *Store) StoredEventIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
 	for start := 0; start < len(ids); start += 500 {
 		part := ids[start:min(start+500, len(ids))]
-		rows, err := s.db.W.QueryContext(ctx, `SELECT id FROM events WHERE id IN (`+sqlitedb.Marks(len(part))+`)`, sqlitedb.Args(part)...)
+		rows, err := s.db.W.QueryContext(ctx, `SELECT id, captured_by FROM events WHERE id IN (`+sqlitedb.Marks(len(part))+`)`, sqlitedb.Args(part)...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, by string
+			if err := rows.Scan(&id, &by); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[id] = true
+			out[id] = by
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
