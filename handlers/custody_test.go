@@ -421,3 +421,59 @@ func testEventIDSquatting(t *testing.T, backend string) {
 		t.Fatalf("a refusal hands out a derived eventID: %v", job)
 	}
 }
+
+// TestRecallHoldsStick (issue 9, item 4): a recall hold stays through
+// shipping and receiving, only the maker lifts it, and selling a recalled
+// code is refused with an alert for officials.
+func TestRecallHoldsStick(t *testing.T) { eachBackend(t, testRecallHoldsStick) }
+
+func testRecallHoldsStick(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet1}, ""))
+	item := c.item(c.cheeseSerials[0])
+	state := func() string {
+		t.Helper()
+		for _, cd := range c.must(200, "GET", "/api/v1/products/"+c.cheese+"/batches/CH1/codes?limit=20", c.procK, nil).JSON()["codes"].([]any) {
+			if m := cd.(map[string]any); m["serial"] == c.cheeseSerials[0] {
+				return m["state"].(string)
+			}
+		}
+		t.Fatal("code not listed")
+		return ""
+	}
+	refused := func(key, event, rule string) {
+		t.Helper()
+		_, job := c.capture(key, doc(event))
+		errs, _ := job["errors"].([]any)
+		if job["success"] != false || len(errs) == 0 || errs[0].(map[string]any)["rule"] != rule {
+			t.Fatalf("want %s, got %v", rule, job)
+		}
+	}
+	recalled := `"disposition":"recalled","persistentDisposition":{"set":["recalled"]}`
+	lift := `"persistentDisposition":{"unset":["recalled"]}`
+	// The maker holds its goods as recalled while a retailer has them.
+	c.captureOK(c.procK, objectEvent("OBSERVE", "holding", c.at(9), []string{item}, recalled))
+	if s := state(); s != "recalled" {
+		t.Fatalf("after the hold: %s", s)
+	}
+	// Shipped on and received, it stays recalled.
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "shipping", c.at(10), []string{item}, dest(c.party(c.retB))))
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "receiving", c.at(11), []string{item}, ""))
+	if s := state(); s != "recalled" {
+		t.Fatalf("after shipping and receiving: %s", s)
+	}
+	// Selling it is refused and raises an alert; the holder cannot lift it.
+	refused(c.retBK, objectEvent("OBSERVE", "retail_selling", c.at(12), []string{item}, ""), "custody.recalled")
+	refused(c.retBK, objectEvent("OBSERVE", "inspecting", c.at(12), []string{item}, lift), "custody.recallUnset")
+	alerts := c.must(200, "GET", "/api/v1/alerts?kind=recalled_sale", c.reg, nil).JSON()["alerts"].([]any)
+	if len(alerts) != 1 || alerts[0].(map[string]any)["serial"] != c.cheeseSerials[0] {
+		t.Fatalf("recalled_sale alerts: %v", alerts)
+	}
+	// The maker lifts it; then it may be sold.
+	c.captureOK(c.procK, objectEvent("OBSERVE", "inspecting", c.at(13), []string{item}, lift))
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "retail_selling", c.at(14), []string{item}, ""))
+	if s := state(); s != "sold" {
+		t.Fatalf("after lifting and selling: %s", s)
+	}
+}

@@ -589,7 +589,7 @@ func (r *captureRun) custody(ctx context.Context, ev *epcis.Event, dest string) 
 				at.Format(time.RFC3339), t.key, s.LastEventAt.Format(time.RFC3339)))
 			continue
 		}
-		v := r.transition(&s, ev, t.role, t.key, dest)
+		v := r.transition(ctx, &s, ev, t.role, t.key, dest)
 		if v != nil {
 			v.Pointer = t.ptr
 			out = append(out, *v)
@@ -620,7 +620,7 @@ func (r *captureRun) custody(ctx context.Context, ev *epcis.Event, dest string) 
 					c = p
 				}
 				c.Possessor, c.PendingTo = s.Possessor, s.PendingTo
-				if s.State == StateInCustody {
+				if s.State == StateInCustody && c.State != StateRecalled {
 					c.State = StateInCustody
 				}
 				if at.After(c.LastEventAt) {
@@ -746,7 +746,7 @@ func (r *captureRun) shippedTo(ctx context.Context, lot string) (bool, error) {
 
 // transition moves one code's state for event ev, or says which rule the
 // actor broke.
-func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest string) *CaptureError {
+func (r *captureRun) transition(ctx context.Context, s *Custody, ev *epcis.Event, role, key, dest string) *CaptureError {
 	actor := r.actor
 	mustHold := func() *CaptureError {
 		if s.State == StateIssued {
@@ -801,11 +801,24 @@ func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest str
 				"%s was shipped to entity %s: only that party may receive it", key, s.PendingTo)
 			return &v
 		}
-		s.Possessor, s.PendingTo, s.State = actor, "", StateInCustody
+		s.Possessor, s.PendingTo = actor, ""
+		if s.State != StateRecalled { // a recall hold travels with the goods
+			s.State = StateInCustody
+		}
+		return nil
+	}
+	if actor == s.Owner && s.Possessor != actor && holdOnly(ev) {
+		// The maker sets or lifts a recall hold wherever its goods are.
+		recallHold(s, ev)
 		return nil
 	}
 	if v := mustHold(); v != nil {
 		return v
+	}
+	if slices.Contains(ev.PersistentDisposition.Unset, "recalled") && s.State == StateRecalled && s.Owner != actor {
+		v := violation("/persistentDisposition/unset", "custody.recallUnset", s.Owner,
+			"%s is held as recalled: only its maker (entity %s) or the recall's close may lift the hold", key, s.Owner)
+		return &v
 	}
 	switch {
 	case role == RoleInput:
@@ -819,6 +832,16 @@ func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest str
 		}
 		s.PendingTo = dest
 	case ev.BizStep == "retail_selling":
+		if s.State == StateRecalled && !slices.Contains(ev.PersistentDisposition.Unset, "recalled") {
+			if r.chain.signals != nil {
+				gtin, serial, _ := itemParts(key)
+				r.chain.signals.Raise(ctx, Signal{Kind: SignalRecalledSale, GTIN: gtin, Serial: serial,
+					Owner: s.Owner, Actor: actor, Detail: fmt.Sprintf("entity %s tried to sell %s, which is recalled", actor, key)})
+			}
+			v := violation("", "custody.recalled", s.Owner,
+				"%s is recalled: it must not be sold; return it to its maker (entity %s)", key, s.Owner)
+			return &v
+		}
 		s.State = StateSold
 	case ev.BizStep == "decommissioning":
 		s.State = StateDecommissioned
@@ -831,6 +854,18 @@ func (r *captureRun) transition(s *Custody, ev *epcis.Event, role, key, dest str
 	}
 	recallHold(s, ev)
 	return nil
+}
+
+// holdOnly reports whether ev does nothing to its codes but set or lift a
+// recall hold: an observation outside the custody steps.
+func holdOnly(ev *epcis.Event) bool {
+	touchesHold := ev.Disposition == "recalled" || slices.Contains(ev.PersistentDisposition.Set, "recalled") ||
+		slices.Contains(ev.PersistentDisposition.Unset, "recalled")
+	switch ev.BizStep {
+	case "commissioning", "shipping", "receiving", "retail_selling", "decommissioning", "destroying":
+		return false
+	}
+	return touchesHold && ev.Type == "ObjectEvent" && ev.Action == "OBSERVE"
 }
 
 // recallHold marks a code recalled when an event holds it as recalled

@@ -24,3 +24,6 @@ type Signals interface {
 // SignalForgedSerial is an event about a serial never issued here under a
 // GTIN registered here.
 const SignalForgedSerial = "forged_serial"
+
+// SignalRecalledSale is an attempt to sell a recalled code.
+const SignalRecalledSale = "recalled_sale"

@@ -46,11 +46,14 @@ const (
 	// AlertForgedSerial is an attempt to record custody events for a
 	// serial never issued under a GTIN registered here (trace.SignalForgedSerial).
 	AlertForgedSerial AlertKind = "forged_serial"
+	// AlertRecalledSale is an attempt to sell a recalled code
+	// (trace.SignalRecalledSale).
+	AlertRecalledSale AlertKind = "recalled_sale"
 )
 
 // AlertKinds lists every [AlertKind].
 var AlertKinds = []AlertKind{AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans,
-	AlertForgedSerial}
+	AlertForgedSerial, AlertRecalledSale}
 
 // Alert is a counterfeit signal, with the scans that raised it.
 type Alert struct {
