@@ -74,8 +74,7 @@ func (s *Server) captureEvent(c *gin.Context) error {
 	}
 	if !job.Success {
 		e := job.Errors[0]
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": apiError{Code: "invalid", Message: e.Message, Field: e.Pointer},
-			"errors": job.Errors, "captureID": job.ID})
+		writeErrorWith(c, s.logger, trace.Invalid(e.Pointer, "%s", e.Message), gin.H{"errors": job.Errors, "captureID": job.ID})
 		return nil
 	}
 	id, _ := eventIDOf(body)

@@ -65,24 +65,41 @@ const retryAfterUnavailable = "2"
 // writeError writes err as the JSON error body with its status. Errors
 // nobody classified are logged in full and answered with a generic 500;
 // a 503's cause is logged too, and the body never carries driver text.
-func writeError(c *gin.Context, logger *slog.Logger, err error) {
+func writeError(c *gin.Context, logger *slog.Logger, err error) { writeErrorWith(c, logger, err, nil) }
+
+// writeErrorWith is writeError with more members beside "error" in the
+// body (a refused single-event capture lists every rule it broke).
+func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H) {
+	body := func(e apiError) gin.H {
+		h := gin.H{"error": e}
+		for k, v := range extra {
+			h[k] = v
+		}
+		return h
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, gin.H{"error": apiError{
-			Code: "invalid", Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}})
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, body(apiError{
+			Code: "invalid", Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}))
 		return
 	}
 	for _, m := range errStatus {
 		if !slices.ContainsFunc(m.errs, func(s error) bool { return errors.Is(err, s) }) {
 			continue
 		}
-		body := apiError{Code: m.code, Message: publicMessage(err)}
+		e := apiError{Code: m.code, Message: publicMessage(err)}
 		var fe *trace.FieldError
 		if errors.As(err, &fe) {
-			body.Field, body.Message = fe.Field, fe.Msg
+			e.Field, e.Message = fe.Field, fe.Msg
 			if h, ok := headerFields[fe.Field]; ok {
-				body.Field = h
+				e.Field = h
 			}
+		} else if m.code == "conflict" {
+			// A clash the domain did not name comes from the store: its
+			// detail is for the log, not the client.
+			logger.WarnContext(c.Request.Context(), "unnamed conflict", "method", c.Request.Method,
+				"path", c.FullPath(), "err", err)
+			e.Message = "this conflicts with a record already stored"
 		}
 		switch m.status {
 		case http.StatusUnauthorized:
@@ -91,9 +108,9 @@ func writeError(c *gin.Context, logger *slog.Logger, err error) {
 			logger.WarnContext(c.Request.Context(), "store unavailable", "method", c.Request.Method,
 				"path", c.FullPath(), "err", err)
 			c.Header("Retry-After", retryAfterUnavailable)
-			body.Message = "the service cannot answer now; retry shortly"
+			e.Message = "the service cannot answer now; retry shortly"
 		}
-		c.AbortWithStatusJSON(m.status, gin.H{"error": body})
+		c.AbortWithStatusJSON(m.status, body(e))
 		return
 	}
 	if !errors.Is(err, errPanic) {
@@ -104,7 +121,7 @@ func writeError(c *gin.Context, logger *slog.Logger, err error) {
 	if errors.Is(err, errPage) {
 		msg = errPage.Error()
 	}
-	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": apiError{Code: "internal", Message: msg}})
+	c.AbortWithStatusJSON(http.StatusInternalServerError, body(apiError{Code: "internal", Message: msg}))
 }
 
 // publicMessage strips the domain prefixes of wrapped sentinels
