@@ -129,6 +129,15 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 // and this package's own sentinels from the end of the message.
 func publicMessage(err error) string {
 	msg := err.Error()
+	// "authorization header …: trace: unauthorized" says it twice: the
+	// status and code carry the sentinel.
+	for _, m := range errStatus {
+		for _, sentinel := range m.errs {
+			if cut, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok && cut != "" {
+				msg = cut
+			}
+		}
+	}
 	for _, prefix := range []string{"trace: ", "standards: ", "recall: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
 	}

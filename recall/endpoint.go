@@ -94,7 +94,7 @@ func (s *Endpoints) Check(current Endpoint, ch EndpointChange) error {
 		return nil
 	}
 	if err := webhook.CheckSyntax(url, s.policy); err != nil {
-		return invalid("webhookUrl", "%s", publicReason(err))
+		return invalid("webhookUrl", "is refused: %s", publicReason(err))
 	}
 	if ch.Secret == nil && current.SealedSecret == "" {
 		return invalid("webhookSecret", "is required with webhookUrl (%d to %d bytes)", MinSecretLen, MaxSecretLen)
