@@ -23,3 +23,14 @@ func TestConformance(t *testing.T) {
 		return storetest.Stores{Endpoints: s}
 	})
 }
+
+// TestReopen opens the stores twice on one database, as a restart or a
+// second process does.
+func TestReopen(t *testing.T) {
+	db := srv.Database(t)
+	for range 2 {
+		if _, err := recallmongo.New(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func EnsureIndexes(ctx context.Context, db *mongo.Database, want Indexes) error 
 				missing = append(missing, m)
 				continue
 			}
-			if h.String() != w.String() {
+			if !h.serves(w) {
 				return fmt.Errorf("collection %s has an index %q defined as %s, but this version needs %s: "+
 					"drop that index (or restore the version that made it) and start again", col, w.name, h, w)
 			}
@@ -72,6 +72,17 @@ type spec struct {
 	name           string
 	keys           string // "field:1,other:-1"
 	unique, sparse bool
+}
+
+// serves reports whether an existing index h does what w asks. Sparseness
+// of an index that is not unique only saves space (queries return the
+// same), and servers that ignore the option (FerretDB) report none; so it
+// counts for unique indexes only.
+func (h spec) serves(w spec) bool {
+	if !w.unique {
+		h.sparse, w.sparse = false, false
+	}
+	return h == w
 }
 
 func (s spec) String() string {

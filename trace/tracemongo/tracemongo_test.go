@@ -31,3 +31,14 @@ func TestConformance(t *testing.T) {
 			}}
 	})
 }
+
+// TestReopen opens the stores twice on one database, as a restart or a
+// second process does: the indexes the first made are accepted.
+func TestReopen(t *testing.T) {
+	db := srv.Database(t)
+	for range 3 {
+		if _, err := tracemongo.New(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
