@@ -53,7 +53,10 @@ func TestScanPageInBrowser(t *testing.T) {
 		{"genuine", path(s.codes[0].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#tipoff"}},
 		{"genuine-zh", path(s.codes[0].URI), "zh", "genuine", "正品码", []string{"#product", "#batch", "#provenance", "#tipoff"}},
 		{"unknown", "/01/" + s.gtin + "/21/FAKE23456789", "en", "unknown_code", "Unknown code — possibly counterfeit", []string{"#product", "#tipoff"}},
-		{"sold", path(s.codes[4].URI), "en", "decommissioned", "Already sold/decommissioned — check with the seller", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+		{"sold", path(s.codes[4].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#sale", "#checks", "#tipoff"}},
+		{"decommissioned", path(s.codes[5].URI), "en", "decommissioned", "Taken out of use — check with the seller", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+		{"product-zh", "/01/" + s.gtin, "zh", "product_info", "产品信息 — 不能查验单件商品", []string{"#product", "#tipoff"}},
+		{"mismatch", "/01/" + s.gtin + "/10/OTHER/21/" + s.codes[0].Serial, "en", "mismatch", "Label does not match the record", []string{"#mismatches", "#product", "#batch"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,22 +125,23 @@ func (r response) JSON() map[string]any {
 	return m
 }
 
-// errCode returns the error code of an error body.
-func (r response) errCode() string {
+// apiErr returns the error member of an error body.
+func (r response) apiErr() struct{ Code, Message, Field string } {
 	var b struct {
 		Error struct{ Code, Message, Field string }
 	}
 	_ = json.Unmarshal(r.Body, &b)
-	return b.Error.Code
+	return b.Error
 }
 
-func (r response) errField() string {
-	var b struct {
-		Error struct{ Code, Message, Field string }
-	}
-	_ = json.Unmarshal(r.Body, &b)
-	return b.Error.Field
-}
+// errCode returns the error code of an error body.
+func (r response) errCode() string { return r.apiErr().Code }
+
+// errField returns the field an error body names.
+func (r response) errField() string { return r.apiErr().Field }
+
+// errMessage returns the message of an error body.
+func (r response) errMessage() string { return r.apiErr().Message }
 
 func (e *env) do(method, path, key string, body any) response {
 	e.t.Helper()

@@ -77,51 +77,59 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 		}
 		return h
 	}
+	status, code := classify(err)
+	var tooBig *http.MaxBytesError
+	e := apiError{Code: code, Message: publicMessage(err)}
+	var fe *trace.FieldError
+	switch {
+	case errors.As(err, &tooBig):
+		e.Message = fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)
+	case status == http.StatusInternalServerError:
+		if !errors.Is(err, errPanic) {
+			logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method,
+				"path", c.FullPath(), "err", err)
+		}
+		e.Message = errPanic.Error()
+		if errors.Is(err, errPage) {
+			e.Message = errPage.Error()
+		}
+	case errors.As(err, &fe):
+		e.Field, e.Message = fe.Field, fe.Msg
+		if h, ok := headerFields[fe.Field]; ok {
+			e.Field = h
+		}
+	case code == "conflict":
+		// A clash the domain did not name comes from the store: its
+		// detail is for the log, not the client.
+		logger.WarnContext(c.Request.Context(), "unnamed conflict", "method", c.Request.Method,
+			"path", c.FullPath(), "err", err)
+		e.Message = "this conflicts with a record already stored"
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		c.Header("WWW-Authenticate", `Bearer realm="tracesvc"`)
+	case http.StatusServiceUnavailable:
+		logger.WarnContext(c.Request.Context(), "store unavailable", "method", c.Request.Method,
+			"path", c.FullPath(), "err", err)
+		c.Header("Retry-After", retryAfterUnavailable)
+		e.Message = "the service cannot answer now; retry shortly"
+	}
+	c.AbortWithStatusJSON(status, body(e))
+}
+
+// classify returns the status and code of err: a body too large is 413,
+// an error wrapping none of the sentinels of errStatus is 500 "internal".
+func classify(err error) (int, string) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, body(apiError{
-			Code: "invalid", Message: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}))
-		return
+		return http.StatusRequestEntityTooLarge, "invalid"
 	}
 	for _, m := range errStatus {
-		if !slices.ContainsFunc(m.errs, func(s error) bool { return errors.Is(err, s) }) {
-			continue
+		if slices.ContainsFunc(m.errs, func(s error) bool { return errors.Is(err, s) }) {
+			return m.status, m.code
 		}
-		e := apiError{Code: m.code, Message: publicMessage(err)}
-		var fe *trace.FieldError
-		if errors.As(err, &fe) {
-			e.Field, e.Message = fe.Field, fe.Msg
-			if h, ok := headerFields[fe.Field]; ok {
-				e.Field = h
-			}
-		} else if m.code == "conflict" {
-			// A clash the domain did not name comes from the store: its
-			// detail is for the log, not the client.
-			logger.WarnContext(c.Request.Context(), "unnamed conflict", "method", c.Request.Method,
-				"path", c.FullPath(), "err", err)
-			e.Message = "this conflicts with a record already stored"
-		}
-		switch m.status {
-		case http.StatusUnauthorized:
-			c.Header("WWW-Authenticate", `Bearer realm="tracesvc"`)
-		case http.StatusServiceUnavailable:
-			logger.WarnContext(c.Request.Context(), "store unavailable", "method", c.Request.Method,
-				"path", c.FullPath(), "err", err)
-			c.Header("Retry-After", retryAfterUnavailable)
-			e.Message = "the service cannot answer now; retry shortly"
-		}
-		c.AbortWithStatusJSON(m.status, body(e))
-		return
 	}
-	if !errors.Is(err, errPanic) {
-		logger.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method,
-			"path", c.FullPath(), "err", err)
-	}
-	msg := errPanic.Error()
-	if errors.Is(err, errPage) {
-		msg = errPage.Error()
-	}
-	c.AbortWithStatusJSON(http.StatusInternalServerError, body(apiError{Code: "internal", Message: msg}))
+	return http.StatusInternalServerError, "internal"
 }
 
 // publicMessage strips the domain prefixes of wrapped sentinels

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,6 +85,11 @@ func (s *Server) rateLimit(l *limiter) gin.HandlerFunc {
 		}
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Header("Retry-After", strconv.Itoa(secs))
-		writeError(c, s.logger, fmt.Errorf("too many requests from this client; retry in %d s: %w", secs, errRateLimited))
+		err := fmt.Errorf("too many requests from this client; retry in %d s: %w", secs, errRateLimited)
+		if !strings.HasPrefix(c.Request.URL.Path, "/api/") && c.NegotiateFormat(mediaHTML, mediaJSON) == mediaHTML {
+			s.errorPage(c, err, secs) // a consumer's browser on the resolver
+			return
+		}
+		writeError(c, s.logger, err)
 	}
 }

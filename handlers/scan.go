@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -52,7 +53,12 @@ type pageView struct {
 	URI                    string
 	Verdict, VerdictText   string
 	Explain                string
-	Reason                 string
+	Title, Reason, Help    string // of an error page
+	Mismatches             []string
+	SaleText               string
+	ChecksText             string
+	Caution                bool
+	Unit                   *scan.UnitFacts
 	Recall                 *scan.RecallNotice
 	Product                *scan.ProductFacts
 	Category               string
@@ -151,6 +157,10 @@ func (s *Server) resolve(c *gin.Context) {
 			s.badLink(c, format, err)
 			return
 		}
+		if format == mediaHTML {
+			s.errorPage(c, err, 0)
+			return
+		}
 		writeError(c, s.logger, err)
 		return
 	}
@@ -191,20 +201,48 @@ func queryAIs(u *url.URL) string {
 }
 
 // badLink answers a link that is not a valid Digital Link with 400 and
-// what is wrong, as a page for browsers.
+// what is wrong: in plain words on a page for browsers, precisely in JSON.
 func (s *Server) badLink(c *gin.Context, format string, err error) {
+	if format == mediaHTML {
+		s.errorPage(c, fmt.Errorf("%w: %w", trace.ErrInvalid, err), 0)
+		return
+	}
 	msg := strings.TrimPrefix(err.Error(), "gs1: ")
 	var fe *trace.FieldError
 	if errors.As(err, &fe) {
 		msg = fe.Msg
 	}
-	if format == mediaHTML {
-		v := s.pages.base(c)
-		v.Reason = msg
-		s.pages.render(c, http.StatusBadRequest, "error", v)
-		return
-	}
 	writeError(c, s.logger, trace.Invalid("uri", "%s", msg))
+}
+
+// errorPage answers a browser whose scan failed with a page in its
+// language, in plain words, with the status the JSON error would have;
+// wait is the Retry-After of a rate-limited client, in seconds.
+func (s *Server) errorPage(c *gin.Context, err error, wait int) {
+	status, code := classify(err)
+	v := s.pages.base(c)
+	v.Title, v.Help = v.T["error_title"], v.T["error_help"]
+	switch {
+	case errors.Is(err, gs1.ErrCheckDigit):
+		v.Reason = v.T["error_checkdigit"]
+	case errors.Is(err, scan.ErrUnsupportedAI):
+		v.Reason = v.T["error_unsupported"]
+	case code == "invalid":
+		v.Reason = v.T["error_damaged"]
+	case code == "rate_limited":
+		v.Title, v.Reason, v.Help = v.T["busy_title"], fmt.Sprintf(v.T["busy_help"], wait), ""
+	default:
+		if status == http.StatusServiceUnavailable || status == http.StatusInternalServerError {
+			s.logger.WarnContext(c.Request.Context(), "scan failed", "path", c.Request.URL.Path, "err", err)
+		}
+		if status == http.StatusServiceUnavailable {
+			c.Header("Retry-After", retryAfterUnavailable)
+		}
+		v.Title, v.Reason, v.Help = v.T["unavailable_title"], v.T["unavailable_help"], ""
+	}
+	c.Header("Cache-Control", "no-store")
+	s.pages.render(c, status, "error", v)
+	c.Abort()
 }
 
 func (s *Server) scanView(c *gin.Context, res scan.Resolution) pageView {
@@ -212,7 +250,30 @@ func (s *Server) scanView(c *gin.Context, res scan.Resolution) pageView {
 	v.URI, v.Verdict = res.URI, string(res.Verdict)
 	v.VerdictText = v.T["verdict_"+v.Verdict]
 	v.Explain = v.T["explain_"+v.Verdict]
-	v.Recall, v.Product, v.Batch, v.Serial, v.Standards = res.Recall, res.Product, res.Batch, res.Serial, res.Standards
+	if res.Unit != nil {
+		v.Explain = v.T["explain_unit_"+v.Verdict]
+	}
+	v.Recall, v.Product, v.Batch, v.Serial, v.Standards, v.Unit = res.Recall, res.Product, res.Batch, res.Serial, res.Standards, res.Unit
+	for _, m := range res.Mismatches {
+		record := m.Record
+		if record == "" {
+			record = v.T["mismatch_none"]
+		}
+		v.Mismatches = append(v.Mismatches, fmt.Sprintf(v.T["mismatch_line"], v.T["field_"+m.Field], m.Link, record))
+	}
+	if sale := res.Sale; sale != nil {
+		v.SaleText = fmt.Sprintf(v.T["sold"], sale.Date)
+		if sale.Shop != "" {
+			v.SaleText = fmt.Sprintf(v.T["sold_by"], sale.Date, sale.Shop)
+		}
+	}
+	switch {
+	case res.Checks == 1:
+		v.ChecksText = v.T["checks_first"]
+	case res.Checks > 1:
+		v.ChecksText = fmt.Sprintf(v.T["checks"], res.Checks)
+	}
+	v.Caution = res.Caution
 	if res.Product != nil {
 		v.Category = categoryNames[v.Lang][string(res.Product.Category)]
 		if cr := res.Product.Maker.Credit; cr != nil {
@@ -262,9 +323,9 @@ func (s *Server) wellKnown(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{
 		"name":                        "tracesvc GS1 Digital Link resolver",
 		"resolverRoot":                s.baseURL,
-		"supportedPrimaryKeys":        []string{"01"},
+		"supportedPrimaryKeys":        []string{"01", "00"},
 		"supportedQualifiers":         []string{"10", "21"},
-		"supportedDataAttributes":     []string{"17"},
+		"supportedDataAttributes":     []string{"11", "17"},
 		"linkTypeDefaultCanBeLinkset": true,
 		"supportedLinkType": []string{"gs1:pip", "gs1:defaultLink", "gs1:recallStatus", "gs1:certificationInfo",
 			"gs1:traceability"},

@@ -18,7 +18,8 @@ import (
 	"tracesvc/trace/testtool"
 )
 
-// scanEnv has one batch with issued codes, one of them sold.
+// scanEnv has one batch with six issued codes: codes[4] sold, codes[5]
+// decommissioned.
 type scanEnv struct {
 	*batchEnv
 	codes []struct{ URI, Serial string }
@@ -29,15 +30,16 @@ func newScanEnv(t *testing.T) *scanEnv { return newScanEnvOn(t, "sqlite") }
 func newScanEnvOn(t *testing.T, backend string) *scanEnv {
 	e := newBatchEnvOn(t, backend)
 	var got issued
-	json.Unmarshal(e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 5}).Body, &got)
+	json.Unmarshal(e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 6}).Body, &got)
 	s := &scanEnv{batchEnv: e, codes: got.Codes}
-	// The owner commissions all, sells the last one.
+	// The owner commissions all, sells one and takes one out of use.
 	var uris []string
 	for _, c := range got.Codes {
 		uris = append(uris, c.URI)
 	}
 	e.captureOK(e.owner, objectEvent("ADD", "commissioning", "2026-11-02T08:00:00+08:00", uris, ""),
-		objectEvent("OBSERVE", "retail_selling", "2026-11-03T08:00:00+08:00", uris[4:], ""))
+		objectEvent("OBSERVE", "retail_selling", "2026-11-03T08:00:00+08:00", uris[4:5], ""),
+		objectEvent("DELETE", "decommissioning", "2026-11-03T09:00:00+08:00", uris[5:], ""))
 	return s
 }
 
@@ -85,16 +87,19 @@ func testResolveJSON(t *testing.T, backend string) {
 	if code, res = verdict("/01/" + s.gtin + "/10/" + url.PathEscape(s.lot) + "/21/UNKNOWN2345"); code != 200 || res["verdict"] != "unknown_code" {
 		t.Fatalf("unknown serial: %d %v", code, res)
 	}
-	if code, res = verdict(path(s.codes[4].URI)); code != 200 || res["verdict"] != "decommissioned" {
+	if code, res = verdict(path(s.codes[4].URI)); code != 200 || res["verdict"] != "genuine" || res["codeState"] != "sold" {
 		t.Fatalf("sold: %d %v", code, res)
+	}
+	if code, res = verdict(path(s.codes[5].URI)); code != 200 || res["verdict"] != "decommissioned" {
+		t.Fatalf("decommissioned: %d %v", code, res)
 	}
 	if code, res = verdict("/01/" + s.gtin + "/21/" + s.codes[1].Serial); code != 200 || res["verdict"] != "genuine" || res["lot"] != s.lot {
 		t.Fatalf("01+21 without lot: %d %v", code, res)
 	}
-	if code, res = verdict("/01/" + s.gtin + "/10/OTHERLOT/21/" + s.codes[1].Serial); code != 200 || res["verdict"] != "unknown_code" {
+	if code, res = verdict("/01/" + s.gtin + "/10/OTHERLOT/21/" + s.codes[1].Serial); code != 200 || res["verdict"] != "mismatch" {
 		t.Fatalf("serial under the wrong lot: %d %v", code, res)
 	}
-	if code, res = verdict("/01/" + s.gtin); code != 200 || res["verdict"] != "genuine" || res["batch"] != nil {
+	if code, res = verdict("/01/" + s.gtin); code != 200 || res["verdict"] != "product_info" || res["batch"] != nil {
 		t.Fatalf("product only: %d %v", code, res)
 	}
 	for _, bad := range []string{"/01/12345", "/01/" + s.gtin + "/21/" + strings.Repeat("A", 21), "/01/09506000134353/21/X"} {
@@ -179,7 +184,8 @@ func testAlerts(t *testing.T, backend string) {
 	_, stranger := s.newEntity()
 	// 1. An unknown serial under a known GTIN.
 	s.get("/01/"+s.gtin+"/21/FAKE23456789", "application/json", "")
-	// 2. A sold code scanned again.
+	// 2. A decommissioned code scanned (a sold one is not an alert).
+	s.get(path(s.codes[5].URI), "application/json", "")
 	s.get(path(s.codes[4].URI), "application/json", "")
 	// 3. Beijing, then Guangzhou (1,900 km) a moment later.
 	s.get(path(s.codes[1].URI)+"&lat=39.9042&lon=116.4074", "application/json", "")
@@ -206,6 +212,9 @@ func testAlerts(t *testing.T, backend string) {
 		if len(a["scans"].([]any)) == 0 || a["ownerId"] != s.ownerID {
 			t.Fatalf("%s alert: %v", k, a)
 		}
+	}
+	if a := kinds["scanned_after_end"]; a["serial"] != s.codes[5].Serial {
+		t.Fatalf("scanned_after_end for %v, want only the decommissioned %s", a["serial"], s.codes[5].Serial)
 	}
 	if n := len(kinds["impossible_travel"]["scans"].([]any)); n != 2 {
 		t.Fatalf("impossible travel links %d scans, want 2", n)

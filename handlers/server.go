@@ -117,6 +117,7 @@ func (s *Server) routes() {
 
 	resolver := e.Group("/", s.authenticate, s.rateLimit(s.public))
 	resolver.GET("/01/*rest", s.resolve)
+	resolver.GET("/00/*rest", s.resolve)
 	resolver.GET("/.well-known/gs1resolver", s.wellKnown)
 
 	api := e.Group("/api/v1", s.authenticate, s.rateLimit(s.public), s.auditWrites)

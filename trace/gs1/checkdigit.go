@@ -76,7 +76,7 @@ func checkKey(name, s string, lengths ...int) *Error {
 		return invalid("", "%s: invalid character %s at position %d", name, charAt(s, i), i+1)
 	}
 	if got, want := s[len(s)-1], checkDigit(s[:len(s)-1]); got != want {
-		return invalid("", "%s: check digit is %c, want %c", name, got, want)
+		return wrongCheckDigit("", name+": ", got, want)
 	}
 	return nil
 }

@@ -195,3 +195,20 @@ func TestNewSSCC(t *testing.T) {
 		}
 	}
 }
+
+// A wrong check digit is ErrInvalid and, more precisely, ErrCheckDigit,
+// whichever way the key arrives; other invalid values are not.
+func TestErrCheckDigit(t *testing.T) {
+	for name, err := range map[string]error{
+		"ValidateGTIN":   func() error { _, err := ValidateGTIN("09506000134353"); return err }(),
+		"Digital Link":   func() error { _, err := ParseDigitalLink("https://id.example/01/09506000134353"); return err }(),
+		"element string": func() error { _, err := ParseElementString("(01)09506000134353"); return err }(),
+	} {
+		if !errors.Is(err, ErrInvalid) || !errors.Is(err, ErrCheckDigit) {
+			t.Errorf("%s: %v is not ErrInvalid and ErrCheckDigit", name, err)
+		}
+	}
+	if _, err := ValidateGTIN("0950600013435" + "X"); !errors.Is(err, ErrInvalid) || errors.Is(err, ErrCheckDigit) {
+		t.Errorf("a bad character: %v", err)
+	}
+}

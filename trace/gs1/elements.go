@@ -65,7 +65,7 @@ func (e Elements) validate(shortGTIN bool) *Error {
 		}
 		if v := el.Value; shortGTIN && isGTINAI(el.AI) && isShortGTIN(v) {
 			if got, want := v[len(v)-1], checkDigit(v[:len(v)-1]); got != want {
-				return invalid(el.AI, "check digit is %c, want %c", got, want)
+				return wrongCheckDigit(el.AI, "", got, want)
 			}
 			continue
 		}
@@ -140,7 +140,7 @@ func checkValue(a *AI, v string) *Error {
 	}
 	if a.CheckDigit {
 		if got, want := v[len(v)-1], checkDigit(v[:len(v)-1]); got != want {
-			return invalid(a.Code, "check digit is %c, want %c", got, want)
+			return wrongCheckDigit(a.Code, "", got, want)
 		}
 	}
 	if a.Date {

@@ -18,6 +18,9 @@ var (
 	// ErrInvalid reports a value, or a combination of AIs, that breaks a GS1
 	// rule: length, character set, check digit, date, requisites.
 	ErrInvalid = errors.New("gs1: invalid data")
+	// ErrCheckDigit reports a key whose check digit is wrong: a
+	// misprinted, mistyped or made-up number. It comes with ErrInvalid.
+	ErrCheckDigit = errors.New("gs1: wrong check digit")
 )
 
 // Error says which AI broke which rule.
@@ -25,6 +28,7 @@ type Error struct {
 	AI   string // the offending AI, if one is known
 	Msg  string // what is wrong
 	Kind error  // ErrSyntax, ErrUnknownAI or ErrInvalid
+	Rule error  // a finer reason within Kind, such as ErrCheckDigit, or nil
 }
 
 // Error implements error, e.g. "gs1: AI (10): value too long: 21 > 20".
@@ -35,11 +39,24 @@ func (e *Error) Error() string {
 	return "gs1: AI (" + e.AI + "): " + e.Msg
 }
 
-// Unwrap returns the kind so [errors.Is] matches it.
-func (e *Error) Unwrap() error { return e.Kind }
+// Unwrap returns the kind and the rule so [errors.Is] matches them.
+func (e *Error) Unwrap() []error {
+	if e.Rule == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Rule}
+}
 
 func invalid(ai, format string, args ...any) *Error {
 	return &Error{AI: ai, Msg: fmt.Sprintf(format, args...), Kind: ErrInvalid}
+}
+
+// wrongCheckDigit is the error of a key whose check digit is got, not want;
+// what names the key when ai is not known ("GTIN: ").
+func wrongCheckDigit(ai, what string, got, want byte) *Error {
+	e := invalid(ai, "%scheck digit is %c, want %c", what, got, want)
+	e.Rule = ErrCheckDigit
+	return e
 }
 
 func syntax(ai, format string, args ...any) *Error {

@@ -85,12 +85,9 @@ func (r *Resolver) Close(ctx context.Context) error {
 		rec.dropped.Load()-before, ctx.Err())
 }
 
-// log queues the scan of a serial for recording; class-level resolves
-// are not logged.
+// log queues a scan for recording: of a serial, or of a product or lot
+// link (serial "").
 func (r *Resolver) log(res Resolution, owner string, c Client) error {
-	if res.Serial == "" {
-		return nil
-	}
 	s := Scan{ID: trace.NewID(res.ScannedAt), GTIN: res.GTIN, Serial: res.Serial, Lot: res.Lot, At: res.ScannedAt,
 		Client: c.Fingerprint, Verdict: res.Verdict, Owner: owner}
 	if c.Lat != nil && c.Lon != nil {
@@ -182,6 +179,9 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 
 // signals raises the counterfeit alerts a scan calls for.
 func (rec *recorder) signals(ctx context.Context, s Scan) error {
+	if s.Serial == "" {
+		return nil // a product or lot link: no single item to protect
+	}
 	r := rec.r
 	alerted := func(kind AlertKind) bool { return rec.alerted[string(kind)+" "+s.GTIN+"/"+s.Serial] }
 	raise := func(kind AlertKind, scans []string, detail string) error {
@@ -215,7 +215,9 @@ func (rec *recorder) signals(ctx context.Context, s Scan) error {
 			return err
 		}
 	case VerdictDecommissioned:
-		if err := raise(AlertScannedAfterSale, []string{s.ID}, "scanned after it was sold or decommissioned"); err != nil {
+		// A sale is not an end: a buyer scans what they bought. Only
+		// codes taken out of use otherwise raise this alert.
+		if err := raise(AlertScannedAfterSale, []string{s.ID}, "scanned after it was decommissioned or destroyed"); err != nil {
 			return err
 		}
 	}

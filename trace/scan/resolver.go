@@ -24,7 +24,13 @@ import (
 type Codes interface {
 	// Code returns the issued code, or [trace.ErrNotFound].
 	Code(ctx context.Context, gtin, serial string) (trace.Code, error)
+	// SSCC returns the issued SSCC, or [trace.ErrNotFound].
+	SSCC(ctx context.Context, sscc string) (trace.SSCC, error)
 }
+
+// ErrUnsupportedAI marks a link carrying an AI the resolver does not
+// check; it comes with [trace.ErrInvalid].
+var ErrUnsupportedAI = errors.New("unsupported AI")
 
 // Timeline is what the resolver reads of custody events; trace.EventStore
 // implements it.
@@ -99,15 +105,21 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 // serial asynchronously. An unknown code is an answer (VerdictUnknownCode),
 // not an error; a malformed link is [ErrInvalid].
 func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, client Client) (Resolution, error) {
+	if err := supported(e); err != nil {
+		return Resolution{}, err
+	}
+	if sscc, ok := e.Get("00"); ok {
+		return r.resolveUnit(ctx, uri, sscc)
+	}
 	gtin, _ := e.Get("01")
 	lot, hasLot := e.Get("10")
 	serial, hasSerial := e.Get("21")
-	if gtin == "" {
-		return Resolution{}, trace.Invalid("uri", "a scan link needs a GTIN, AI (01)")
-	}
 	now := r.cfg.Now.Now()
 	res := Resolution{Verdict: VerdictGenuine, URI: uri, GTIN: gtin, Lot: lot, Serial: serial, ScannedAt: now,
 		Provenance: []Stage{}}
+	if !hasSerial {
+		res.Verdict = VerdictProductInfo
+	}
 	p, err := r.register.Product(ctx, gtin)
 	switch {
 	case errors.Is(err, trace.ErrNotFound):
@@ -135,24 +147,21 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		}
 	}
 
-	var code *trace.Code
+	var mismatches []Mismatch
 	container := ""
 	if hasSerial {
 		c, err := r.codes.Code(ctx, gtin, serial)
 		switch {
 		case errors.Is(err, trace.ErrNotFound):
-		case err != nil:
-			return Resolution{}, err
-		default:
-			if !hasLot || c.Lot == lot {
-				code = &c
-			}
-		}
-		if code == nil {
 			res.Verdict = VerdictUnknownCode
 			return res, r.log(res, p.OwnerID, client)
+		case err != nil:
+			return Resolution{}, err
 		}
-		lot, res.Lot, res.State, container = code.Lot, code.Lot, code.State, code.Container
+		if hasLot && c.Lot != lot {
+			mismatches = append(mismatches, Mismatch{Field: "lot", Link: lot, Record: c.Lot})
+		}
+		lot, res.Lot, res.State, container = c.Lot, c.Lot, c.State, c.Container
 	}
 	if lot != "" {
 		b, err := r.register.Batch(ctx, gtin, lot)
@@ -167,6 +176,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		if b.ExpiryDate != "" && b.ExpiryDate < now.Format(time.DateOnly) {
 			res.Batch.Expired = true
 		}
+		mismatches = append(mismatches, dateMismatches(e, b)...)
 	}
 	if res.Provenance, err = r.provenance(ctx, gtin, lot, serial, container); err != nil {
 		return Resolution{}, err
@@ -176,15 +186,154 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 			return Resolution{}, err
 		}
 	}
+	if res.State == trace.StateSold {
+		res.Sale = saleOf(res.Provenance)
+	}
 	switch {
 	case res.Recall != nil || res.State == trace.StateRecalled:
 		res.Verdict = VerdictRecalled
-	case res.State == trace.StateSold || res.State == trace.StateDecommissioned || res.State == trace.StateDestroyed:
+	case len(mismatches) > 0:
+		res.Verdict, res.Mismatches = VerdictMismatch, mismatches
+	case res.State == trace.StateDecommissioned || res.State == trace.StateDestroyed:
 		res.Verdict = VerdictDecommissioned
 	case res.Batch != nil && res.Batch.Expired:
 		res.Verdict = VerdictExpired
 	}
+	if len(mismatches) > 0 {
+		r.alert(ctx, AlertDataMismatch, gtin, serial, p.OwnerID, describe(mismatches))
+	}
+	if hasSerial {
+		n, err := r.scans.CountScans(ctx, gtin, serial)
+		if err != nil {
+			return Resolution{}, fmt.Errorf("count checks of %s/%s: %w", gtin, serial, err)
+		}
+		res.Checks = n + 1
+		res.Caution = res.Checks > r.cfg.MaxScans
+	}
 	return res, r.log(res, p.OwnerID, client)
+}
+
+// supported refuses links with AIs the resolver does not check, so that
+// nothing in a link is silently ignored: an SSCC (00) alone, or a GTIN
+// (01) with the qualifiers lot (10) and serial (21) and the data
+// attributes production date (11) and expiry date (17), which are checked
+// against the record.
+func supported(e gs1.Elements) error {
+	unsupported := func(ai string) error {
+		return fmt.Errorf("%w: %w", trace.Invalid("uri", "this service does not check AI (%s) in links; it checks an SSCC (00) alone, or a GTIN (01) with lot (10), serial (21), production date (11) and expiry date (17)", ai), ErrUnsupportedAI)
+	}
+	if _, ok := e.Get("00"); ok {
+		for _, el := range e {
+			if el.AI != "00" {
+				return unsupported(el.AI)
+			}
+		}
+		return nil
+	}
+	if _, ok := e.Get("01"); !ok {
+		return fmt.Errorf("%w: %w", trace.Invalid("uri", "a product link must start with a GTIN, AI (01)"), ErrUnsupportedAI)
+	}
+	for _, el := range e {
+		switch el.AI {
+		case "01", "10", "21", "11", "17":
+		default:
+			return unsupported(el.AI)
+		}
+	}
+	return nil
+}
+
+// dateMismatches compares the link's dates (YYMMDD; DD 00 means the
+// whole month) with the batch's.
+func dateMismatches(e gs1.Elements, b trace.Batch) []Mismatch {
+	var out []Mismatch
+	for _, d := range []struct{ ai, field, record string }{
+		{"17", "expiryDate", b.ExpiryDate}, {"11", "productionDate", b.ProductionDate},
+	} {
+		v, ok := e.Get(d.ai)
+		if !ok || len(v) != 6 {
+			continue
+		}
+		date := "20" + v[0:2] + "-" + v[2:4] + "-" + v[4:6]
+		if v[4:6] == "00" {
+			date = date[:7]
+		}
+		if d.record == "" || !strings.HasPrefix(d.record, date) {
+			out = append(out, Mismatch{Field: d.field, Link: date, Record: d.record})
+		}
+	}
+	return out
+}
+
+// describe is the alert detail of mismatches.
+func describe(ms []Mismatch) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		rec := m.Record
+		if rec == "" {
+			rec = "none"
+		}
+		parts[i] = fmt.Sprintf("%s: the link says %s, the record says %s", m.Field, m.Link, rec)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// resolveUnit answers the link of a logistic unit: issued here or not,
+// by whom, and its custody timeline. Its contents are not shown.
+func (r *Resolver) resolveUnit(ctx context.Context, uri, sscc string) (Resolution, error) {
+	res := Resolution{Verdict: VerdictGenuine, URI: uri, ScannedAt: r.cfg.Now.Now(), Provenance: []Stage{}}
+	u, err := r.codes.SSCC(ctx, sscc)
+	switch {
+	case errors.Is(err, trace.ErrNotFound):
+		res.Verdict, res.Unit = VerdictUnknownCode, &UnitFacts{SSCC: sscc}
+		return res, nil
+	case err != nil:
+		return Resolution{}, fmt.Errorf("SSCC %s: %w", sscc, err)
+	}
+	issuer, err := r.entity(ctx, u.OwnerID)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("issuer of SSCC %s: %w", sscc, err)
+	}
+	res.Unit = &UnitFacts{SSCC: sscc, State: u.State, Issuer: Maker{ID: issuer.ID, Name: issuer.Name, Region: issuer.Region}}
+	events, err := r.timeline.EventHeaders(ctx, []string{"00/" + sscc}, 200)
+	if err != nil {
+		return Resolution{}, fmt.Errorf("timeline of SSCC %s: %w", sscc, err)
+	}
+	if res.Provenance, err = r.stages(ctx, events); err != nil {
+		return Resolution{}, err
+	}
+	switch u.State {
+	case trace.StateRecalled:
+		res.Verdict = VerdictRecalled
+	case trace.StateDecommissioned, trace.StateDestroyed:
+		res.Verdict = VerdictDecommissioned
+	}
+	return res, nil
+}
+
+// saleOf finds the retail sale in an item's timeline.
+func saleOf(stages []Stage) *Sale {
+	for i := len(stages) - 1; i >= 0; i-- {
+		if stages[i].Step == "retail_selling" {
+			return &Sale{Date: stages[i].Date, Shop: stages[i].Custodian}
+		}
+	}
+	return nil
+}
+
+// alert raises an alert at once, once per kind and code; it logs its
+// failures rather than fail the consumer's scan.
+func (r *Resolver) alert(ctx context.Context, kind AlertKind, gtin, serial, owner, detail string) {
+	ctx = context.WithoutCancel(ctx)
+	seen, err := r.scans.HasAlert(ctx, kind, gtin, serial)
+	if err == nil && !seen {
+		now := r.cfg.Now.Now()
+		err = r.scans.InsertAlert(ctx, Alert{ID: trace.NewID(now), Kind: kind, GTIN: gtin, Serial: serial, Owner: owner,
+			Scans: []string{}, Detail: detail, CreatedAt: now})
+	}
+	if err != nil && !errors.Is(err, trace.ErrConflict) {
+		r.cfg.Logger.ErrorContext(ctx, "raising an alert failed", "kind", kind, "gtin", gtin, "serial", serial, "err", err)
+	}
 }
 
 // provenance is the custody timeline of an item or lot: the events of the
@@ -218,6 +367,11 @@ func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string, con
 		return strings.Compare(a.ID, b.ID)
 	})
 	events = slices.CompactFunc(events, func(a, b trace.StoredEvent) bool { return a.ID == b.ID })
+	return r.stages(ctx, events)
+}
+
+// stages turns events, in time order, into the timeline a consumer sees.
+func (r *Resolver) stages(ctx context.Context, events []trace.StoredEvent) ([]Stage, error) {
 	out := []Stage{}
 	for _, ev := range events {
 		e, err := r.entity(ctx, ev.CapturedBy)

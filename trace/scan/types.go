@@ -14,9 +14,15 @@ type Verdict string
 const (
 	VerdictRecalled       Verdict = "recalled"       // PRODUCT SAFETY RECALL
 	VerdictUnknownCode    Verdict = "unknown_code"   // not issued here: possibly counterfeit
-	VerdictDecommissioned Verdict = "decommissioned" // already sold, decommissioned or destroyed
+	VerdictDecommissioned Verdict = "decommissioned" // taken out of use or destroyed (a sale is not an end)
 	VerdictExpired        Verdict = "expired"
-	VerdictGenuine        Verdict = "genuine"
+	// VerdictMismatch is a real code whose link carries data that
+	// disagrees with the record (another lot, a changed expiry date).
+	VerdictMismatch Verdict = "mismatch"
+	VerdictGenuine  Verdict = "genuine"
+	// VerdictProductInfo is a link without a serial: it names a product
+	// or a lot, not one item, so it cannot vouch for the item in hand.
+	VerdictProductInfo Verdict = "product_info"
 )
 
 // Scan is one resolve of a serialized code by a consumer.
@@ -49,11 +55,14 @@ const (
 	// AlertRecalledSale is an attempt to sell a recalled code
 	// (trace.SignalRecalledSale).
 	AlertRecalledSale AlertKind = "recalled_sale"
+	// AlertDataMismatch is a scanned link whose lot or dates disagree
+	// with the record: a relabelled or tampered code.
+	AlertDataMismatch AlertKind = "data_mismatch"
 )
 
 // AlertKinds lists every [AlertKind].
 var AlertKinds = []AlertKind{AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans,
-	AlertForgedSerial, AlertRecalledSale}
+	AlertForgedSerial, AlertRecalledSale, AlertDataMismatch}
 
 // Alert is a counterfeit signal, with the scans that raised it.
 type Alert struct {
@@ -185,7 +194,7 @@ type Stage struct {
 type Resolution struct {
 	Verdict    Verdict            `json:"verdict"`
 	URI        string             `json:"uri"`
-	GTIN       string             `json:"gtin"`
+	GTIN       string             `json:"gtin,omitempty"`
 	Lot        string             `json:"lot,omitempty"`
 	Serial     string             `json:"serial,omitempty"`
 	State      trace.CodeState    `json:"codeState,omitempty"`
@@ -196,6 +205,39 @@ type Resolution struct {
 	Standards  []DeclaredStandard `json:"standards,omitempty"`
 	ScannedAt  time.Time          `json:"scannedAt"`
 	ScanID     string             `json:"scanId,omitempty"`
+	// Sale is when and where a sold item was sold: a buyer's own scans
+	// after a retail sale are the normal case.
+	Sale *Sale `json:"sale,omitempty"`
+	// Mismatches say what in the link disagrees with the record (with
+	// VerdictMismatch).
+	Mismatches []Mismatch `json:"mismatches,omitempty"`
+	// Unit is the logistic unit an SSCC link names (then GTIN is empty).
+	Unit *UnitFacts `json:"unit,omitempty"`
+	// Checks is how many times this item's code has been checked, this
+	// time included; Caution is set once that passes the alert threshold.
+	Checks  int  `json:"checks,omitempty"`
+	Caution bool `json:"caution,omitempty"`
+}
+
+// Mismatch is a data attribute of a scanned link that disagrees with the
+// record.
+type Mismatch struct {
+	Field  string `json:"field"`  // lot, expiryDate or productionDate
+	Link   string `json:"link"`   // what the link says
+	Record string `json:"record"` // what the record says; "" when it has none
+}
+
+// UnitFacts is what a scan shows of a logistic unit (a case or pallet).
+type UnitFacts struct {
+	SSCC   string          `json:"sscc"`
+	Issuer Maker           `json:"issuer"` // the entity that issued the SSCC
+	State  trace.CodeState `json:"state"`
+}
+
+// Sale is an item's retail sale as a consumer sees it.
+type Sale struct {
+	Date string `json:"date"`           // YYYY-MM-DD
+	Shop string `json:"shop,omitempty"` // the seller's name
 }
 
 // Client is who scanned and where, as far as the service may know.
