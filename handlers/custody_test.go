@@ -477,3 +477,63 @@ func testRecallHoldsStick(t *testing.T, backend string) {
 		t.Fatalf("after lifting and selling: %s", s)
 	}
 }
+
+// itemAliases are spellings of the cheese item with serial s: each names
+// the same item as c.item(s).
+func (c *chainEnv) itemAliases(s string) map[string]string {
+	urnPrefix := "urn:epc:id:sgtin:" + c.cheese[1:8] + "." + c.cheese[0:1] + c.cheese[8:13] + "."
+	return map[string]string{
+		"trailing slash": c.item(s) + "/",
+		"long names":     "https://id.example.cn/gtin/" + c.cheese + "/ser/" + s,
+		"other host":     "https://resolver.example.org/01/" + c.cheese + "/21/" + s,
+		"upper case":     "HTTPS://ID.EXAMPLE.CN/01/" + c.cheese + "/21/" + s,
+		"with lot":       "https://id.example.cn/01/" + c.cheese + "/10/CH1/21/" + s,
+		"GTIN-13":        "https://id.example.cn/01/" + c.cheese[1:] + "/21/" + s,
+		"escaped":        "https://id.example.cn/01/" + c.cheese + "/21/" + fmt.Sprintf("%%%02X", s[0]) + s[1:],
+		"EPC URN":        urnPrefix + s,
+		"EPC URN upper":  strings.ToUpper(urnPrefix) + s,
+	}
+}
+
+// TestAliasesAreOneKey (issue 9, item 6): whatever spelling of a key an
+// event uses, the custody check and the store see the one item, so no
+// spelling lets another entity write about it; the resolver and the trace
+// answer every spelling alike.
+func TestAliasesAreOneKey(t *testing.T) { eachBackend(t, testAliasesAreOneKey) }
+
+func testAliasesAreOneKey(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	s := c.cheeseSerials[0] // on pallet 1, shipped to retailer A
+	for name, alias := range c.itemAliases(s) {
+		for _, ev := range []string{
+			objectEvent("OBSERVE", "shipping", c.at(8), []string{alias}, dest(c.party(c.retB))),
+			objectEvent("OBSERVE", "retail_selling", c.at(8), []string{alias}, ""),
+			objectEvent("DELETE", "decommissioning", c.at(8), []string{alias}, ""),
+		} {
+			_, job := c.capture(c.retBK, doc(ev))
+			errs, _ := job["errors"].([]any)
+			if job["success"] != false || len(errs) == 0 || !strings.HasPrefix(errs[0].(map[string]any)["rule"].(string), "custody.") {
+				t.Fatalf("%s: retailer B wrote about retailer A's item: %v", name, job)
+			}
+		}
+		if r := c.get(path(strings.Replace(alias, "resolver.example.org", "id.example.cn", 1)), "application/json", ""); strings.HasPrefix(alias, "https://") &&
+			(r.Code != 200 || r.JSON()["serial"] != s || r.JSON()["verdict"] != "genuine") {
+			t.Fatalf("%s: resolve %d %s", name, r.Code, r.Body)
+		}
+		tr := c.must(200, "GET", "/api/v1/trace/backward?epc="+url.QueryEscape(alias), c.reg, nil)
+		if !strings.Contains(string(tr.Body), "MILK1") {
+			t.Fatalf("%s: the trace from an alias does not reach the milk lot", name)
+		}
+	}
+	// A key segment followed by junk is an error, not an opaque URI that
+	// looks like the item.
+	_, job := c.capture(c.retBK, doc(objectEvent("OBSERVE", "shipping", c.at(8), []string{c.item(s) + "/x/y"}, "")))
+	if job["success"] != false {
+		t.Fatalf("an item link with junk after it was stored: %v", job)
+	}
+	// Nothing the refusals tried reached the record: retailer A still
+	// receives the pallet and the item is in its hands.
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet1}, ""))
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "retail_selling", c.at(9), []string{c.itemAliases(s)["EPC URN"]}, ""))
+}

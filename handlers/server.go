@@ -116,8 +116,10 @@ func (s *Server) routes() {
 	e.GET("/metrics", s.authenticate, s.allow(officials...), s.serveMetrics)
 
 	resolver := e.Group("/", s.authenticate, s.rateLimit(s.public))
-	resolver.GET("/01/*rest", s.resolve)
-	resolver.GET("/00/*rest", s.resolve)
+	// The keys the resolver answers, and their Digital Link 1.0 names.
+	for _, key := range []string{"01", "00", "gtin", "sscc"} {
+		resolver.GET("/"+key+"/*rest", s.resolve)
+	}
 	resolver.GET("/.well-known/gs1resolver", s.wellKnown)
 
 	api := e.Group("/api/v1", s.authenticate, s.rateLimit(s.public), s.auditWrites)

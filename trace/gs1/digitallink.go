@@ -258,6 +258,15 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
+// dlLongNames are the convenience names of the first GS1 Digital Link
+// standard (1.0), still printed on older labels: /gtin/…/ser/… is
+// /01/…/21/….
+var dlLongNames = map[string]string{
+	"gtin": "01", "itip": "8006", "cpv": "22", "lot": "10", "ser": "21", "sscc": "00", "gln": "414",
+	"glnx": "254", "party": "417", "gsrn": "8018", "gsrnp": "8017", "gdti": "253", "ginc": "401",
+	"gsin": "402", "gcn": "255", "grai": "8003", "giai": "8004", "cpid": "8010", "cpsn": "8011",
+}
+
 // ParseDigitalLink extracts the elements of an uncompressed GS1 Digital
 // Link URI: http or https, any host, any path prefix, then the primary key
 // and its key qualifiers as /AI/value pairs, then optional data attributes
@@ -273,6 +282,10 @@ func indexOf(list []string, s string) int {
 //
 // The elements come back in canonical order: the primary key, its
 // qualifiers in path order, then the query AIs sorted by code.
+//
+// Spellings of the same link parse the same: one trailing slash is
+// dropped, and the 1.0 convenience names (/gtin/, /lot/, /ser/, /sscc/…)
+// stand for their AIs.
 func ParseDigitalLink(uri string) (Elements, error) {
 	if i := strings.IndexByte(uri, '#'); i >= 0 {
 		uri = uri[:i]
@@ -298,7 +311,11 @@ func ParseDigitalLink(uri string) (Elements, error) {
 		return nil, syntax("", "Digital Link URI has no path")
 	}
 	if len(path) > 1 && path[len(path)-1] == '/' {
-		return nil, syntax("", "Digital Link path must not end with '/'")
+		// One trailing slash is a common spelling of the same link.
+		path = path[:len(path)-1]
+		if path[len(path)-1] == '/' {
+			return nil, syntax("", "Digital Link path must not end with '//'")
+		}
 	}
 
 	// Walk /AI/value pairs back from the end of the path.
@@ -317,6 +334,9 @@ func ParseDigitalLink(uri string) (Elements, error) {
 		}
 		aslash := strings.LastIndexByte(path[:vslash], '/')
 		code := path[aslash+1 : vslash]
+		if n, ok := dlLongNames[code]; ok {
+			code = n
+		}
 		a := lookupAI(code)
 		if a == nil {
 			stop = code

@@ -206,7 +206,7 @@ func TestParseDigitalLinkErrors(t *testing.T) {
 		{"empty path value", p + "/01//10/x", ErrInvalid, "01", "empty value"},
 		{"bad escape", p + "/01/09506000134352/10/A%2", ErrSyntax, "10", "malformed percent-encoding"},
 		{"bad escape hex", p + "/01/09506000134352/10/A%zz", ErrSyntax, "10", "malformed percent-encoding"},
-		{"trailing slash", p + "/01/09506000134352/", ErrSyntax, "", "must not end with '/'"},
+		{"two trailing slashes", p + "/01/09506000134352//", ErrSyntax, "", "must not end with '//'"},
 		{"no key", p + "/products/123", ErrSyntax, "", "does not end with a GS1 Digital Link primary key"},
 		{"odd segments", p + "/01/09506000134352/10", ErrSyntax, "", "does not end with a GS1 Digital Link primary key"},
 		{"no path", p, ErrSyntax, "", "no path"},

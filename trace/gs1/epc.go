@@ -281,11 +281,9 @@ func parseEPCLink(s string) (string, EPCKind, error) {
 	}
 	e, err := ParseDigitalLink(uri)
 	if err != nil {
-		if ge, ok := err.(*Error); ok && ge.AI == "" && ge.Kind == ErrSyntax {
-			// Not shaped like a Digital Link at all (no /AI/value pairs to
-			// the end of the path): an ordinary web URI.
-			return s, EPCOther, nil
-		}
+		// A path with a key segment is a GS1 key or an error, never an
+		// opaque URI: "…/01/{gtin}/21/{serial}/x" must not slip past
+		// the checks the key gets.
 		return "", 0, err
 	}
 	key, kind := elementsKey(e)
@@ -296,7 +294,8 @@ func parseEPCLink(s string) (string, EPCKind, error) {
 }
 
 // hasKeySegment reports whether the path of uri has a segment (01), (00),
-// (414) or (417) followed by another segment, the mark of a Digital Link
+// (414) or (417), or their 1.0 convenience names, followed by another
+// segment, the mark of a Digital Link
 // URI this file maps to a key.
 func hasKeySegment(uri string) bool {
 	rest := uri[strings.IndexByte(uri, ':')+3:]
@@ -310,6 +309,9 @@ func hasKeySegment(uri string) bool {
 		seg, tail, ok := strings.Cut(path, "/")
 		if !ok {
 			return false
+		}
+		if n, ok := dlLongNames[seg]; ok {
+			seg = n
 		}
 		if (seg == "01" || seg == "00" || seg == "414" || seg == "417") && tail != "" {
 			return true

@@ -57,7 +57,6 @@ func TestParseEPC(t *testing.T) {
 		{"http://transaction.acme.com/po/12345678", "http://transaction.acme.com/po/12345678", EPCOther},
 		{"https://id.gs1.org/8004/4000001111", "https://id.gs1.org/8004/4000001111", EPCOther},
 		{"https://example.com/253/4012345000054987", "https://example.com/253/4012345000054987", EPCOther},
-		{"https://example.com/01/09506000134352/more/stuff", "https://example.com/01/09506000134352/more/stuff", EPCOther},
 		{"https://example.com", "https://example.com", EPCOther},
 		{"urn:uuid:374d95fc-9457-4a51-bd6a-0bba133845a8", "urn:uuid:374d95fc-9457-4a51-bd6a-0bba133845a8", EPCOther},
 		{"plain string", "plain string", EPCOther},
@@ -96,6 +95,8 @@ func TestParseEPCErrors(t *testing.T) {
 		{"urn:epc:id:pgln:0614141.123456", ErrInvalid, "must have 12 digits together, got 13"},
 		{"https://id.gs1.org/01/10614141073465/21/2017", ErrInvalid, "check digit is 5, want 4"},
 		{"https://id.gs1.org/01/123/21/2017", ErrInvalid, "value too short"},
+		{"https://example.com/01/09506000134352/more/stuff", ErrSyntax, "does not end with a GS1 Digital Link primary key"},
+		{"https://example.com/01/09506000134352/21/ABC/x", ErrSyntax, "does not end with a GS1 Digital Link primary key"},
 		{"https://id.gs1.org/00/106141412345678909", ErrInvalid, "check digit"},
 		{"https://id.gs1.org/414/0614141123453", ErrInvalid, "check digit"},
 		{"https://id.gs1.org/417/061414112345", ErrInvalid, "value too short"},
@@ -275,4 +276,43 @@ func testURN(e Elements, s string) string {
 		return "urn:epc:id:pgln:" + pk.Value[:cpLen] + "." + pk.Value[cpLen:12]
 	}
 	return ""
+}
+
+// TestAliasesAreOneKey is issue 9 item 6: every spelling of an item's,
+// lot's or logistic unit's key gives the one canonical key, so that no
+// spelling bypasses what the key is checked for.
+func TestAliasesAreOneKey(t *testing.T) {
+	for want, aliases := range map[string][]string{
+		"01/06901230000010/21/ABC": {
+			"https://id.example.cn/01/06901230000010/21/ABC",
+			"https://id.example.cn/01/06901230000010/21/ABC/",
+			"https://other.example/01/06901230000010/21/ABC",
+			"HTTPS://ID.EXAMPLE.CN/01/06901230000010/21/ABC",
+			"https://id.example.cn/gtin/06901230000010/ser/ABC",
+			"https://id.example.cn/gtin/06901230000010/lot/L1/ser/ABC/",
+			"https://id.example.cn/01/6901230000010/21/ABC",
+			"https://id.example.cn/01/06901230000010/21/%41BC",
+			"https://id.example.cn/01/06901230000010/21/ABC?17=270101",
+			"https://id.example.cn/some/prefix/01/06901230000010/21/ABC",
+			"https://id.example.cn/01/06901230000010/10/L1/21/ABC",
+			"urn:epc:id:sgtin:6901230.000001.ABC",
+			"URN:EPC:ID:SGTIN:6901230.000001.%41BC",
+		},
+		"01/06901230000010/10/L1": {
+			"https://id.example.cn/01/06901230000010/10/L1/",
+			"https://id.example.cn/gtin/06901230000010/lot/L1",
+			"urn:epc:class:lgtin:6901230.000001.L1",
+		},
+		"00/069012303000417291": {
+			"https://id.example.cn/00/069012303000417291/",
+			"https://id.example.cn/sscc/069012303000417291",
+			"urn:epc:id:sscc:6901230.0300041729",
+		},
+	} {
+		for _, a := range aliases {
+			if key, _, err := ParseEPC(a); err != nil || key != want {
+				t.Errorf("ParseEPC(%q) = %q, %v; want %q", a, key, err, want)
+			}
+		}
+	}
 }
