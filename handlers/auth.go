@@ -63,5 +63,8 @@ var (
 	officials  = []trace.Role{trace.RoleRegulator, trace.RoleInspector}
 	regulator  = []trace.Role{trace.RoleRegulator}
 	entityOnly = []trace.Role{trace.RoleEntity}
-	anyKey     = []trace.Role{trace.RoleRegulator, trace.RoleInspector, trace.RoleEntity}
+	// entityOrRegulator: a regulator acts for an entity (e.g. registers
+	// a product whose GTIN is under no company prefix).
+	entityOrRegulator = []trace.Role{trace.RoleEntity, trace.RoleRegulator}
+	anyKey            = []trace.Role{trace.RoleRegulator, trace.RoleInspector, trace.RoleEntity}
 )

@@ -17,7 +17,6 @@ import (
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
-	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/mongotest"
@@ -70,11 +69,15 @@ func newLimitedEnv(t testing.TB, rps float64, burst int) *env {
 // uses, on a fresh database of backend ("sqlite" or "mongo").
 func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
 	t.Helper()
-	return newEnvWith(t, backend, rps, burst, nil)
+	return newEnvWith(t, backend, func(o *wire.Options) {
+		o.PublicLimit, o.TipoffLimit = handlers.RateLimit{PerSecond: rps, Burst: burst}, tipoffLimit(rps)
+	})
 }
 
-// newEnvWith is newEnvOn with the service's clock (nil: the wall clock).
-func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.Clock) *env {
+// newEnvWith is newEnvOn with the options adjust sets. The test service
+// lets entities without a company prefix register GTINs unless adjust
+// says otherwise: most tests are about something else.
+func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -96,9 +99,10 @@ func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := wire.Build(st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
-		SecretKey: bytes.Repeat([]byte{7}, 32), FingerprintKey: []byte("test-key"),
-		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps), Now: now})
+	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
+		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true}
+	adjust(&o)
+	svc, err := wire.Build(st, o)
 	if err != nil {
 		t.Fatal(err)
 	}

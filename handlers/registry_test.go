@@ -159,7 +159,7 @@ func TestProducts(t *testing.T) {
 	runCases(t, e, map[string]authCase{
 		"create/no key":        {"POST", "/api/v1/products", "", map[string]any{"gtin": gtin(t, 3), "name": "x", "category": "food"}, 401, "unauthorized"},
 		"create/wrong key":     {"POST", "/api/v1/products", bogusKey, map[string]any{"gtin": gtin(t, 3), "name": "x", "category": "food"}, 401, "unauthorized"},
-		"create/regulator":     {"POST", "/api/v1/products", e.reg, map[string]any{"gtin": gtin(t, 3), "name": "x", "category": "food"}, 403, "forbidden"},
+		"create/regulator":     {"POST", "/api/v1/products", e.reg, map[string]any{"gtin": gtin(t, 3), "name": "x", "category": "food"}, 400, "invalid"},
 		"create/bad check":     {"POST", "/api/v1/products", aKey, map[string]any{"gtin": "06901230000019", "name": "x", "category": "food"}, 400, "invalid"},
 		"create/bad category":  {"POST", "/api/v1/products", aKey, map[string]any{"gtin": gtin(t, 3), "name": "x", "category": "weapons"}, 400, "invalid"},
 		"create/no name":       {"POST", "/api/v1/products", aKey, map[string]any{"gtin": gtin(t, 3), "category": "food"}, 400, "invalid"},

@@ -15,6 +15,8 @@ import (
 
 	"time"
 
+	"tracesvc/cmd/wire"
+	"tracesvc/handlers"
 	"tracesvc/trace/testtool"
 )
 
@@ -294,7 +296,9 @@ func TestRateLimits(t *testing.T) {
 	// The clock runs with the wall clock, and the test moves it on.
 	var ahead atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
-	e := newEnvWith(t, "sqlite", 2, 3, now)
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) {
+		o.PublicLimit, o.TipoffLimit, o.Now = handlers.RateLimit{PerSecond: 2, Burst: 3}, tipoffLimit(2), now
+	})
 	tip := map[string]any{"subject": "product", "gtin": "09506000134352", "description": "A rate limit test"}
 	codes := []int{}
 	for range 5 {

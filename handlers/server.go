@@ -140,7 +140,7 @@ func (s *Server) routes() {
 	api.GET("/entities/:id", s.handle(s.getEntity))
 	api.PATCH("/entities/:id", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.updateEntity))
 
-	api.POST("/products", s.allow(entityOnly...), s.handle(s.createProduct))
+	api.POST("/products", s.allow(entityOrRegulator...), s.handle(s.createProduct))
 	api.GET("/products", s.handle(s.listProducts))
 	api.GET("/products/:gtin", s.handle(s.getProduct))
 	api.PATCH("/products/:gtin", s.allow(entityOnly...), s.handle(s.updateProduct))

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestScanVerdictsTrusted is issue 9 item 5: a link without a serial is
@@ -172,7 +171,7 @@ func testScanVerdictsTrusted(t *testing.T, backend string) {
 // TestRateLimitedBrowserGetsPage is issue 9 item 5: a consumer's browser
 // over the limit gets a page in its language; API clients get JSON.
 func TestRateLimitedBrowserGetsPage(t *testing.T) {
-	e := newEnvWith(t, "sqlite", 1, 1, time.Now)
+	e := newEnvOn(t, "sqlite", 1, 1)
 	get := func(accept, lang string) response {
 		req := httptest.NewRequest("GET", "/01/09506000134352", nil)
 		req.Header.Set("Accept", accept)

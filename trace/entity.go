@@ -131,6 +131,9 @@ type EntityFilter struct {
 	USCC   string // exact USCC
 	GLN    string // exact GLN
 	Name   string // case-insensitive substring of the name
+	// CompanyPrefixes keeps entities whose GS1 company prefix is one of
+	// these; empty means any.
+	CompanyPrefixes []string
 }
 
 // CheckText validates a text field: present when required, valid UTF-8

@@ -48,7 +48,10 @@ type Product struct {
 
 // NewProduct is the input to [Registry.CreateProduct].
 type NewProduct struct {
-	GTIN        string   `json:"gtin"`
+	GTIN string `json:"gtin"`
+	// OwnerID is the owning entity, given only when a regulator registers
+	// the product for it.
+	OwnerID     string   `json:"ownerId,omitempty"`
 	Name        string   `json:"name"`
 	Brand       string   `json:"brand"`
 	Model       string   `json:"model"`

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,14 +15,23 @@ import (
 // [Store] and enforces entity scope: an entity changes only what it owns.
 type Registry struct {
 	store Store
-	now   Clock
-	gates gates
+	cfg   RegistryConfig
 }
 
-// NewRegistry returns a Registry over store. gates rule on registering
-// products and batches (see [Gate]).
-func NewRegistry(store Store, now Clock, g ...Gate) *Registry {
-	return &Registry{store: store, now: now, gates: g}
+// RegistryConfig configures a [Registry].
+type RegistryConfig struct {
+	Now Clock // nil is the wall clock
+	// Gates rule on registering products and batches (see [Gate]).
+	Gates []Gate
+	// GTINsWithoutPrefix lets an entity with no GS1 company prefix
+	// registered here register GTINs under no one's prefix. Without it,
+	// only a regulator may register such a product for the entity.
+	GTINsWithoutPrefix bool
+}
+
+// NewRegistry returns a Registry over store.
+func NewRegistry(store Store, cfg RegistryConfig) *Registry {
+	return &Registry{store: store, cfg: cfg}
 }
 
 // Ping reports whether the store answers.
@@ -71,7 +81,7 @@ func (r *Registry) ValidateEntity(p Principal, in NewEntity) (Entity, error) {
 	if err := checkContact(in.Contact); err != nil {
 		return Entity{}, err
 	}
-	now := r.now.Now()
+	now := r.cfg.Now.Now()
 	return Entity{
 		ID:            NewID(now),
 		Name:          strings.TrimSpace(in.Name),
@@ -183,7 +193,7 @@ func (r *Registry) UpdateEntity(ctx context.Context, p Principal, id string, pat
 			return Entity{}, err
 		}
 	}
-	e, err := r.store.UpdateEntity(ctx, id, patch, r.now.Now())
+	e, err := r.store.UpdateEntity(ctx, id, patch, r.cfg.Now.Now())
 	if err != nil {
 		return Entity{}, fmt.Errorf("update entity %s: %w", id, err)
 	}
@@ -202,13 +212,25 @@ func (r *Registry) MayManage(p Principal, id string) error {
 	return fmt.Errorf("entity %s is not yours: %w", id, ErrForbidden)
 }
 
-// CreateProduct registers a product owned by the calling entity. When the
-// owner has a GS1 company prefix, the GTIN must be under it.
+// CreateProduct registers a product owned by the calling entity, or by
+// in.OwnerID when a regulator registers it. A GTIN under another entity's
+// GS1 company prefix is [ErrConflict], naming the holder; when the owner
+// has a prefix the GTIN must be under it; a GTIN under no registered
+// prefix needs the owner to have none and RegistryConfig.GTINsWithoutPrefix,
+// or a regulator to register it.
 func (r *Registry) CreateProduct(ctx context.Context, p Principal, in NewProduct) (Product, error) {
-	if err := p.Require(RoleEntity); err != nil {
+	if err := p.Require(RoleEntity, RoleRegulator); err != nil {
 		return Product{}, err
 	}
 	ownerID := p.EntityID
+	switch {
+	case p.Role == RoleRegulator && in.OwnerID == "":
+		return Product{}, Invalid("ownerId", "a regulator registering a product names the entity that owns it")
+	case p.Role == RoleRegulator:
+		ownerID = in.OwnerID
+	case in.OwnerID != "" && in.OwnerID != p.EntityID:
+		return Product{}, &FieldError{Field: "ownerId", Kind: ErrForbidden, Msg: "only a regulator registers a product for another entity"}
+	}
 	gtin, err := gs1.ValidateGTIN(in.GTIN)
 	if err != nil {
 		return Product{}, Invalid("gtin", "%v", err)
@@ -220,17 +242,19 @@ func (r *Registry) CreateProduct(ctx context.Context, p Principal, in NewProduct
 		return Product{}, err
 	}
 	owner, err := r.store.Entity(ctx, ownerID)
+	if errors.Is(err, ErrNotFound) && p.Role == RoleRegulator {
+		return Product{}, Invalid("ownerId", "no entity %s is registered", ownerID)
+	}
 	if err != nil {
 		return Product{}, fmt.Errorf("owner %s: %w", ownerID, err)
 	}
-	if owner.CompanyPrefix != "" && !strings.HasPrefix(gtin[1:], owner.CompanyPrefix) {
-		return Product{}, &FieldError{Field: "gtin", Kind: ErrForbidden,
-			Msg: fmt.Sprintf("GTIN %s is not under your GS1 company prefix %s", gtin, owner.CompanyPrefix)}
-	}
-	if err := r.gates.allow(ctx, ownerID, ActRegisterProduct, nil); err != nil {
+	if err := r.checkGTINPrefix(ctx, p, owner, gtin); err != nil {
 		return Product{}, err
 	}
-	now := r.now.Now()
+	if err := gates(r.cfg.Gates).allow(ctx, ownerID, ActRegisterProduct, nil); err != nil {
+		return Product{}, err
+	}
+	now := r.cfg.Now.Now()
 	prod := Product{
 		GTIN:        gtin,
 		OwnerID:     ownerID,
@@ -246,6 +270,37 @@ func (r *Registry) CreateProduct(ctx context.Context, p Principal, in NewProduct
 		return Product{}, fmt.Errorf("create product %s: %w", gtin, err)
 	}
 	return prod, nil
+}
+
+// checkGTINPrefix refuses a GTIN that owner may not register: one under
+// another entity's GS1 company prefix, one outside owner's own prefix, or
+// one under no registered prefix unless that is allowed.
+func (r *Registry) checkGTINPrefix(ctx context.Context, p Principal, owner Entity, gtin string) error {
+	// A company prefix has 6 to 12 digits and follows the GTIN-14's
+	// indicator digit.
+	var candidates []string
+	for n := 6; n <= 12; n++ {
+		candidates = append(candidates, gtin[1:1+n])
+	}
+	holders, err := r.store.ListEntities(ctx, EntityFilter{CompanyPrefixes: candidates}, Page{Limit: len(candidates) + 1})
+	if err != nil {
+		return fmt.Errorf("holders of the company prefix of %s: %w", gtin, err)
+	}
+	for _, h := range holders {
+		if h.ID != owner.ID {
+			return &FieldError{Field: "gtin", Kind: ErrConflict,
+				Msg: fmt.Sprintf("GTIN %s is under GS1 company prefix %s, registered to %s (entity %s)", gtin, h.CompanyPrefix, h.Name, h.ID)}
+		}
+	}
+	switch {
+	case owner.CompanyPrefix != "" && !strings.HasPrefix(gtin[1:], owner.CompanyPrefix):
+		return &FieldError{Field: "gtin", Kind: ErrForbidden,
+			Msg: fmt.Sprintf("GTIN %s is not under the owner's GS1 company prefix %s", gtin, owner.CompanyPrefix)}
+	case owner.CompanyPrefix == "" && p.Role != RoleRegulator && !r.cfg.GTINsWithoutPrefix:
+		return &FieldError{Field: "gtin", Kind: ErrForbidden,
+			Msg: "you have no GS1 company prefix registered here: ask a regulator to record yours, or to register this product for you"}
+	}
+	return nil
 }
 
 // Product returns the product with gtin (any GTIN length is accepted and
@@ -299,7 +354,7 @@ func (r *Registry) UpdateProduct(ctx context.Context, caller Principal, gtin str
 			return Product{}, err
 		}
 	}
-	p, err := r.store.UpdateProduct(ctx, cur.GTIN, patch, r.now.Now())
+	p, err := r.store.UpdateProduct(ctx, cur.GTIN, patch, r.cfg.Now.Now())
 	if err != nil {
 		return Product{}, fmt.Errorf("update product %s: %w", cur.GTIN, err)
 	}
@@ -331,7 +386,7 @@ func (r *Registry) CreateBatch(ctx context.Context, caller Principal, gtin strin
 	if err := checkBatch(in); err != nil {
 		return Batch{}, err
 	}
-	if err := r.gates.allow(ctx, p.OwnerID, ActRegisterBatch, &p); err != nil {
+	if err := gates(r.cfg.Gates).allow(ctx, p.OwnerID, ActRegisterBatch, &p); err != nil {
 		return Batch{}, err
 	}
 	b := Batch{
@@ -343,7 +398,7 @@ func (r *Registry) CreateBatch(ctx context.Context, caller Principal, gtin strin
 		Quantity:       in.Quantity,
 		Unit:           strings.TrimSpace(in.Unit),
 		Origin:         in.Origin,
-		CreatedAt:      r.now.Now(),
+		CreatedAt:      r.cfg.Now.Now(),
 	}
 	if err := r.store.CreateBatch(ctx, b); err != nil {
 		return Batch{}, fmt.Errorf("create batch %s/%s: %w", p.GTIN, in.Lot, err)

@@ -56,6 +56,7 @@ type config struct {
 	fpKey          string
 	secretKey      string
 	webhookPrivate bool
+	gtinsNoPrefix  bool
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -88,6 +89,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg.secretKey = getenv("TRACESVC_SECRET_KEY")
 	fs.BoolVar(&cfg.webhookPrivate, "webhook-allow-private", false,
 		"let entities register webhook URLs on loopback and private addresses (tests, on-premise installs)")
+	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
+		"let entities with no GS1 company prefix registered here register GTINs under no one's prefix (otherwise a regulator registers them)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -158,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.secretKey,
-		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, FingerprintKey: fpKey,
+		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})

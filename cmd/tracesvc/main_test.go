@@ -119,7 +119,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("entity with bad USCC: %d %v", code, body)
 	}
 	code, body = in.call(t, "POST", "/api/v1/entities", admin, `{"name":"Tianjin Dairy Co.","uscc":"91350100M000100Y43",
-		"kinds":["farm","manufacturer"],"region":"Tianjin","address":"1 Milk Road"}`)
+		"kinds":["farm","manufacturer"],"region":"Tianjin","address":"1 Milk Road","companyPrefix":"9506000"}`)
 	if code != 201 {
 		t.Fatalf("create entity: %d %v", code, body)
 	}
@@ -276,7 +276,7 @@ func TestRunOnMongo(t *testing.T) {
 		t.Fatalf("not on mongodb: %s", in.stdout)
 	}
 	code, body := in.call(t, "POST", "/api/v1/entities", admin, `{"name":"Mongo Farm","uscc":"91350100M000100Y43",
-		"kinds":["farm"],"region":"Tianjin","address":"2 Field Road","gln":"6901234000009"}`)
+		"kinds":["farm"],"region":"Tianjin","address":"2 Field Road","gln":"6901234000009","companyPrefix":"9506000"}`)
 	if code != 201 {
 		t.Fatalf("create entity: %d %v", code, body)
 	}

@@ -92,13 +92,15 @@ type Options struct {
 	// (see webhook.LoadOrCreateKey).
 	SecretKey []byte
 	// WebhookPolicy says which webhook URLs entities may register.
-	WebhookPolicy  webhook.Policy
-	FingerprintKey []byte
-	TrustedProxies []string
-	PublicLimit    handlers.RateLimit
-	TipoffLimit    handlers.RateLimit
-	Logger         *slog.Logger // nil discards
-	Now            trace.Clock  // nil is the wall clock
+	WebhookPolicy webhook.Policy
+	// GTINsWithoutPrefix: see trace.RegistryConfig.
+	GTINsWithoutPrefix bool
+	FingerprintKey     []byte
+	TrustedProxies     []string
+	PublicLimit        handlers.RateLimit
+	TipoffLimit        handlers.RateLimit
+	Logger             *slog.Logger // nil discards
+	Now                trace.Clock  // nil is the wall clock
 }
 
 // Service is the built service.
@@ -125,7 +127,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	}
 
 	// trace, the register and custody record.
-	registry := trace.NewRegistry(st.Trace, o.Now)
+	registry := trace.NewRegistry(st.Trace, trace.RegistryConfig{Now: o.Now, GTINsWithoutPrefix: o.GTINsWithoutPrefix})
 	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
 		SerialLength: o.SerialLength, Now: o.Now})
 	if err != nil {

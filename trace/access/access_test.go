@@ -39,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{registry: trace.NewRegistry(st, nil), store: st, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{registry: trace.NewRegistry(st, trace.RegistryConfig{GTINsWithoutPrefix: true}), store: st, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	f.keys = access.NewService(st, func() time.Time { return f.now })
 	k, _, created, err := f.keys.Bootstrap(ctx, "")
 	if err != nil || !created {

@@ -47,7 +47,7 @@ func newResolver(t *testing.T, cfg scan.Config) (*scan.Resolver, *faultyStore) {
 		t.Fatal(err)
 	}
 	f := &faultyStore{Store: st}
-	reg := trace.NewRegistry(st, nil)
+	reg := trace.NewRegistry(st, trace.RegistryConfig{GTINsWithoutPrefix: true})
 	chain := trace.NewChain(st, st, reg, trace.ChainConfig{EntityURIPrefix: "https://x/api/v1/entities/"})
 	r := scan.New(reg, st, st, chain, f, cfg)
 	t.Cleanup(func() { r.Close(context.Background()) })

@@ -144,6 +144,9 @@ func testEntityList(t *testing.T, s Stores) {
 			e.GLN = "6901234000004"
 			e.Name = "Golden Dairy Ltd."
 		}
+		if i == 3 || i == 6 {
+			e.CompanyPrefix = fmt.Sprintf("690123%d", i)
+		}
 		Must(t, s.Trace.CreateEntity(ctx, e))
 	}
 	ids := func(es []trace.Entity) []string {
@@ -174,6 +177,12 @@ func testEntityList(t *testing.T, s Stores) {
 	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{USCC: entity(7).USCC}, trace.Page{Limit: 10})
 	Must(t, err)
 	Equal(t, ids(got), []string{"e007"})
+	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{CompanyPrefixes: []string{"690123", "6901236", "69012360"}}, trace.Page{Limit: 10})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e006"})
+	got, err = s.Trace.ListEntities(ctx, trace.EntityFilter{CompanyPrefixes: []string{"6901236", "6901233"}}, trace.Page{Limit: 10})
+	Must(t, err)
+	Equal(t, ids(got), []string{"e003", "e006"})
 }
 
 func testEntityUpdate(t *testing.T, s Stores) {

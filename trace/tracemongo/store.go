@@ -60,6 +60,7 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 			{Keys: bson.D{{Key: "glnKey", Value: 1}}, Options: options.Index().SetUnique(true).SetName("gln")},
 			{Keys: bson.D{{Key: "region", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("region")},
 			{Keys: bson.D{{Key: "kinds", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("kinds")},
+			{Keys: bson.D{{Key: "companyPrefix", Value: 1}}, Options: options.Index().SetName("companyPrefix")},
 		},
 		colProducts: {
 			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("owner")},
@@ -197,6 +198,9 @@ func (s *Store) ListEntities(ctx context.Context, f trace.EntityFilter, p trace.
 	if f.Name != "" {
 		q = append(q, bson.E{Key: "name", Value: bson.D{
 			{Key: "$regex", Value: regexp.QuoteMeta(f.Name)}, {Key: "$options", Value: "i"}}})
+	}
+	if len(f.CompanyPrefixes) > 0 {
+		q = append(q, bson.E{Key: "companyPrefix", Value: bson.D{{Key: "$in", Value: f.CompanyPrefixes}}})
 	}
 	docs, err := find[entityDoc](ctx, s.db.Collection(colEntities), q, p.Limit)
 	if err != nil {

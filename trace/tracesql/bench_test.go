@@ -17,7 +17,7 @@ func BenchmarkTraceForward(b *testing.B) {
 	const chains = 100_000
 	ctx := context.Background()
 	_, s := open(b)
-	reg := trace.NewRegistry(s, nil)
+	reg := trace.NewRegistry(s, trace.RegistryConfig{GTINsWithoutPrefix: true})
 	chain := trace.NewChain(s, s, reg, trace.ChainConfig{EntityURIPrefix: "https://id.example.cn/api/v1/entities/"})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	start := time.Now()

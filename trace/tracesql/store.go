@@ -52,6 +52,7 @@ var schema = []string{
 	) WITHOUT ROWID`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS entities_gln ON entities(gln) WHERE gln IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS entities_region ON entities(region, id)`,
+	`CREATE INDEX IF NOT EXISTS entities_company_prefix ON entities(company_prefix) WHERE company_prefix != ''`,
 	`CREATE TABLE IF NOT EXISTS products (
 		gtin TEXT PRIMARY KEY,
 		owner_id TEXT NOT NULL,
@@ -240,6 +241,12 @@ func (s *Store) ListEntities(ctx context.Context, f trace.EntityFilter, p trace.
 	}
 	if f.Name != "" {
 		add("instr(lower(name), lower(?)) > 0", f.Name)
+	}
+	if len(f.CompanyPrefixes) > 0 {
+		where = append(where, "company_prefix IN (?"+strings.Repeat(", ?", len(f.CompanyPrefixes)-1)+")")
+		for _, cp := range f.CompanyPrefixes {
+			args = append(args, cp)
+		}
 	}
 	args = append(args, p.Limit)
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+entityCols+` FROM entities WHERE `+
