@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -408,5 +409,45 @@ func testRecallHold(t *testing.T, backend string) {
 		`"persistentDisposition":{"unset":["recalled"]}`))
 	if res := s.get(path(s.codes[3].URI), "application/json", "").JSON(); res["verdict"] != "genuine" {
 		t.Fatalf("released code: %v", res)
+	}
+}
+
+// TestRateLimitKeysOnAddress (issue 9, item 9): the bucket belongs to the
+// client's address; a new User-Agent, or another address of the same IPv6
+// /64, does not refill it, and X-Forwarded-For from an untrusted peer is
+// not believed.
+func TestRateLimitKeysOnAddress(t *testing.T) {
+	e := newLimitedEnv(t, 1, 3)
+	n := 0
+	get := func(addr string, hdr ...string) int {
+		req := httptest.NewRequest("GET", "/.well-known/gs1resolver", nil)
+		req.RemoteAddr = addr
+		req.Header.Set("User-Agent", fmt.Sprintf("Browser/%d", n))
+		n++
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for name, addrs := range map[string][]string{
+		"rotating User-Agent": {"198.51.100.20:1000", "198.51.100.20:1001", "198.51.100.20:1002", "198.51.100.20:1003"},
+		"one IPv6 /64":        {"[2001:db8:7:7::1]:1000", "[2001:db8:7:7::2]:1000", "[2001:db8:7:7:abcd::9]:1000", "[2001:db8:7:7:ffff:ffff:ffff:ffff]:1000"},
+	} {
+		var codes []int
+		for _, a := range addrs {
+			codes = append(codes, get(a))
+		}
+		if fmt.Sprint(codes) != "[200 200 200 429]" {
+			t.Fatalf("%s: %v", name, codes)
+		}
+	}
+	// Forged forwarding headers from a peer that is not a trusted proxy
+	// do not make a new client.
+	for i := range 4 {
+		if code := get("198.51.100.21:1000", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "X-Real-IP", fmt.Sprintf("203.0.113.%d", i)); i == 3 && code != 429 {
+			t.Fatalf("forged X-Forwarded-For reset the bucket: %d", code)
+		}
 	}
 }
