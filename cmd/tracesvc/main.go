@@ -102,6 +102,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, fmt.Errorf("-log-level: %w", err)
 	}
 	cfg.adminKey = getenv("TRACESVC_ADMIN_KEY")
+	if cfg.adminKey != "" {
+		// Refused even when the store is bootstrapped already and the key
+		// would be ignored: a weak value in the environment is a mistake
+		// the operator should hear about at once.
+		if err := access.CheckChosenSecret(cfg.adminKey); err != nil {
+			return config{}, fmt.Errorf("TRACESVC_ADMIN_KEY %w", err)
+		}
+	}
 	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
 	return cfg, nil
 }
@@ -228,9 +236,6 @@ func bootstrap(ctx context.Context, keys *access.Service, log *audit.Log, adminK
 		return err
 	}
 	if adminKey != "" {
-		if len(adminKey) < 20 {
-			logger.WarnContext(ctx, "TRACESVC_ADMIN_KEY is short; use at least 128 random bits")
-		}
 		logger.InfoContext(ctx, "bootstrap regulator key stored from TRACESVC_ADMIN_KEY")
 		return nil
 	}

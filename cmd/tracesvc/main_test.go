@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -106,7 +107,7 @@ func (in *instance) call(t *testing.T, method, path, key, body string) (int, map
 
 func TestRunEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	const admin = "e2e-admin-key-0123456789abcdef"
+	const admin = "e2e-27e33f9448c6b380a74f9729d4430efd"
 	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin}, "-data", dir)
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if code, _ := in.call(t, "GET", p, "", ""); code != 200 {
@@ -167,11 +168,11 @@ func TestBootstrapPrintsKeyOnce(t *testing.T) {
 		t.Fatalf("printed key does not work: %d", code)
 	}
 	in.stop()
-	in = start(t, map[string]string{"TRACESVC_ADMIN_KEY": "another-key-that-must-be-ignored"}, "-data", dir)
+	in = start(t, map[string]string{"TRACESVC_ADMIN_KEY": "another-8316fe8509bea4a88f37086f08f38c24"}, "-data", dir)
 	if strings.Contains(in.stderr.String(), "tsk_") {
 		t.Fatal("second start printed a key")
 	}
-	if code, _ := in.call(t, "GET", "/api/v1/audit", "another-key-that-must-be-ignored", ""); code != 401 {
+	if code, _ := in.call(t, "GET", "/api/v1/audit", "another-8316fe8509bea4a88f37086f08f38c24", ""); code != 401 {
 		t.Fatalf("a later TRACESVC_ADMIN_KEY was accepted: %d", code)
 	}
 	if code, _ := in.call(t, "GET", "/api/v1/audit", key, ""); code != 200 {
@@ -180,7 +181,7 @@ func TestBootstrapPrintsKeyOnce(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesRequests(t *testing.T) {
-	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": "graceful-admin-key-0123456789"}, "-data", t.TempDir())
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": "graceful-73250ce4790d344eb0df8f8c3d43c8c9"}, "-data", t.TempDir())
 	// Hold a request open: its headers are sent with Expect: 100-continue,
 	// and the server's "100 Continue" says the handler is reading the body.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(in.base, "http://"))
@@ -189,7 +190,7 @@ func TestGracefulShutdownFinishesRequests(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"role":"inspector"}`
-	fmt.Fprintf(conn, "POST /api/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer graceful-admin-key-0123456789\r\n"+
+	fmt.Fprintf(conn, "POST /api/v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer graceful-73250ce4790d344eb0df8f8c3d43c8c9\r\n"+
 		"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", len(body))
 	rd := bufio.NewReader(conn)
 	if cont, err := http.ReadResponse(rd, nil); err != nil || cont.StatusCode != http.StatusContinue {
@@ -228,6 +229,34 @@ func (in *instance) waitLog(t *testing.T, msg string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("no %q in the log: %s", msg, in.stdout)
+}
+
+// TestWeakAdminKeyRefused (issue 9, item 12): a short, placeholder or
+// low-entropy TRACESVC_ADMIN_KEY stops the service at start with a clear
+// message, the placeholder that deploy/kubernetes.yaml used to carry
+// included; the manifests carry no key value at all now.
+func TestWeakAdminKeyRefused(t *testing.T) {
+	for _, weak := range []string{"change-me-to-128-random-bits", "admin", strings.Repeat("x", 40), "my-admin-secret-0123456789abcdefghij"} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{"-data", t.TempDir()}, func(k string) string {
+			return map[string]string{"TRACESVC_ADMIN_KEY": weak}[k]
+		}, io.Discard, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "TRACESVC_ADMIN_KEY") || !strings.Contains(err.Error(), "openssl rand") {
+			t.Errorf("%q: %v", weak, err)
+		}
+	}
+	for _, f := range []string{"../../deploy/kubernetes.yaml", "../../deploy/compose.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+			if ok && k == "TRACESVC_ADMIN_KEY" && !strings.HasPrefix(strings.TrimSpace(v), "${") {
+				t.Errorf("%s carries an admin key value: %s", f, line)
+			}
+		}
+	}
 }
 
 func TestFlags(t *testing.T) {
@@ -270,7 +299,7 @@ func TestRunOnMongo(t *testing.T) {
 	}
 	t.Cleanup(srv.Close) // runs after the database drop registered below
 	db := srv.Database(t)
-	const admin = "mongo-admin-key-0123456789abcdef"
+	const admin = "mongo-3318791d90650acc19c45b45f3bebe32"
 	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name())
 	if !strings.Contains(in.stdout.String(), `"store":"mongodb:`) {
 		t.Fatalf("not on mongodb: %s", in.stdout)

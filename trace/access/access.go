@@ -14,8 +14,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tracesvc/trace"
 )
@@ -165,7 +167,7 @@ func (s *Service) newKey(in NewKey, createdBy string) (Key, string, error) {
 	default:
 		return Key{}, "", trace.Invalid("role", "must be regulator, inspector or entity, got %q", in.Role)
 	}
-	if err := trace.CheckText("label", in.Label, false, 200); err != nil {
+	if err := trace.CheckText("label", in.Label, false, maxLabel); err != nil {
 		return Key{}, "", err
 	}
 	now := s.now.Now()
@@ -190,7 +192,7 @@ func (s *Service) RegisterEntity(ctx context.Context, p trace.Principal, reg Reg
 	if err != nil {
 		return trace.Entity{}, Key{}, "", err
 	}
-	k, secret, err := s.newKey(NewKey{Role: trace.RoleEntity, EntityID: e.ID, Label: "first key of " + e.Name}, p.String())
+	k, secret, err := s.newKey(NewKey{Role: trace.RoleEntity, EntityID: e.ID, Label: firstKeyLabel(e.Name)}, p.String())
 	if err != nil {
 		return trace.Entity{}, Key{}, "", err
 	}
@@ -205,6 +207,56 @@ func (s *Service) RegisterEntity(ctx context.Context, p trace.Principal, reg Reg
 		return trace.Entity{}, Key{}, "", err
 	}
 	return e, k, secret, nil
+}
+
+// maxLabel is the longest key label, in characters.
+const maxLabel = 200
+
+// firstKeyLabel labels an entity's first key after its name, cut to fit
+// a label: a name may be as long as a label.
+func firstKeyLabel(name string) string {
+	l := []rune("first key of " + name)
+	if len(l) > maxLabel {
+		l = append(l[:maxLabel-1], '…')
+	}
+	return string(l)
+}
+
+// CheckChosenSecret refuses a secret an operator chose (such as
+// TRACESVC_ADMIN_KEY) that is too weak to stand for a key: shorter than
+// 32 characters, a placeholder, a run or a repetition, or with less than
+// about 96 bits by its character statistics. Generated keys have 256.
+func CheckChosenSecret(s string) error {
+	if n := utf8.RuneCountInString(s); n < 32 {
+		return fmt.Errorf("is %d characters; use at least 32 random ones, e.g. openssl rand -hex 32", n)
+	}
+	lower := strings.ToLower(s)
+	for _, w := range []string{"change", "replace", "example", "placeholder", "password", "secret", "your-", "your_", "todo", "xxxx"} {
+		if strings.Contains(lower, w) {
+			return fmt.Errorf("looks like a placeholder (%q); use a random one, e.g. openssl rand -hex 32", w)
+		}
+	}
+	counts := map[rune]int{}
+	steps := 0
+	prev := rune(-1)
+	n := 0
+	for _, r := range s {
+		counts[r]++
+		if r == prev || r == prev+1 || r == prev-1 {
+			steps++
+		}
+		prev = r
+		n++
+	}
+	bits := 0.0
+	for _, c := range counts {
+		p := float64(c) / float64(n)
+		bits -= float64(n) * p * math.Log2(p)
+	}
+	if bits < 96 || steps*3 > n {
+		return fmt.Errorf("has too little randomness (about %.0f bits); use a random one, e.g. openssl rand -hex 32", bits)
+	}
+	return nil
 }
 
 // Bootstrap makes sure the store has its first regulator key. On an empty

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -403,10 +404,8 @@ func TestRegisterEntity(t *testing.T) {
 
 // TestRegisterEntityLongName registers an entity whose name is as long as
 // the registry allows (200 characters). Its first key's label is made
-// from the name ("first key of " + name), and labels are also limited to
-// 200 characters, so RegisterEntity refuses a valid entity with an error
-// about a label the caller never sent. The test skips while that is so
-// and runs in full once it is fixed.
+// from the name and cut to the 200 characters a label may have, so the
+// valid entity is not refused over a label the caller never sent.
 func TestRegisterEntityLongName(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -416,14 +415,38 @@ func TestRegisterEntityLongName(t *testing.T) {
 		t.Fatalf("the registry refuses a 200-character name: %v", err)
 	}
 	e, k, _, err := f.keys.RegisterEntity(ctx, f.reg, f.registry, in)
-	var fe *trace.FieldError
-	if errors.As(err, &fe) && fe.Field == "label" {
-		t.Skipf("known bug: RegisterEntity refuses a valid 200-character name: %v", err)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Name != in.Name || k.EntityID != e.ID {
+	if e.Name != in.Name || k.EntityID != e.ID || utf8.RuneCountInString(k.Label) != 200 || !strings.HasPrefix(k.Label, "first key of 名") {
 		t.Fatalf("registered %+v with key %+v", e, k)
+	}
+}
+
+// TestCheckChosenSecret (issue 9, item 12): operator-chosen secrets must
+// be long and random; generated-looking ones pass.
+func TestCheckChosenSecret(t *testing.T) {
+	for _, weak := range []string{
+		"",
+		"change-me-to-128-random-bits", // the old Kubernetes placeholder
+		"change-me-to-128-random-bits-and-more-xx", // long, still a placeholder
+		"reg-0123456789abcdef",                     // short
+		strings.Repeat("a", 64),                    // no randomness
+		strings.Repeat("ab12", 10),                 // a repetition
+		"abcdefghijklmnopqrstuvwxyz0123456789",     // a run
+		"my-secret-admin-key-for-production-2026",  // a placeholder word
+	} {
+		if err := access.CheckChosenSecret(weak); err == nil {
+			t.Errorf("%q accepted", weak)
+		}
+	}
+	for _, strong := range []string{
+		"reg-3f9c1a7e5b2d48c6a0e1f7b93d5c2e18",             // reg-$(openssl rand -hex 16), as the README says
+		"9b1f4e7a2c6d83f05e2a9c7b1d4f6e8a0c3b5d7f9e1a2c4b", // openssl rand -hex 24
+		"q8Zt3Kp1Lw7Vx2Nm5Rb9Hc4Jd6Fs0Gy+/Ae=",             // base64
+	} {
+		if err := access.CheckChosenSecret(strong); err != nil {
+			t.Errorf("%q refused: %v", strong, err)
+		}
 	}
 }
