@@ -74,6 +74,12 @@ func TestScanPageInBrowser(t *testing.T) {
 			if err != nil || strings.TrimSpace(text) != tc.words {
 				t.Fatalf("verdict %q (%v), want %q", text, err, tc.words)
 			}
+			// The style sheet applies under the page's Content-Security-Policy
+			// (it is allowed by its hash; inline styles are not).
+			border, err := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("verdict")).borderLeftWidth`))
+			if err != nil || border != "8px" {
+				t.Fatalf("verdict border %q (%v): the style sheet was blocked", border, err)
+			}
 			attrs, err := chromedp.Run(tctx, chromedp.Attributes(chromedp.CSS("#verdict")))
 			if err != nil || attrs["data-verdict"] != tc.verdict {
 				t.Fatalf("data-verdict %v (%v)", attrs, err)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/trace"
+	"tracesvc/trace/safecsv"
 )
 
 // Media types of code lists.
@@ -100,7 +100,7 @@ func (s *Server) streamIssued(c *gin.Context, count int, name string, sscc bool,
 	w := c.Writer
 	w.Header().Set("Trailer", "X-Issued-Count, X-Issuance-State")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var cw *csv.Writer
+	var cw *safecsv.Writer
 	started := false
 	is, err := issue(func(is trace.Issuance, codes []trace.Issued) error {
 		if !started {
@@ -110,7 +110,7 @@ func (s *Server) streamIssued(c *gin.Context, count int, name string, sscc bool,
 			w.Header().Set("Location", "/api/v1/issuances/"+is.ID)
 			w.WriteHeader(http.StatusCreated)
 			if format == mediaCSV {
-				cw = csv.NewWriter(bw)
+				cw = safecsv.NewWriter(bw)
 				if err := cw.Write([]string{map[bool]string{false: "serial", true: "sscc"}[sscc], "uri"}); err != nil {
 					return err
 				}
@@ -193,7 +193,7 @@ func (s *Server) listCodes(c *gin.Context) error {
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	cw := csv.NewWriter(bw)
+	cw := safecsv.NewWriter(bw)
 	if format == mediaCSV {
 		cw.Write([]string{"serial", "uri", "state", "possessor", "issuedAt", "issuance"})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -23,7 +24,7 @@ import (
 	"tracesvc/trace/scan"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/scan.css
 var templateFS embed.FS
 
 // pages are the server-rendered HTML pages: the scan page, the page of a
@@ -32,10 +33,22 @@ type pages struct {
 	logger *slog.Logger
 	tmpl   *template.Template
 	t      map[string]map[string]string // language → key (dots as underscores) → words
+	css    template.CSS                 // the pages' one inline style sheet
+	csp    string                       // their Content-Security-Policy, which allows that sheet by its hash
 }
 
 func loadPages(logger *slog.Logger) *pages {
-	p := &pages{logger: logger, tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{}}
+	css, err := templateFS.ReadFile("templates/scan.css")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	sum := sha256.Sum256(css)
+	p := &pages{logger: logger, tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{},
+		css: template.CSS(css),
+		// No script at all; the style sheet by its hash; the tip-off form
+		// posts to this origin; no framing.
+		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src 'self' data:; " +
+			"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"}
 	for lang, words := range texts {
 		m := map[string]string{}
 		for k, v := range words {
@@ -48,6 +61,7 @@ func loadPages(logger *slog.Logger) *pages {
 
 // pageView is what the templates render.
 type pageView struct {
+	CSS                    template.CSS
 	Lang, Other, SwitchURL string
 	T                      map[string]string
 	URI                    string
@@ -83,7 +97,7 @@ func (p *pages) base(c *gin.Context) pageView {
 	}
 	q := c.Request.URL.Query()
 	q.Set("lang", other)
-	return pageView{Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.EscapedPath() + "?" + q.Encode()}
+	return pageView{CSS: p.css, Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.EscapedPath() + "?" + q.Encode()}
 }
 
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
@@ -93,6 +107,7 @@ func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
 		writeError(c, p.logger, errPage)
 		return
 	}
+	c.Header("Content-Security-Policy", p.csp)
 	c.Header("Content-Language", v.Lang)
 	c.Header("Vary", "Accept, Accept-Language")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())

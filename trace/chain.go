@@ -892,11 +892,8 @@ func stepName(ev *epcis.Event) string {
 
 // ItemKey is the canonical key of a serialized item.
 func ItemKey(gtin, serial string) string {
-	k, err := gs1.BuildDigitalLink("", gs1.Elements{{AI: "01", Value: gtin}, {AI: "21", Value: serial}})
-	if err != nil {
-		return "01/" + gtin + "/21/" + serial
-	}
-	return strings.TrimPrefix(k, "/")
+	k, _ := gs1.Key(gs1.Elements{{AI: "01", Value: gtin}, {AI: "21", Value: serial}})
+	return k
 }
 
 // CaptureJob returns capture job id to an official or to the entity that

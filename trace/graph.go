@@ -124,11 +124,8 @@ func NodeOf(key string) TraceNode {
 
 // LotKey is the canonical class key of a batch.
 func LotKey(gtin, lot string) string {
-	k, err := gs1.BuildDigitalLink("", gs1.Elements{{AI: "01", Value: gtin}, {AI: "10", Value: lot}})
-	if err != nil {
-		return "01/" + gtin + "/10/" + lot
-	}
-	return strings.TrimPrefix(k, "/")
+	k, _ := gs1.Key(gs1.Elements{{AI: "01", Value: gtin}, {AI: "10", Value: lot}})
+	return k
 }
 
 // Trace walks the custody graph from the start keys (canonical keys, see

@@ -4,7 +4,6 @@ package fsma
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"tracesvc/trace"
+	"tracesvc/trace/safecsv"
 )
 
 // FSMA 204 critical tracking events.
@@ -179,7 +179,7 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		names[id] = e
 		return e
 	}
-	cw := csv.NewWriter(w)
+	cw := safecsv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {
 		return err
 	}

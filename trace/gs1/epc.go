@@ -321,6 +321,11 @@ func hasKeySegment(uri string) bool {
 	return false
 }
 
+// Key returns the canonical key [ParseEPC] gives the thing elements e
+// name, e.g. "01/09506000134352/10/L%2F1" for {01 09506000134352} {10 L/1}.
+// e's first element is its primary key; values are not validated.
+func Key(e Elements) (string, EPCKind) { return elementsKey(e) }
+
 // elementsKey returns the canonical key of validated elements whose first
 // element is the primary key, as [ParseDigitalLink] returns them.
 func elementsKey(e Elements) (string, EPCKind) {
