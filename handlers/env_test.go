@@ -100,7 +100,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		t.Fatal(err)
 	}
 	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
-		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true}
+		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32)}
 	adjust(&o)
 	svc, err := wire.Build(st, o)
 	if err != nil {

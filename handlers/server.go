@@ -171,6 +171,8 @@ func (s *Server) routes() {
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))
+	api.GET("/audit/checkpoint", s.allow(officials...), s.handle(s.auditCheckpoint))
+	api.POST("/audit/verify", s.allow(officials...), s.handle(s.verifyAuditCheckpoint))
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }

@@ -55,6 +55,7 @@ type config struct {
 	proxies        string
 	fpKey          string
 	secretKey      string
+	auditKey       string
 	webhookPrivate bool
 	gtinsNoPrefix  bool
 }
@@ -87,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed (TRACESVC_TRUSTED_PROXIES)")
 	cfg.fpKey = getenv("TRACESVC_FINGERPRINT_KEY")
 	cfg.secretKey = getenv("TRACESVC_SECRET_KEY")
+	cfg.auditKey = getenv("TRACESVC_AUDIT_KEY")
 	fs.BoolVar(&cfg.webhookPrivate, "webhook-allow-private", false,
 		"let entities register webhook URLs on loopback and private addresses (tests, on-premise installs)")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
@@ -168,7 +170,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		proxies = strings.Split(cfg.proxies, ",")
 	}
 	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen,
-		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.secretKey,
+		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},

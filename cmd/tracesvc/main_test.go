@@ -135,6 +135,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true {
 		t.Fatalf("audit verify: %d %v", code, body)
 	}
+	code, checkpoint := in.call(t, "GET", "/api/v1/audit/checkpoint", admin, "")
+	if code != 200 || checkpoint["seq"].(float64) < 1 {
+		t.Fatalf("audit checkpoint: %d %v", code, checkpoint)
+	}
 	if strings.Contains(in.stderr.String(), "tsk_") {
 		t.Fatal("a key was printed although TRACESVC_ADMIN_KEY was set")
 	}
@@ -149,6 +153,15 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if code, _ = in.call(t, "GET", "/api/v1/audit", admin, ""); code != 200 {
 		t.Fatalf("admin key after restart: %d", code)
+	}
+	// The audit chain key lives beside the data folder and survives the
+	// restart: the log still verifies against the checkpoint saved before.
+	if _, err := os.Stat(dir + ".audit.key"); err != nil {
+		t.Fatalf("audit key file: %v", err)
+	}
+	cp, _ := json.Marshal(checkpoint)
+	if code, body = in.call(t, "POST", "/api/v1/audit/verify", admin, string(cp)); code != 200 || body["ok"] != true {
+		t.Fatalf("verify against the checkpoint after restart: %d %v", code, body)
 	}
 	if strings.Contains(in.stderr.String(), "tsk_") {
 		t.Fatal("restart printed a key")

@@ -11,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"tracesvc/cmd/wire"
-	"tracesvc/recall/webhook"
 )
 
 // openMongo connects to cfg.mongoURI and opens the stores on cfg.mongoDB.
@@ -26,13 +25,17 @@ func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, 
 		client.Disconnect(context.WithoutCancel(ctx))
 		return database{}, fmt.Errorf("mongodb: ping %s: %w", redact(cfg.mongoURI), err)
 	}
-	// Every process on one database must share the key; without
-	// TRACESVC_SECRET_KEY each would make its own in its data folder.
+	// Every process on one database must share the keys; without the
+	// variables each would make its own beside its data folder.
 	if cfg.secretKey == "" {
 		logger.WarnContext(ctx, "TRACESVC_SECRET_KEY is not set: webhook secrets are sealed with the key in the data folder, "+
 			"which other processes on this database do not have")
 	}
-	key, err := webhook.LoadOrCreateKey(cfg.secretKey, cfg.dataDir)
+	if cfg.auditKey == "" {
+		logger.WarnContext(ctx, "TRACESVC_AUDIT_KEY is not set: the audit chain is keyed with "+auditKeyPath(cfg.dataDir)+
+			", which other processes on this database do not have; their records would not verify")
+	}
+	k, err := loadKeys(cfg)
 	if err != nil {
 		client.Disconnect(context.WithoutCancel(ctx))
 		return database{}, err
@@ -47,7 +50,7 @@ func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, 
 		defer cancel()
 		return client.Disconnect(ctx)
 	}
-	return database{stores: st, secretKey: key, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
+	return database{stores: st, keys: k, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
 }
 
 // redact drops the credentials from a connection string for error messages.

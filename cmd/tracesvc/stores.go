@@ -4,18 +4,45 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"tracesvc/cmd/wire"
 	"tracesvc/recall/webhook"
+	"tracesvc/trace/keyfile"
 	"tracesvc/trace/sqlitedb"
 )
 
 // database is the one opened database with every domain's stores on it.
 type database struct {
-	stores    wire.Stores
-	secretKey []byte // seals webhook secrets at rest
-	close     func() error
-	source    string // for the start-up log
+	stores wire.Stores
+	keys   keys
+	close  func() error
+	source string // for the start-up log
+}
+
+// keys are the secret keys kept outside the database.
+type keys struct {
+	secret []byte // seals webhook secrets at rest
+	audit  []byte // keys the audit chain
+}
+
+// auditKeyPath is the audit chain's key file: beside the data folder, not
+// in it, so that a copy of the data folder does not carry the key that
+// vouches for its audit log.
+func auditKeyPath(dataDir string) string { return filepath.Clean(dataDir) + ".audit.key" }
+
+// loadKeys reads TRACESVC_SECRET_KEY and TRACESVC_AUDIT_KEY, or the key
+// files (created at random on first start) when they are not set.
+func loadKeys(cfg config) (keys, error) {
+	secret, err := webhook.LoadOrCreateKey(cfg.secretKey, cfg.dataDir)
+	if err != nil {
+		return keys{}, err
+	}
+	auditKey, err := keyfile.LoadOrCreate(cfg.auditKey, auditKeyPath(cfg.dataDir))
+	if err != nil {
+		return keys{}, fmt.Errorf("audit key (TRACESVC_AUDIT_KEY or %s): %w", auditKeyPath(cfg.dataDir), err)
+	}
+	return keys{secret: secret, audit: auditKey}, nil
 }
 
 // openDatabase opens the backend the configuration names, once.
@@ -27,7 +54,7 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (databas
 	if err != nil {
 		return database{}, err
 	}
-	key, err := webhook.LoadOrCreateKey(cfg.secretKey, cfg.dataDir)
+	k, err := loadKeys(cfg)
 	if err != nil {
 		db.Close()
 		return database{}, err
@@ -37,5 +64,5 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (databas
 		db.Close()
 		return database{}, fmt.Errorf("open stores in %s: %w", cfg.dataDir, err)
 	}
-	return database{stores: st, secretKey: key, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
+	return database{stores: st, keys: k, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
 }

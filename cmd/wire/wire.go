@@ -91,6 +91,9 @@ type Options struct {
 	// SecretKey is the 32-byte key that seals webhook secrets at rest
 	// (see webhook.LoadOrCreateKey).
 	SecretKey []byte
+	// AuditKey is the 32-byte key of the audit chain (see audit.NewLog),
+	// kept outside the database.
+	AuditKey []byte
 	// WebhookPolicy says which webhook URLs entities may register.
 	WebhookPolicy webhook.Policy
 	// GTINsWithoutPrefix: see trace.RegistryConfig.
@@ -137,7 +140,10 @@ func Build(st Stores, o Options) (*Service, error) {
 		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now,
 		Signals: scan.NewAlerter(st.Scans, o.Now, o.Logger)})
 	keys := access.NewService(st.Keys, o.Now)
-	auditLog := audit.NewLog(st.Audit, o.Now)
+	auditLog, err := audit.NewLog(st.Audit, o.Now, o.AuditKey)
+	if err != nil {
+		return nil, err
+	}
 
 	// standards and recall, built on the register.
 	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now)

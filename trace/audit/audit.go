@@ -1,17 +1,29 @@
 // Package audit keeps the append-only audit log of officials' actions and
-// key issuance. Each record carries the SHA-256 of the record before it, so
-// editing or deleting a stored record breaks the chain and [Log.Verify]
-// finds the first broken link.
+// key issuance. Each record carries the HMAC-SHA256, under a key kept
+// outside the database, of its content and the hash of the record before
+// it: whoever can edit the database but not read the key cannot alter,
+// insert or rewrite records without breaking the chain, which
+// [Log.Verify] walks. Deleting the newest records leaves a valid chain,
+// so [Log.Checkpoint] hands officials a signed head (sequence and hash)
+// to keep; [Log.VerifyCheckpoint] later shows a log that no longer
+// reaches it.
+//
+// Records written before the chain was keyed carry a plain SHA-256
+// ("legacy"); they are accepted only before the first keyed record.
 package audit
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,13 +70,28 @@ const appendTimeout = 15 * time.Second
 type Log struct {
 	store Store
 	now   trace.Clock
-	mu    sync.Mutex // serialises appends in this process; the store's unique Seq guards across processes
+	key   []byte             // HMAC key of the chain
+	sign  ed25519.PrivateKey // signs checkpoints; derived from key
+	mu    sync.Mutex         // serialises appends in this process; the store's unique Seq guards across processes
 }
 
-// NewLog returns a Log over store.
-func NewLog(store Store, now trace.Clock) *Log {
-	return &Log{store: store, now: now}
+// KeySize is the size of the chain key, in bytes.
+const KeySize = 32
+
+// NewLog returns a Log over store whose chain is keyed with key (KeySize
+// random bytes, kept outside the database: see keyfile). Every process
+// appending to one store must use the same key.
+func NewLog(store Store, now trace.Clock, key []byte) (*Log, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("audit: the chain key is %d bytes, want %d", len(key), KeySize)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("tracesvc audit checkpoint signing key v1"))
+	return &Log{store: store, now: now, key: key, sign: ed25519.NewKeyFromSeed(m.Sum(nil))}, nil
 }
+
+// keyedPrefix marks a keyed chain hash; a bare hex hash is legacy.
+const keyedPrefix = "hmac-sha256:"
 
 // Request describes a request for the audit policy.
 type Request struct {
@@ -82,9 +109,24 @@ func Records(p trace.Principal, r Request) bool {
 	return p.IsOfficial() || (r.IssuesKey && r.Succeeded)
 }
 
-// Hash returns the chain hash of r: SHA-256 over a canonical JSON encoding
-// of every field but Hash itself, PrevHash included.
-func Hash(r Record) string {
+// Hash returns the chain hash of r under the log's key: "hmac-sha256:"
+// and the hex HMAC-SHA256 of a canonical JSON encoding of every field but
+// Hash itself, PrevHash included.
+func (l *Log) Hash(r Record) string {
+	m := hmac.New(sha256.New, l.key)
+	m.Write(canonical(r))
+	return keyedPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// LegacyHash is the unkeyed hash of records written before the chain was
+// keyed: the hex SHA-256 of the same canonical encoding.
+func LegacyHash(r Record) string {
+	sum := sha256.Sum256(canonical(r))
+	return hex.EncodeToString(sum[:])
+}
+
+// canonical is the encoding a record's hash covers.
+func canonical(r Record) []byte {
 	canon := struct {
 		Seq      int64  `json:"seq"`
 		At       string `json:"at"`
@@ -96,8 +138,7 @@ func Hash(r Record) string {
 		PrevHash string `json:"prevHash"`
 	}{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.Actor, r.Role, r.Action, r.Target, r.Status, r.PrevHash}
 	b, _ := json.Marshal(canon) // a struct of strings and ints always marshals
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return b
 }
 
 // Append adds e to the end of the chain and returns the stored record. The
@@ -120,7 +161,7 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 		r := Record{Seq: last.Seq + 1, At: l.now.Now(),
 			Actor: e.Actor, Role: e.Role, Action: e.Action, Target: e.Target, Status: e.Status,
 			PrevHash: last.Hash}
-		r.Hash = Hash(r)
+		r.Hash = l.Hash(r)
 		err = l.store.AppendRecord(ctx, r)
 		if err == nil {
 			return r, nil
@@ -151,47 +192,134 @@ func (l *Log) List(ctx context.Context, p trace.Page) ([]Record, string, error) 
 	return trace.PageOf(recs, p.Limit, func(r Record) string { return strconv.FormatInt(r.Seq, 10) })
 }
 
-// Verification is the result of [Log.Verify].
+// Verification is the result of [Log.Verify] and [Log.VerifyCheckpoint].
 type Verification struct {
 	OK      bool   `json:"ok"`
 	Records int64  `json:"records"`          // records checked
+	Legacy  int64  `json:"legacy,omitempty"` // of which written before the chain was keyed
 	Head    string `json:"head,omitempty"`   // hash of the last record checked
 	Broken  int64  `json:"broken,omitempty"` // Seq of the first broken record
 	Reason  string `json:"reason,omitempty"`
+	// Checkpoint is the Seq of the checkpoint the log was verified
+	// against, when it was.
+	Checkpoint int64 `json:"checkpoint,omitempty"`
 }
 
 // Verify walks the whole chain from the first record, recomputing each
-// hash and link, and reports the first record that does not hold.
+// keyed hash and link, and reports the first record that does not hold.
 func (l *Log) Verify(ctx context.Context) (Verification, error) {
+	v, _, err := l.verify(ctx, 0)
+	return v, err
+}
+
+// verify is Verify that also returns the hash of record seq, when the
+// chain reaches it.
+func (l *Log) verify(ctx context.Context, seq int64) (Verification, string, error) {
 	const batch = 1000
 	var v Verification
 	prev := Record{}
+	keyed := false
+	hashAt := ""
 	for {
 		recs, err := l.store.ListRecords(ctx, prev.Seq, batch)
 		if err != nil {
-			return Verification{}, fmt.Errorf("audit: verify: %w", err)
+			return Verification{}, "", fmt.Errorf("audit: verify: %w", err)
 		}
 		for _, r := range recs {
 			reason := ""
+			legacy := !strings.HasPrefix(r.Hash, keyedPrefix)
 			switch {
 			case r.Seq != prev.Seq+1:
 				reason = fmt.Sprintf("sequence jumps from %d to %d: records are missing", prev.Seq, r.Seq)
 			case r.PrevHash != prev.Hash:
 				reason = "prevHash does not match the hash of the record before"
-			case Hash(r) != r.Hash:
-				reason = "record content does not match its hash: it was altered"
+			case legacy && keyed:
+				reason = "an unkeyed record after keyed ones: the chain was rewritten"
+			case legacy && LegacyHash(r) != r.Hash, !legacy && !hmac.Equal([]byte(l.Hash(r)), []byte(r.Hash)):
+				reason = "record content does not match its hash: it was altered, or hashed without the chain key"
 			}
 			if reason != "" {
 				v.Broken, v.Reason = r.Seq, reason
-				return v, nil
+				return v, hashAt, nil
+			}
+			keyed = keyed || !legacy
+			if legacy {
+				v.Legacy++
 			}
 			v.Records++
 			v.Head = r.Hash
+			if r.Seq == seq {
+				hashAt = r.Hash
+			}
 			prev = r
 		}
 		if len(recs) < batch {
 			v.OK = true
-			return v, nil
+			return v, hashAt, nil
 		}
 	}
+}
+
+// Checkpoint is a signed statement of the chain's head: the log held
+// record Seq with hash Hash at time At. An official keeps it and later
+// hands it back to [Log.VerifyCheckpoint]; anyone can check Signature
+// (Ed25519 over [Checkpoint.Message]) with PublicKey.
+type Checkpoint struct {
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	At        time.Time `json:"at"`
+	Signature string    `json:"signature"` // base64
+	PublicKey string    `json:"publicKey"` // base64 Ed25519 public key of this log
+}
+
+// Message is the text a checkpoint's signature covers.
+func (c Checkpoint) Message() []byte {
+	return []byte(fmt.Sprintf("tracesvc audit checkpoint v1\n%d\n%s\n%s\n", c.Seq, c.Hash, c.At.UTC().Format(time.RFC3339Nano)))
+}
+
+// PublicKey returns the base64 Ed25519 key that verifies this log's
+// checkpoints.
+func (l *Log) PublicKey() string {
+	return base64.StdEncoding.EncodeToString(l.sign.Public().(ed25519.PublicKey))
+}
+
+// Checkpoint verifies the chain and signs its head. A broken chain gets
+// no checkpoint: [trace.ErrConflict] says where it breaks.
+func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	v, err := l.Verify(ctx)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if !v.OK {
+		return Checkpoint{}, fmt.Errorf("audit: the chain breaks at record %d (%s); no checkpoint is signed: %w", v.Broken, v.Reason, trace.ErrConflict)
+	}
+	c := Checkpoint{Seq: v.Records, Hash: v.Head, At: l.now.Now(), PublicKey: l.PublicKey()}
+	c.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(l.sign, c.Message()))
+	return c, nil
+}
+
+// VerifyCheckpoint verifies the chain and that it still holds the record
+// a checkpoint signed by this log saw, with the same hash: a log cut back
+// before the checkpoint, or rewritten up to it, fails. A checkpoint whose
+// signature is not this log's is [trace.ErrInvalid].
+func (l *Log) VerifyCheckpoint(ctx context.Context, c Checkpoint) (Verification, error) {
+	sig, err := base64.StdEncoding.DecodeString(c.Signature)
+	if err != nil || !ed25519.Verify(l.sign.Public().(ed25519.PublicKey), c.Message(), sig) {
+		return Verification{}, trace.Invalid("signature", "the checkpoint was not signed by this audit log, or was changed after signing")
+	}
+	v, hashAt, err := l.verify(ctx, c.Seq)
+	if err != nil || !v.OK {
+		return v, err
+	}
+	v.Checkpoint = c.Seq
+	switch {
+	case v.Records < c.Seq:
+		v.OK, v.Broken = false, v.Records+1
+		v.Reason = fmt.Sprintf("the log ends at record %d but the checkpoint of %s saw record %d: records were deleted",
+			v.Records, c.At.UTC().Format(time.RFC3339), c.Seq)
+	case hashAt != c.Hash:
+		v.OK, v.Broken = false, c.Seq
+		v.Reason = fmt.Sprintf("record %d is not the one the checkpoint saw: the log was rewritten", c.Seq)
+	}
+	return v, nil
 }

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,28 @@ func newLog(t *testing.T) (*audit.Log, *sqlitedb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return audit.NewLog(st, nil), db
+	return mustLog(t, st, nil), db
+}
+
+// testKey is the chain key of the tests' logs.
+var testKey = bytes.Repeat([]byte{0x5A}, audit.KeySize)
+
+func mustLog(t *testing.T, st audit.Store, now trace.Clock) *audit.Log {
+	t.Helper()
+	l, err := audit.NewLog(st, now, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestNewLogNeedsAKey: a log without a proper key is refused.
+func TestNewLogNeedsAKey(t *testing.T) {
+	for _, k := range [][]byte{nil, make([]byte, 16), make([]byte, 33)} {
+		if _, err := audit.NewLog(nil, nil, k); err == nil {
+			t.Errorf("a %d-byte key was accepted", len(k))
+		}
+	}
 }
 
 func TestChain(t *testing.T) {
@@ -68,7 +90,7 @@ func TestChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Seq != int64(i+1) || r.PrevHash != last.Hash || r.Hash != audit.Hash(r) {
+		if r.Seq != int64(i+1) || r.PrevHash != last.Hash || r.Hash != log.Hash(r) {
 			t.Fatalf("record %d: %+v after %+v", i, r, last)
 		}
 		last = r
@@ -163,7 +185,7 @@ func TestRecordTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 5, 1, 8, 30, 0, 123456789, time.FixedZone("CST", 8*3600))
-	log := audit.NewLog(st, func() time.Time { return at })
+	log := mustLog(t, st, func() time.Time { return at })
 	r, err := log.Append(ctx, audit.Entry{Actor: "a", Role: "regulator", Action: "POST /z", Target: "key:k"})
 	if err != nil {
 		t.Fatal(err)

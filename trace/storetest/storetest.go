@@ -5,10 +5,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,9 +30,11 @@ type Stores struct {
 	Events trace.EventStore
 	Scans  scan.Store
 
-	// TamperAudit rewrites the target of stored audit record seq directly
-	// in the database, behind the store's back, as an intruder would.
-	TamperAudit func(ctx context.Context, seq int64, target string) error
+	// RewriteAudit overwrites stored audit record r.Seq with r, and
+	// DeleteAudit deletes the records from seq on, directly in the
+	// database, behind the store's back, as an intruder would.
+	RewriteAudit func(ctx context.Context, r audit.Record) error
+	DeleteAudit  func(ctx context.Context, from int64) error
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
@@ -45,6 +49,9 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Audit":           testAudit,
 		"AuditTamper":     testAuditTamper,
 		"AuditConcurrent": testAuditConcurrent,
+		"AuditRewritten":  testAuditRewritten,
+		"AuditTruncated":  testAuditTruncated,
+		"AuditLegacy":     testAuditLegacy,
 		"Issuances":       testIssuances,
 		"Codes":           testCodes,
 		"SSCCs":           testSSCCs,
@@ -362,7 +369,7 @@ func testAudit(t *testing.T, s Stores) {
 	ctx := context.Background()
 	_, err := s.Audit.LastRecord(ctx)
 	WantErr(t, err, trace.ErrNotFound, "")
-	log := audit.NewLog(s.Audit, func() time.Time { return t0 })
+	log := newLog(t, s, func() time.Time { return t0 })
 	var recs []audit.Record
 	for i := range 5 {
 		r, err := log.Append(ctx, audit.Entry{Actor: "regulator/key:k1", Role: "regulator",
@@ -391,19 +398,134 @@ func testAudit(t *testing.T, s Stores) {
 	}
 }
 
+// auditKey is the audit chain key of the suite's logs.
+var auditKey = bytes.Repeat([]byte{0xA5}, audit.KeySize)
+
+func newLog(t testing.TB, s Stores, now trace.Clock) *audit.Log {
+	l, err := audit.NewLog(s.Audit, now, auditKey)
+	Must(t, err)
+	return l
+}
+
+// appendN appends n records to log.
+func appendN(t testing.TB, log *audit.Log, n int) []audit.Record {
+	var out []audit.Record
+	for i := range n {
+		r, err := log.Append(context.Background(), audit.Entry{Actor: "regulator/key:k1", Role: "regulator",
+			Action: "DELETE /api/v1/keys/x", Target: fmt.Sprintf("key:k%d", i), Status: 200})
+		Must(t, err)
+		out = append(out, r)
+	}
+	return out
+}
+
 func testAuditTamper(t *testing.T, s Stores) {
 	ctx := context.Background()
-	log := audit.NewLog(s.Audit, nil)
-	for i := range 4 {
-		_, err := log.Append(ctx, audit.Entry{Actor: "regulator/key:k1", Role: "regulator", Action: "DELETE /api/v1/keys/x",
-			Target: fmt.Sprintf("key:k%d", i), Status: 200})
-		Must(t, err)
-	}
-	Must(t, s.TamperAudit(ctx, 3, "key:someone-else"))
+	log := newLog(t, s, nil)
+	recs := appendN(t, log, 4)
+	edited := recs[2]
+	edited.Target = "key:someone-else"
+	Must(t, s.RewriteAudit(ctx, edited))
 	v, err := log.Verify(ctx)
 	Must(t, err)
 	if v.OK || v.Broken != 3 || v.Records != 2 {
 		t.Fatalf("verify after tampering: %+v, want broken at 3", v)
+	}
+}
+
+// testAuditRewritten (issue 9, item 10): an intruder who edits a record
+// and recomputes every later hash, without the chain key, is found at the
+// edited record — whether it uses the unkeyed hash or a key of its own.
+func testAuditRewritten(t *testing.T, s Stores) {
+	ctx := context.Background()
+	log := newLog(t, s, nil)
+	recs := appendN(t, log, 6)
+	intruder, err := audit.NewLog(s.Audit, nil, bytes.Repeat([]byte{1}, audit.KeySize))
+	Must(t, err)
+	for name, hash := range map[string]func(audit.Record) string{"unkeyed": audit.LegacyHash, "another key": intruder.Hash} {
+		prev := recs[1].Hash
+		for _, r := range recs[2:] {
+			if r.Seq == 3 {
+				r.Target = "key:someone-else"
+			}
+			r.PrevHash = prev
+			r.Hash = hash(r)
+			prev = r.Hash
+			Must(t, s.RewriteAudit(ctx, r))
+		}
+		v, err := log.Verify(ctx)
+		Must(t, err)
+		if v.OK || v.Broken != 3 {
+			t.Fatalf("%s: verify after rewriting from record 3: %+v", name, v)
+		}
+	}
+}
+
+// testAuditTruncated (issue 9, item 10): deleting the newest records
+// leaves a chain that verifies, but not against a checkpoint an official
+// saved; nor does a log whose deleted tail was written anew.
+func testAuditTruncated(t *testing.T, s Stores) {
+	ctx := context.Background()
+	log := newLog(t, s, nil)
+	appendN(t, log, 5)
+	cp, err := log.Checkpoint(ctx)
+	Must(t, err)
+	if cp.Seq != 5 || cp.Signature == "" || cp.PublicKey != log.PublicKey() {
+		t.Fatalf("checkpoint %+v", cp)
+	}
+	v, err := log.VerifyCheckpoint(ctx, cp)
+	Must(t, err)
+	if !v.OK || v.Checkpoint != 5 {
+		t.Fatalf("verify against a fresh checkpoint: %+v", v)
+	}
+	appendN(t, log, 2) // the log grows past the checkpoint: still fine
+	if v, err = log.VerifyCheckpoint(ctx, cp); err != nil || !v.OK {
+		t.Fatalf("verify after growth: %+v %v", v, err)
+	}
+	Must(t, s.DeleteAudit(ctx, 4))
+	if v, err = log.Verify(ctx); err != nil || !v.OK || v.Records != 3 {
+		t.Fatalf("a truncated chain still verifies on its own: %+v %v", v, err)
+	}
+	v, err = log.VerifyCheckpoint(ctx, cp)
+	Must(t, err)
+	if v.OK || !strings.Contains(v.Reason, "records were deleted") {
+		t.Fatalf("truncation against the checkpoint: %+v", v)
+	}
+	appendN(t, log, 3) // new records 4, 5, 6 where the deleted ones were
+	v, err = log.VerifyCheckpoint(ctx, cp)
+	Must(t, err)
+	if v.OK || v.Broken != 5 || !strings.Contains(v.Reason, "rewritten") {
+		t.Fatalf("a rewritten tail against the checkpoint: %+v", v)
+	}
+	forged := cp
+	forged.Seq = 3
+	_, err = log.VerifyCheckpoint(ctx, forged)
+	WantErr(t, err, trace.ErrInvalid, "signature")
+}
+
+// testAuditLegacy: records hashed before the chain was keyed verify, and
+// keyed records follow them; an unkeyed record after a keyed one does not.
+func testAuditLegacy(t *testing.T, s Stores) {
+	ctx := context.Background()
+	prev := ""
+	for seq := int64(1); seq <= 2; seq++ {
+		r := audit.Record{Seq: seq, At: t0, Actor: "bootstrap", Role: "regulator", Action: "bootstrap", Target: "key:k", Status: 201, PrevHash: prev}
+		r.Hash = audit.LegacyHash(r)
+		prev = r.Hash
+		Must(t, s.Audit.AppendRecord(ctx, r))
+	}
+	log := newLog(t, s, nil)
+	recs := appendN(t, log, 2)
+	v, err := log.Verify(ctx)
+	Must(t, err)
+	if !v.OK || v.Records != 4 || v.Legacy != 2 || !strings.HasPrefix(recs[0].Hash, "hmac-sha256:") {
+		t.Fatalf("legacy then keyed: %+v", v)
+	}
+	r := recs[1]
+	r.Hash = audit.LegacyHash(r)
+	Must(t, s.RewriteAudit(ctx, r))
+	if v, err = log.Verify(ctx); err != nil || v.OK || v.Broken != 4 {
+		t.Fatalf("an unkeyed record after keyed ones: %+v %v", v, err)
 	}
 }
 
@@ -412,7 +534,7 @@ func testAuditTamper(t *testing.T, s Stores) {
 func testAuditConcurrent(t *testing.T, s Stores) {
 	ctx := context.Background()
 	// Two logs stand for two service instances sharing one store.
-	logs := []*audit.Log{audit.NewLog(s.Audit, nil), audit.NewLog(s.Audit, nil)}
+	logs := []*audit.Log{newLog(t, s, nil), newLog(t, s, nil)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := range 40 {

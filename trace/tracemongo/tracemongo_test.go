@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"tracesvc/trace/audit"
 	"tracesvc/trace/mongotest"
 	"tracesvc/trace/storetest"
 	"tracesvc/trace/tracemongo"
@@ -24,9 +25,15 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s, Scans: s,
-			TamperAudit: func(ctx context.Context, seq int64, target string) error {
-				_, err := db.Collection("audit_log").UpdateOne(ctx, bson.D{{Key: "_id", Value: seq}},
-					bson.D{{Key: "$set", Value: bson.D{{Key: "target", Value: target}}}})
+			RewriteAudit: func(ctx context.Context, r audit.Record) error {
+				_, err := db.Collection("audit_log").UpdateOne(ctx, bson.D{{Key: "_id", Value: r.Seq}},
+					bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: r.At}, {Key: "actor", Value: r.Actor},
+						{Key: "role", Value: r.Role}, {Key: "action", Value: r.Action}, {Key: "target", Value: r.Target},
+						{Key: "status", Value: r.Status}, {Key: "prevHash", Value: r.PrevHash}, {Key: "hash", Value: r.Hash}}}})
+				return err
+			},
+			DeleteAudit: func(ctx context.Context, from int64) error {
+				_, err := db.Collection("audit_log").DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: from}}}})
 				return err
 			}}
 	})

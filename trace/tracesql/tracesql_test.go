@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"tracesvc/trace"
+	"tracesvc/trace/audit"
 	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/storetest"
 	"tracesvc/trace/tracesql"
@@ -30,8 +31,14 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) storetest.Stores {
 		db, s := open(t)
 		return storetest.Stores{Trace: s, Keys: s, Audit: s, Codes: s, Events: s, Scans: s,
-			TamperAudit: func(ctx context.Context, seq int64, target string) error {
-				_, err := db.W.ExecContext(ctx, `UPDATE audit_log SET target = ? WHERE seq = ?`, target, seq)
+			RewriteAudit: func(ctx context.Context, r audit.Record) error {
+				_, err := db.W.ExecContext(ctx, `UPDATE audit_log SET at = ?, actor = ?, role = ?, action = ?, target = ?,
+					status = ?, prev_hash = ?, hash = ? WHERE seq = ?`, sqlitedb.Millis(r.At), r.Actor, r.Role, r.Action, r.Target,
+					r.Status, r.PrevHash, r.Hash, r.Seq)
+				return err
+			},
+			DeleteAudit: func(ctx context.Context, from int64) error {
+				_, err := db.W.ExecContext(ctx, `DELETE FROM audit_log WHERE seq >= ?`, from)
 				return err
 			}}
 	})
