@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,11 +169,19 @@ func (s *Server) handle(h func(*gin.Context) error) gin.HandlerFunc {
 // maxBody is the largest JSON body the service's own API accepts.
 const maxBody = 1 << 20
 
-// decode reads a JSON body into v strictly: unknown fields, trailing data
-// and wrong types are [trace.ErrInvalid] errors naming the field.
+// decode reads a JSON body into v strictly: unknown fields, trailing data,
+// wrong types and text that is not valid UTF-8 (which encoding/json would
+// quietly replace with U+FFFD) are [trace.ErrInvalid] errors naming the
+// field.
 func decode(c *gin.Context, v any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	if at := invalidUTF8(body); at >= 0 {
+		return trace.Invalid(jsonFieldAt(body, at), "is not valid UTF-8 text (byte %d of the body); nothing was stored", at)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -199,6 +208,10 @@ func jsonError(err error) error {
 	case errors.As(err, &typ):
 		if typ.Field == "" {
 			return trace.Invalid("", "request body must be a JSON object, not %s", typ.Value)
+		}
+		if want := jsonType(typ.Type.Kind().String()); want == "a number" && strings.HasPrefix(typ.Value, "number") {
+			// A number that does not fit, such as 1e18 or 2.5 for a count.
+			return trace.Invalid(typ.Field, "must be a whole number in range, not %s", strings.TrimPrefix(typ.Value, "number "))
 		}
 		return trace.Invalid(typ.Field, "must be %s, not %s", jsonType(typ.Type.Kind().String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

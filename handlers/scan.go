@@ -160,7 +160,8 @@ func (s *Server) resolve(c *gin.Context) {
 	if lat, lon := c.Query("lat"), c.Query("lon"); lat != "" || lon != "" {
 		la, err1 := strconv.ParseFloat(lat, 64)
 		lo, err2 := strconv.ParseFloat(lon, 64)
-		if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+		// The negated tests also refuse NaN; ±Inf are out of range.
+		if err1 != nil || err2 != nil || !(la >= -90 && la <= 90) || !(lo >= -180 && lo <= 180) {
 			s.badLink(c, format, trace.Invalid("lat", "lat and lon must be decimal degrees within range"))
 			return
 		}
@@ -222,12 +223,12 @@ func (s *Server) badLink(c *gin.Context, format string, err error) {
 		s.errorPage(c, fmt.Errorf("%w: %w", trace.ErrInvalid, err), 0)
 		return
 	}
-	msg := strings.TrimPrefix(err.Error(), "gs1: ")
 	var fe *trace.FieldError
 	if errors.As(err, &fe) {
-		msg = fe.Msg
+		writeError(c, s.logger, err) // it names its field (uri, lat…)
+		return
 	}
-	writeError(c, s.logger, trace.Invalid("uri", "%s", msg))
+	writeError(c, s.logger, trace.Invalid("uri", "%s", strings.TrimPrefix(err.Error(), "gs1: ")))
 }
 
 // errorPage answers a browser whose scan failed with a page in its

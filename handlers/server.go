@@ -121,6 +121,7 @@ func (s *Server) routes() {
 		resolver.GET("/"+key+"/*rest", s.resolve)
 	}
 	resolver.GET("/.well-known/gs1resolver", s.wellKnown)
+	resolver.Any(malformedURIPath, s.malformedURI)
 
 	api := e.Group("/api/v1", s.authenticate, s.rateLimit(s.public), s.auditWrites)
 	api.POST("/tipoffs", s.rateLimit(s.tipLimit), s.handle(s.fileTipoff))

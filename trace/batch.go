@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"math"
 	"time"
 )
 
@@ -25,6 +24,11 @@ type Batch struct {
 	Origin         Origin    `json:"origin"`
 	CreatedAt      time.Time `json:"createdAt"`
 }
+
+// MaxQuantity is the largest quantity of a batch or of an event's class,
+// in any unit: a trillion, far beyond any real lot, well within float64's
+// exact integers.
+const MaxQuantity = 1e12
 
 // NewBatch is the input to [Registry.CreateBatch].
 type NewBatch struct {
@@ -65,8 +69,9 @@ func checkBatch(in NewBatch) error {
 			return Invalid("expiryDate", "must not be before productionDate (%s)", in.ProductionDate)
 		}
 	}
-	if math.IsNaN(in.Quantity) || math.IsInf(in.Quantity, 0) || in.Quantity <= 0 {
-		return Invalid("quantity", "must be a positive number")
+	// The negated test also refuses NaN.
+	if !(in.Quantity > 0 && in.Quantity <= MaxQuantity) {
+		return Invalid("quantity", "must be a positive number up to %g", float64(MaxQuantity))
 	}
 	if err := CheckText("unit", in.Unit, true, 16); err != nil {
 		return err
