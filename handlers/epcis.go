@@ -187,8 +187,8 @@ func parsePageToken(tok string) (*trace.EventCursor, error) {
 }
 
 // queryEvents answers GET /epcis/events (and /epcis/epcs/{epc}/events)
-// with an EPCISQueryDocument. Entities see the events they may read;
-// officials see all.
+// with an EPCISQueryDocument, each event with its recordTime. Entities
+// see the events they may read; officials see all.
 func (s *Server) queryEvents(c *gin.Context) error {
 	f, order, err := eventQuery(c)
 	if err != nil {
@@ -217,7 +217,9 @@ func (s *Server) queryEvents(c *gin.Context) error {
 	}
 	raws := make([]json.RawMessage, len(events))
 	for i, e := range events {
-		raws[i] = e.Raw
+		if raws[i], err = epcis.WithRecordTime(e.Raw, e.RecordTime); err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
+		}
 	}
 	doc, err := epcis.QueryDocument(nil, "SimpleEventQuery", raws, time.Now().UTC())
 	if err != nil {
@@ -234,13 +236,18 @@ func (s *Server) queryEvents(c *gin.Context) error {
 	return nil
 }
 
-// getEvent answers GET /epcis/events/{eventID}.
+// getEvent answers GET /epcis/events/{eventID}, with the event's
+// recordTime like a query.
 func (s *Server) getEvent(c *gin.Context) error {
 	ev, err := s.chain.Event(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	c.Data(http.StatusOK, "application/ld+json", ev.Raw)
+	raw, err := epcis.WithRecordTime(ev.Raw, ev.RecordTime)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", ev.ID, err)
+	}
+	c.Data(http.StatusOK, "application/ld+json", raw)
 	return nil
 }
 

@@ -2,7 +2,8 @@
 // form: it decodes EPCISDocuments ([DecodeDocument]), validates events and
 // extracts the fields the service indexes ([ParseEvent]), derives event
 // IDs with the CBV 2.0 event hash ([Hash]) and writes EPCISQueryDocuments
-// ([QueryDocument]). It is pure: no storage, no HTTP, no clock.
+// ([QueryDocument]) of events carrying their recordTime
+// ([WithRecordTime]). It is pure: no storage, no HTTP, no clock.
 //
 // # Identifiers
 //
@@ -23,9 +24,22 @@
 // quantities and identifiers, well-formed GS1 identifiers, instance versus
 // class identifiers, and the what-dimension of each event type (for
 // example, an AggregationEvent that adds or deletes children needs a
-// parentID). Fields that belong to neither the event type nor a namespace
-// ("prefix:name") are rejected, as the JSON schema does. Sensor data, ILMD
-// and extensions are only checked for their JSON shape.
+// parentID).
+//
+// Member names follow the JSON schema. User extension fields must be
+// namespaced wherever EPCIS allows them — at the event's top level, in
+// ilmd (where every field is one), in sensor elements, sensorMetadata and
+// sensor reports, in errorDeclaration, readPoint, bizLocation and
+// persistentDisposition: a compact IRI ("example:lot") whose prefix the
+// event's or the document's @context declares, or the EPCIS context does
+// (gs1:, cbv:, cbvmda:, …), or a full IRI ("https://…", "urn:…"). A bare
+// name that is not a field there is rule field.unexpected, an undeclared
+// prefix extension.prefix. Remote contexts are not fetched, so when
+// @context refers to one other than the EPCIS context any prefix passes.
+// Quantity elements hold only epcClass, quantity and uom; business
+// transactions, sources and destinations only their own two fields; they
+// take no extensions (field.unexpected). The values of extension fields
+// are not checked.
 //
 // # Event hash
 //

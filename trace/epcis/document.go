@@ -27,8 +27,10 @@ type Document struct {
 	// [Document.ParseEvent].
 	Events []json.RawMessage
 
-	// prefixes are the JSON-LD prefixes Context defines.
-	prefixes map[string]string
+	// ns is what Context declares, and nsDone whether DecodeDocument
+	// worked it out.
+	ns     namespaces
+	nsDone bool
 }
 
 // DecodeDocument decodes an EPCIS 2.0 JSON-LD EPCISDocument. It checks the
@@ -61,8 +63,9 @@ func DecodeDocument(data []byte) (Document, error) {
 	}
 	d.Context = ctx
 	if v, msg := parseJSON(ctx); msg == "" {
-		d.prefixes = withContext(nil, v)
+		d.ns = namespaces{}.withContext(v)
 	}
+	d.nsDone = true
 
 	if raw, ok := top["id"]; ok {
 		if err := json.Unmarshal(raw, &d.ID); err != nil {
@@ -243,7 +246,7 @@ const (
 // hash. Error pointers are relative to the event; use [Errors.Prefix] with
 // "/epcisBody/eventList/"+i to locate them in the document.
 func (d Document) ParseEvent(i int) (Event, error) {
-	return parseEvent(d.Events[i], d.contextPrefixes())
+	return parseEvent(d.Events[i], d.namespaces())
 }
 
 // Hash returns the event hash ID of event i (see [Hash]), with the
@@ -253,20 +256,20 @@ func (d Document) Hash(i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return newHasher(d.contextPrefixes(), m).hash(m), nil
+	return newHasher(d.namespaces().prefixes, m).hash(m), nil
 }
 
-// contextPrefixes returns the prefixes of d.Context, which DecodeDocument
-// has worked out already unless d was built by hand.
-func (d Document) contextPrefixes() map[string]string {
-	if d.prefixes != nil || len(d.Context) == 0 {
-		return d.prefixes
+// namespaces returns what d.Context declares, which DecodeDocument has
+// worked out already unless d was built by hand.
+func (d Document) namespaces() namespaces {
+	if d.nsDone || len(d.Context) == 0 {
+		return d.ns
 	}
-	var v any
-	if json.Unmarshal(d.Context, &v) != nil {
-		return nil
+	v, msg := parseJSON(d.Context)
+	if msg != "" {
+		return namespaces{}
 	}
-	return withContext(nil, v)
+	return namespaces{}.withContext(v)
 }
 
 // isNull reports whether raw is the JSON literal null.

@@ -173,24 +173,24 @@ func (e Event) AllEPCs() []string {
 // @context only. Use [Document.ParseEvent] for events of a document, so
 // that the document's @context applies.
 func ParseEvent(raw json.RawMessage) (Event, error) {
-	return parseEvent(raw, nil)
+	return parseEvent(raw, namespaces{})
 }
 
-// parseEvent is ParseEvent with the prefixes of the enclosing document's
-// @context.
-func parseEvent(raw json.RawMessage, prefixes map[string]string) (Event, error) {
+// parseEvent is ParseEvent with what the enclosing document's @context
+// declares.
+func parseEvent(raw json.RawMessage, doc namespaces) (Event, error) {
 	m, err := decodeObject(raw)
 	if err != nil {
 		return Event{}, Errors{err}
 	}
-	p := parser{m: m}
+	p := parser{m: m, ns: doc.withContext(m["@context"])}
 	e := p.event()
 	e.Raw = raw
 	if len(p.errs) > 0 {
 		return e, p.errs
 	}
 	if e.ID == "" {
-		e.ID = newHasher(prefixes, m).hash(m)
+		e.ID = newHasher(doc.prefixes, m).hash(m)
 		e.Raw = insertEventID(raw, e.ID)
 	}
 	return e, nil
@@ -283,6 +283,7 @@ func clauseOf(t string) string {
 // parser validates and extracts one decoded event.
 type parser struct {
 	m    map[string]any
+	ns   namespaces // what the event's and its document's @context declare
 	errs Errors
 }
 
@@ -379,8 +380,8 @@ func (p *parser) event() Event {
 	}
 
 	e.BizTransactions = p.bizTransactions()
-	e.Sources = p.parties("sourceList", "/sourceList", "source", "source.type")
-	e.Destinations = p.parties("destinationList", "/destinationList", "destination", "destination.type")
+	e.Sources = p.parties("sourceList", "/sourceList", "source", "source.type", shapeSource)
+	e.Destinations = p.parties("destinationList", "/destinationList", "destination", "destination.type", shapeDestination)
 	e.ErrorDeclaration = p.errorDeclaration()
 	p.ilmd(e.Type, e.Action)
 	p.sensorElements()
@@ -530,6 +531,7 @@ func (p *parser) persistentDisposition() PersistentDisposition {
 		p.fail("/persistentDisposition", "persistentDisposition.type", clauseEvent+": persistentDisposition must be an object with set and unset lists, got "+jsonKind(v))
 		return pd
 	}
+	p.members(at("/persistentDisposition"), shapePersistent, obj)
 	for _, name := range [...]string{"set", "unset"} {
 		lv, ok := obj[name]
 		if !ok {
@@ -566,6 +568,7 @@ func (p *parser) place(name, path, idRule string) string {
 		p.fail(path, name+".type", clauseEvent+": "+name+" must be an object with an id, got "+jsonKind(v))
 		return ""
 	}
+	p.members(at(path), shapePlace, obj)
 	id, ok := obj["id"]
 	if !ok {
 		p.fail(path+"/id", idRule+".required", clauseEvent+": "+idRule+" is required")
@@ -654,6 +657,7 @@ func (p *parser) quantities(out []Quantity, name, path, role string) []Quantity 
 			p.failAt(loc{path, i, ""}, "quantityElement.type", clauseQuantity+": a quantity element must be an object with epcClass, quantity and uom, got "+jsonKind(item))
 			continue
 		}
+		p.members(loc{path, i, ""}, shapeQuantity, obj)
 		q := Quantity{Role: role}
 		if c, ok := obj["epcClass"]; ok {
 			q.EPCClass = p.epc(loc{path, i, "epcClass"}, "epcClass", c, epcClass)
@@ -740,6 +744,7 @@ func (p *parser) bizTransactions() []BizTransaction {
 		if obj == nil {
 			continue
 		}
+		p.members(loc{"/bizTransactionList", i, ""}, shapeBizTransaction, obj)
 		var bt BizTransaction
 		switch id := obj["bizTransaction"].(type) {
 		case string:
@@ -762,7 +767,7 @@ func (p *parser) bizTransactions() []BizTransaction {
 
 // parties checks sourceList or destinationList, whose elements name the
 // party or place in member field.
-func (p *parser) parties(name, path, field, typeRule string) []Party {
+func (p *parser) parties(name, path, field, typeRule string, s shape) []Party {
 	list, ok := p.objects(name, clauseSourceDest, field)
 	if !ok {
 		return nil
@@ -772,6 +777,7 @@ func (p *parser) parties(name, path, field, typeRule string) []Party {
 		if obj == nil {
 			continue
 		}
+		p.members(loc{path, i, ""}, s, obj)
 		var party Party
 		if t, ok := obj["type"]; ok {
 			party.Type = p.vocab(loc{path, i, "type"}, typeRule, t, SourceDestType)
@@ -799,6 +805,7 @@ func (p *parser) errorDeclaration() *ErrorDeclaration {
 		p.fail("/errorDeclaration", "errorDeclaration.type", clauseError+": errorDeclaration must be an object, got "+jsonKind(v))
 		return nil
 	}
+	p.members(at("/errorDeclaration"), shapeErrorDecl, obj)
 	ed := &ErrorDeclaration{}
 	if t, ok := obj["declarationTime"]; !ok {
 		p.fail("/errorDeclaration/declarationTime", "errorDeclaration.declarationTime.required", clauseError+": errorDeclaration.declarationTime is required")
@@ -832,7 +839,9 @@ func (p *parser) ilmd(t, action string) {
 	if !ok {
 		return
 	}
-	if _, ok := v.(map[string]any); !ok {
+	if obj, ok := v.(map[string]any); ok {
+		p.members(at("/ilmd"), shapeILMD, obj)
+	} else {
 		p.fail("/ilmd", "ilmd.type", clauseEvent+": ilmd must be an object, got "+jsonKind(v))
 	}
 	if t == ObjectEvent && action != "" && action != ActionAdd {
@@ -851,8 +860,11 @@ func (p *parser) sensorElements() {
 		if obj == nil {
 			continue
 		}
+		p.members(loc{"/sensorElementList", i, ""}, shapeSensorElement, obj)
 		if md, ok := obj["sensorMetadata"]; ok {
-			if _, ok := md.(map[string]any); !ok {
+			if mdObj, ok := md.(map[string]any); ok {
+				p.members(loc{"/sensorElementList", i, "sensorMetadata"}, shapeSensorMetadata, mdObj)
+			} else {
 				p.failAt(loc{"/sensorElementList", i, "sensorMetadata"}, "sensorMetadata.type", clauseSensor+": sensorMetadata must be an object, got "+jsonKind(md))
 			}
 		}
@@ -867,8 +879,11 @@ func (p *parser) sensorElements() {
 			continue
 		}
 		for j, rep := range reports {
-			if _, ok := rep.(map[string]any); !ok {
-				p.fail(loc{"/sensorElementList", i, "sensorReport"}.String()+"/"+strconv.Itoa(j), "sensorReport.type", clauseSensor+": a sensor report must be an object, got "+jsonKind(rep))
+			l := loc{loc{"/sensorElementList", i, "sensorReport"}.String(), j, ""}
+			if repObj, ok := rep.(map[string]any); ok {
+				p.members(l, shapeSensorReport, repObj)
+			} else {
+				p.failAt(l, "sensorReport.type", clauseSensor+": a sensor report must be an object, got "+jsonKind(rep))
 			}
 		}
 	}
@@ -898,17 +913,23 @@ func (p *parser) certificationInfo() {
 }
 
 // fields reports members that are neither fields of event type t nor
-// extensions, whose names are compact or absolute IRIs ("example:field").
+// extensions, whose names are compact IRIs with a declared prefix
+// ("example:field") or absolute IRIs.
 func (p *parser) fields(t string) {
 	var bad []string
 	for name := range p.m {
-		if strings.IndexByte(name, ':') < 0 && !isCommonField(name) && !isTypeField(t, name) {
+		if !isCommonField(name) && !isTypeField(t, name) && p.ns.kind(name) != nameExtension {
 			bad = append(bad, name)
 		}
 	}
 	slices.Sort(bad)
 	for _, name := range bad {
-		p.fail("/"+pointerToken(name), "field.unexpected", clauseOf(t)+": "+strconv.Quote(name)+" is not a field of "+t+"; extension fields must be namespaced, like example:myField")
+		ptr := "/" + pointerToken(name)
+		if p.ns.kind(name) == nameUndeclared {
+			p.failUndeclared(ptr, name)
+			continue
+		}
+		p.fail(ptr, "field.unexpected", clauseOf(t)+": "+strconv.Quote(name)+" is not a field of "+t+"; extension fields must be namespaced, like example:myField, with the prefix declared in @context")
 	}
 }
 

@@ -47,6 +47,7 @@ func TestParseEventTypical(t *testing.T) {
 
 func TestParseEventAllFields(t *testing.T) {
 	raw := json.RawMessage(`{
+	  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"example": "http://ns.example.com/epcis/"}],
 	  "type": "TransformationEvent",
 	  "eventTime": "2013-10-31T14:58:56.591Z",
 	  "eventTimeZoneOffset": "+02:00",

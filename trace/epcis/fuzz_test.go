@@ -8,9 +8,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
-// seedDocuments returns the GS1 example documents, if they are there.
+// seedDocuments returns the GS1 example documents, if they are there. The
+// corpus in testdata/fuzz adds cases for the member-name rules of the JSON
+// schema (extension namespaces, closed quantity elements) and recordTime.
 func seedDocuments(tb testing.TB) [][]byte {
 	var out [][]byte
 	_ = filepath.WalkDir(conformanceDir, func(path string, d os.DirEntry, err error) error {
@@ -105,7 +108,21 @@ func FuzzParseEvent(f *testing.F) {
 		if err1 != nil || err2 != nil || h1 != h2 {
 			t.Fatalf("Hash = %s, %v; of the compacted stored event %s, %v", h1, err1, h2, err2)
 		}
-		if _, err := QueryDocument(nil, "", []json.RawMessage{e.Raw}, e.EventTime); err != nil {
+		// A query result carries the event with its recordTime set, and
+		// is the same event otherwise.
+		withRT, err := WithRecordTime(e.Raw, time.UnixMilli(1_700_000_000_123))
+		if err != nil {
+			t.Fatalf("WithRecordTime(%s): %v", e.Raw, err)
+		}
+		again, err = ParseEvent(withRT)
+		if err != nil {
+			t.Fatalf("ParseEvent(%s) = %v; the event without recordTime parsed", withRT, err)
+		}
+		again.Raw = e.Raw
+		if !reflect.DeepEqual(again, e) {
+			t.Fatalf("ParseEvent(WithRecordTime) =\n%+v\nwant\n%+v", again, e)
+		}
+		if _, err := QueryDocument(nil, "", []json.RawMessage{withRT}, e.EventTime); err != nil {
 			t.Fatalf("QueryDocument: %v", err)
 		}
 	})

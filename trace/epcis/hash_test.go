@@ -91,7 +91,7 @@ func TestPreHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := newHasher(d.contextPrefixes(), m).preHash(m); got != wantFull {
+	if got := newHasher(d.namespaces().prefixes, m).preHash(m); got != wantFull {
 		t.Errorf("preHash =\n%s\nwant\n%s", got, wantFull)
 	}
 }
@@ -220,7 +220,7 @@ func TestHashGS1Examples(t *testing.T) {
 			}
 			total++
 			key := name + "#" + string(rune('0'+i))
-			h := newHasher(d.contextPrefixes(), m)
+			h := newHasher(d.namespaces().prefixes, m)
 			specHash := h.hash(m)
 			if specHash == id {
 				spec++

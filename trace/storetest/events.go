@@ -105,6 +105,8 @@ func testEvents(t *testing.T, s Stores) {
 	evs[3].Action = ""
 	evs[3].Visible = []string{"e3"}
 	evs[3].Raw = json.RawMessage(`{"eventID":"ev4","type":"TransformationEvent","example:x":{"a":[1,2]}}`)
+	// Query results show recordTime to the millisecond, so it must come back so.
+	evs[3].RecordTime = evs[3].RecordTime.Add(123 * time.Millisecond)
 	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs[:2]}))
 	// Storing an event again is a no-op.
 	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: evs}))
@@ -117,7 +119,8 @@ func testEvents(t *testing.T, s Stores) {
 	Equal(t, ids(all), []string{"ev1", "ev3", "ev2", "ev4"})
 	// Events come back as stored, Raw byte for byte.
 	got := all[3]
-	if string(got.Raw) != string(evs[3].Raw) || !got.EventTime.Equal(evs[3].EventTime) || !slices.Equal(got.Refs, evs[3].Refs) {
+	if string(got.Raw) != string(evs[3].Raw) || !got.EventTime.Equal(evs[3].EventTime) || !got.RecordTime.Equal(evs[3].RecordTime) ||
+		!slices.Equal(got.Refs, evs[3].Refs) {
 		t.Fatalf("stored event: %+v", got)
 	}
 	q := func(f trace.EventFilter) []string {
