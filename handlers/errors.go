@@ -16,6 +16,7 @@ import (
 	"tracesvc/recall"
 	"tracesvc/standards"
 	"tracesvc/trace"
+	"tracesvc/trace/jsonscan"
 )
 
 // apiError is the body of every error response.
@@ -178,8 +179,8 @@ func decode(c *gin.Context, v any) error {
 	if err != nil {
 		return jsonError(err)
 	}
-	if at := invalidUTF8(body); at >= 0 {
-		return trace.Invalid(jsonFieldAt(body, at), "is not valid UTF-8 text (byte %d of the body); nothing was stored", at)
+	if at := jsonscan.InvalidUTF8(body); at >= 0 {
+		return trace.Invalid(jsonscan.Dotted(jsonscan.PathAt(body, at)), "is not valid UTF-8 text (byte %d of the body); nothing was stored", at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

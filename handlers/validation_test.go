@@ -52,6 +52,26 @@ func testValidationGaps(t *testing.T, backend string) {
 	if r := e.do("GET", "/api/v1/products/"+e.gtin+"/batches/U1", "", nil); r.Code != 404 {
 		t.Fatalf("a refused batch was stored: %d", r.Code)
 	}
+	// EPCIS: the same rules, pointing into the event.
+	class := "https://id.example.cn/01/" + e.gtin + "/10/" + url.PathEscape(e.lot)
+	event := func(extra string) string {
+		return `{"type":"ObjectEvent","action":"ADD","bizStep":"commissioning","eventTime":"2026-11-02T08:00:00+08:00",` +
+			`"eventTimeZoneOffset":"+08:00","epcList":[],"quantityList":[{"epcClass":"` + class + `","quantity":5,"uom":"EA"}]` + extra + `}`
+	}
+	for name, tc := range map[string]struct{ body, field string }{
+		"not UTF-8": {event(`,"readPoint":{"id":"urn:x:` + "\xff" + `"}`), "/readPoint/id"},
+		"1e308":     {strings.Replace(event(""), `"quantity":5`, `"quantity":1e308`, 1), "/quantityList/0/quantity"},
+	} {
+		r := e.do("POST", "/epcis/events", e.owner, tc.body)
+		if r.Code != 400 || r.errField() != tc.field {
+			t.Errorf("EPCIS %s: %d %s", name, r.Code, r.Body)
+		}
+	}
+	doc := `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",` +
+		`"creationDate":"2026-11-02T08:00:00+08:00","epcisBody":{"eventList":[` + event(`,"readPoint":{"id":"urn:x:`+"\xc3\x28"+`"}`) + `]}}`
+	if r := e.do("POST", "/epcis/capture", e.owner, doc); r.Code != 400 || r.errField() != "/epcisBody/eventList/0/readPoint/id" {
+		t.Errorf("EPCIS document not UTF-8: %d %s", r.Code, r.Body)
+	}
 	for _, q := range []string{"lat=NaN&lon=0", "lat=0&lon=Inf", "lat=1e400&lon=0", "lat=-Inf&lon=1", "lat=91&lon=0", "lat=0&lon=nan"} {
 		r := e.get("/01/"+e.gtin+"?"+q, "application/json", "")
 		if r.Code != 400 || r.errField() != "lat" {

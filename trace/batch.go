@@ -2,6 +2,8 @@ package trace
 
 import (
 	"time"
+
+	"tracesvc/trace/epcis"
 )
 
 // Origin is where a batch was grown, made or tested: the farm or lab.
@@ -25,10 +27,9 @@ type Batch struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
-// MaxQuantity is the largest quantity of a batch or of an event's class,
-// in any unit: a trillion, far beyond any real lot, well within float64's
-// exact integers.
-const MaxQuantity = 1e12
+// MaxQuantity is the largest quantity of a batch, the same bound as the
+// quantities of events.
+const MaxQuantity = epcis.MaxQuantity
 
 // NewBatch is the input to [Registry.CreateBatch].
 type NewBatch struct {

@@ -41,6 +41,9 @@ type Document struct {
 // pass; Events and the other raw fields share data's memory.
 func DecodeDocument(data []byte) (Document, error) {
 	var d Document
+	if err := checkUTF8(data); err != nil {
+		return d, err
+	}
 	top, events, err := scanDocument(data)
 	if err != nil {
 		return d, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tracesvc/trace/gs1"
+	"tracesvc/trace/jsonscan"
 )
 
 // The EPCIS 2.0 event types.
@@ -179,6 +180,9 @@ func ParseEvent(raw json.RawMessage) (Event, error) {
 // parseEvent is ParseEvent with what the enclosing document's @context
 // declares.
 func parseEvent(raw json.RawMessage, doc namespaces) (Event, error) {
+	if err := checkUTF8(raw); err != nil {
+		return Event{}, Errors{err}
+	}
 	m, err := decodeObject(raw)
 	if err != nil {
 		return Event{}, Errors{err}
@@ -194,6 +198,18 @@ func parseEvent(raw json.RawMessage, doc namespaces) (Event, error) {
 		e.Raw = insertEventID(raw, e.ID)
 	}
 	return e, nil
+}
+
+// checkUTF8 refuses JSON whose text is not valid UTF-8, pointing at the
+// member that holds it: decoding would replace it with U+FFFD, storing
+// something other than what was sent.
+func checkUTF8(data []byte) *Error {
+	at := jsonscan.InvalidUTF8(data)
+	if at < 0 {
+		return nil
+	}
+	return &Error{Pointer: jsonscan.Pointer(jsonscan.PathAt(data, at)), Rule: "json.utf8",
+		Message: "EPCIS 2.0 §9.1 (JSON binding): text must be valid UTF-8; byte " + strconv.Itoa(at) + " is not"}
 }
 
 // decodeObject decodes a JSON object, keeping numbers as json.Number.
@@ -640,6 +656,10 @@ func (p *parser) parentID() string {
 	return p.epc(at("/parentID"), "parentID", v, epcInstance)
 }
 
+// MaxQuantity is the largest quantity this service records, in any unit:
+// a trillion, far beyond any real lot, within float64's exact integers.
+const MaxQuantity = 1e12
+
 // quantities checks a quantity list and appends its elements to out.
 func (p *parser) quantities(out []Quantity, name, path, role string) []Quantity {
 	v, ok := p.m[name]
@@ -674,6 +694,8 @@ func (p *parser) quantities(out []Quantity, name, path, role string) []Quantity 
 				p.failAt(loc{path, i, "quantity"}, "quantity.type", clauseQuantity+": quantity "+n.String()+" is out of range")
 			case f < 0:
 				p.failAt(loc{path, i, "quantity"}, "quantity.negative", clauseQuantity+": quantity must not be negative, got "+n.String())
+			case f > MaxQuantity:
+				p.failAt(loc{path, i, "quantity"}, "quantity.range", clauseQuantity+": quantity "+n.String()+" is more than "+strconv.FormatFloat(MaxQuantity, 'g', -1, 64)+", the most this service records")
 			default:
 				q.Quantity, q.HasQuantity = f, true
 			}

@@ -1,4 +1,4 @@
-package handlers
+package jsonscan
 
 import (
 	"encoding/json"
@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-func TestJSONFieldAt(t *testing.T) {
+func TestPathAt(t *testing.T) {
 	doc := `{"a":1,"origin":{"name":"X","region":"Y"},"items":[{"lot":"L1"},{"lot":"BAD"}],"z":"BAD2"}`
 	for marker, want := range map[string]string{`"X"`: "origin.name", `"Y"`: "origin.region", `"BAD"`: "items[1].lot", `"BAD2"`: "z", `:1`: "a"} {
 		at := strings.Index(doc, marker) + 1
-		if got := jsonFieldAt([]byte(doc), at); got != want {
+		if got := Dotted(PathAt([]byte(doc), at)); got != want {
 			t.Errorf("at %s: %q, want %q", marker, got, want)
 		}
 	}
@@ -24,7 +24,7 @@ func FuzzInvalidUTF8(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		at := invalidUTF8(b)
+		at := InvalidUTF8(b)
 		if !utf8.Valid(b) && at < 0 {
 			t.Fatalf("%q: invalid UTF-8 not found", b)
 		}
@@ -39,6 +39,12 @@ func FuzzInvalidUTF8(f *testing.F) {
 				t.Fatalf("%q passed the check but decodes with a replacement character", b)
 			}
 		}
-		jsonFieldAt(b, max(at, 0))
+		Pointer(PathAt(b, max(at, 0)))
 	})
+}
+
+func TestPointer(t *testing.T) {
+	if got := Pointer([]any{"epcisBody", "eventList", 3, "a/b~c"}); got != "/epcisBody/eventList/3/a~1b~0c" {
+		t.Fatal(got)
+	}
 }
