@@ -99,7 +99,8 @@ func testGS1Conformance(t *testing.T, backend string) {
 	if len(files) < 40 {
 		t.Fatalf("found only %d example documents in %s", len(files), dir)
 	}
-	first := map[string]json.RawMessage{} // event ID → event as first captured
+	first := map[string]json.RawMessage{}        // event ID → event as first captured
+	firstContext := map[string]json.RawMessage{} // event ID → @context of the document it first came in
 	for _, f := range files {
 		name, _ := filepath.Rel(dir, f)
 		t.Run(name, func(t *testing.T) {
@@ -128,7 +129,7 @@ func testGS1Conformance(t *testing.T, backend string) {
 					t.Fatalf("event %d: %v", i, err)
 				}
 				if _, seen := first[ev.ID]; !seen {
-					first[ev.ID] = raw
+					first[ev.ID], firstContext[ev.ID] = raw, d.Context
 				}
 				got := e.queryEvents(e.reg, "EQ_eventID="+url.QueryEscape(ev.ID))
 				if len(got) != 1 {
@@ -146,6 +147,16 @@ func testGS1Conformance(t *testing.T, backend string) {
 				}
 				delete(gotMap, "recordTime")
 				delete(want, "recordTime")
+				// An event of a document that declares its own prefixes
+				// carries the document's @context, so that it reads alone.
+				if ctx, ok := gotMap["@context"]; ok && want["@context"] == nil {
+					var docCtx any
+					json.Unmarshal(firstContext[ev.ID], &docCtx)
+					if !reflect.DeepEqual(ctx, docCtx) {
+						t.Fatalf("event %d: @context %v, want the document's %v", i, ctx, docCtx)
+					}
+					delete(gotMap, "@context")
+				}
 				if !reflect.DeepEqual(gotMap, want) {
 					gb, _ := json.Marshal(gotMap)
 					t.Fatalf("event %d came back changed:\n got %s\nwant %s", i, gb, first[ev.ID])
@@ -335,5 +346,33 @@ func TestHeaderFieldErrors(t *testing.T) {
 	r := response{Code: rec.Code, Body: rec.Body.Bytes()}
 	if r.Code != 400 || r.errField() != "GS1-Capture-Error-Behaviour" {
 		t.Fatalf("bad error behaviour: %d %s", r.Code, r.Body)
+	}
+}
+
+// TestQueryResultsCaptureAgain: an event whose extension prefix its
+// document declared comes back from a query with that declaration, so a
+// query result can be captured again as it is (an exact duplicate).
+func TestQueryResultsCaptureAgain(t *testing.T) { eachBackend(t, testQueryResultsCaptureAgain) }
+
+func testQueryResultsCaptureAgain(t *testing.T, backend string) {
+	e := newEnvOn(t, backend, 0, 0)
+	_, key := e.newEntity()
+	body := `{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"acme":"https://acme.example/ns/"}],
+		"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-26T08:00:00Z","epcisBody":{"eventList":[
+		{"type":"ObjectEvent","action":"OBSERVE","bizStep":"inspecting","eventTime":"2026-11-26T08:00:00Z","eventTimeZoneOffset":"+00:00",
+		 "epcList":["urn:epc:id:sgtin:0614141.107346.2018"],"acme:shift":"night"}]}}`
+	if _, job := e.capture(key, body); job["success"] != true {
+		t.Fatalf("capture: %v", job)
+	}
+	got := e.queryEvents(key, "MATCH_epc="+url.QueryEscape("urn:epc:id:sgtin:0614141.107346.2018"))
+	if len(got) != 1 {
+		t.Fatalf("query: %d events", len(got))
+	}
+	ev := got[0].(map[string]any)
+	delete(ev, "recordTime")
+	raw, _ := json.Marshal(ev)
+	r := e.do("POST", "/epcis/events", key, string(raw))
+	if r.Code != 201 || r.JSON()["duplicates"] != float64(1) {
+		t.Fatalf("capturing the query result again: %d %s", r.Code, r.Body)
 	}
 }

@@ -248,8 +248,40 @@ const (
 // extension names with the document's @context when it derives an event
 // hash. Error pointers are relative to the event; use [Errors.Prefix] with
 // "/epcisBody/eventList/"+i to locate them in the document.
+//
+// An event without an @context of its own gets the document's, when that
+// declares more than the EPCIS context, so that the event stays readable
+// (and capturable again) on its own: Event.Raw carries it.
 func (d Document) ParseEvent(i int) (Event, error) {
-	return parseEvent(d.Events[i], d.namespaces())
+	e, err := parseEvent(d.Events[i], d.namespaces())
+	if err != nil || !d.declaresMore() {
+		return e, err
+	}
+	if m, derr := decodeObject(e.Raw); derr == nil {
+		if _, own := m["@context"]; !own {
+			e.Raw = insertMember(e.Raw, "@context", d.Context)
+		}
+	}
+	return e, nil
+}
+
+// declaresMore reports whether the document's @context holds anything
+// besides the EPCIS context itself.
+func (d Document) declaresMore() bool {
+	var one string
+	if json.Unmarshal(d.Context, &one) == nil {
+		return one != DefaultContext && !strings.HasPrefix(one, "https://ref.gs1.org/standards/epcis/")
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(d.Context, &list) != nil {
+		return len(d.Context) > 0 // an object of declarations
+	}
+	for _, item := range list {
+		if json.Unmarshal(item, &one) != nil || !strings.HasPrefix(one, "https://ref.gs1.org/standards/epcis/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Hash returns the event hash ID of event i (see [Hash]), with the

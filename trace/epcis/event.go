@@ -228,11 +228,17 @@ func decodeObject(raw []byte) (map[string]any, *Error) {
 // insertEventID returns raw, a JSON object, with "eventID" as its first
 // member.
 func insertEventID(raw json.RawMessage, id string) json.RawMessage {
+	return insertMember(raw, "eventID", []byte(strconv.Quote(id)))
+}
+
+// insertMember returns raw, a JSON object, with member name set to the
+// JSON value first.
+func insertMember(raw json.RawMessage, name string, value []byte) json.RawMessage {
 	i := bytes.IndexByte(raw, '{')
 	if i < 0 {
 		return raw
 	}
-	member := `"eventID":` + strconv.Quote(id)
+	member := strconv.Quote(name) + ":" + string(value)
 	rest := bytes.TrimLeft(raw[i+1:], " \t\r\n")
 	out := make([]byte, 0, len(raw)+len(member)+1)
 	out = append(out, raw[:i+1]...)
