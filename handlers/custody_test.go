@@ -537,3 +537,48 @@ func testAliasesAreOneKey(t *testing.T, backend string) {
 	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet1}, ""))
 	c.captureOK(c.retAK, objectEvent("OBSERVE", "retail_selling", c.at(9), []string{c.itemAliases(s)["EPC URN"]}, ""))
 }
+
+// TestEventQueryScopedToCaller (issue 9, item 2, for the event query):
+// the farm reads the transformation that consumed its milk, but not the
+// cheese works' serials that came out of it; the cheese works, a party
+// to a shipment and officials read events whole.
+func TestEventQueryScopedToCaller(t *testing.T) { eachBackend(t, testEventQueryScopedToCaller) }
+
+func testEventQueryScopedToCaller(t *testing.T, backend string) {
+	c := newChainEnvOn(t, backend)
+	c.run()
+	transformation := func(key string) map[string]any {
+		t.Helper()
+		for _, ev := range c.queryEvents(key, "eventType=TransformationEvent&MATCH_epcClass="+url.QueryEscape(c.milkClass())) {
+			return ev.(map[string]any)
+		}
+		t.Fatal("no transformation event")
+		return nil
+	}
+	farm := transformation(c.farmK)
+	body, _ := json.Marshal(farm)
+	for _, s := range c.cheeseSerials {
+		if strings.Contains(string(body), s) {
+			t.Fatalf("the farm reads the cheese works' serial %s: %s", s, body)
+		}
+	}
+	if farm["urn:tracesvc:withheld"] != float64(len(c.cheeseSerials)) || len(farm["inputQuantityList"].([]any)) != 1 {
+		t.Fatalf("the farm's view of the transformation: %s", body)
+	}
+	single := c.must(200, "GET", "/epcis/events/"+url.PathEscape(farm["eventID"].(string)), c.farmK, nil)
+	if strings.Contains(string(single.Body), c.cheeseSerials[0]) {
+		t.Fatal("the single event shows the farm the cheese serials")
+	}
+	for name, key := range map[string]string{"maker": c.procK, "regulator": c.reg} {
+		if got := transformation(key); len(got["outputEPCList"].([]any)) != len(c.cheeseSerials) || got["urn:tracesvc:withheld"] != nil {
+			t.Fatalf("%s's view of the transformation: %v", name, got)
+		}
+	}
+	// Retailer A, the destination of pallet 1, reads that shipment whole,
+	// pallet included.
+	for _, ev := range c.queryEvents(c.retAK, "EQ_bizStep=shipping&MATCH_epc="+url.QueryEscape("https://id.example.cn/00/"+c.pallet1)) {
+		if m := ev.(map[string]any); m["urn:tracesvc:withheld"] != nil || len(m["epcList"].([]any)) != 1 {
+			t.Fatalf("retailer A's view of its shipment: %v", m)
+		}
+	}
+}

@@ -927,7 +927,9 @@ func (c *Chain) Event(ctx context.Context, p Principal, id string) (StoredEvent,
 
 // Query returns up to limit events matching f in order, after the cursor,
 // and the cursor of the next page (nil on the last). An entity sees only
-// the events it may read (see [StoredEvent.Visible]); officials see all.
+// the events it may read (see [StoredEvent.Visible]), without the
+// identifiers of others' goods in events it did not capture or take part
+// in (see withhold); officials see all.
 func (c *Chain) Query(ctx context.Context, p Principal, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, *EventCursor, error) {
 	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
 		return nil, nil, err
@@ -937,14 +939,18 @@ func (c *Chain) Query(ctx context.Context, p Principal, f EventFilter, order Eve
 	if err != nil {
 		return nil, nil, fmt.Errorf("query events: %w", err)
 	}
-	if len(events) <= limit {
-		return events, nil, nil
+	var next *EventCursor
+	if len(events) > limit {
+		events = events[:limit]
+		last := events[limit-1]
+		t := last.RecordTime
+		if order == ByEventTime {
+			t = last.EventTime
+		}
+		next = &EventCursor{Time: t, ID: last.ID}
 	}
-	events = events[:limit]
-	last := events[limit-1]
-	t := last.RecordTime
-	if order == ByEventTime {
-		t = last.EventTime
+	if events, err = c.withhold(ctx, p, events); err != nil {
+		return nil, nil, err
 	}
-	return events, &EventCursor{Time: t, ID: last.ID}, nil
+	return events, next, nil
 }
