@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -99,6 +100,12 @@ type Options struct {
 	TipoffLimit    handlers.RateLimit
 	Logger         *slog.Logger // nil discards
 	Now            trace.Clock  // nil is the wall clock
+	// Instance names this process to the issuances it streams (see
+	// trace.CodesConfig.Instance); empty means a name of its own.
+	Instance string
+	// IssuanceLease is how long a running issuance stays held without a
+	// renewal; 0 means trace.DefaultLease.
+	IssuanceLease time.Duration
 }
 
 // Service is the built service.
@@ -107,6 +114,7 @@ type Service struct {
 	Access   *access.Service
 	Audit    *audit.Log
 	Registry *trace.Registry
+	Codes    *trace.Codes   // call InterruptAbandoned at start, before serving
 	Resolver *scan.Resolver // Close it after the server stops, before the database closes
 }
 
@@ -127,7 +135,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	// trace, the register and custody record.
 	registry := trace.NewRegistry(st.Trace, o.Now)
 	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
-		SerialLength: o.SerialLength, Now: o.Now})
+		SerialLength: o.SerialLength, Now: o.Now, Instance: o.Instance, Lease: o.IssuanceLease})
 	if err != nil {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
@@ -152,5 +160,5 @@ func Build(st Stores, o Options) (*Service, error) {
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Endpoints: endpoints,
 		Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
-	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Resolver: resolver}, nil
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver}, nil
 }
