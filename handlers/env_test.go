@@ -41,7 +41,12 @@ type env struct {
 	reg      string // regulator key
 	keys     *access.Service
 	serial   *atomic.Int64
+	st       wire.Stores  // the stores under the service, to set up what requests cannot
+	codes    *trace.Codes // its process is named testInstance
 }
+
+// testInstance names the process of every test service to its issuances.
+const testInstance = "handlers-test"
 
 // backends are the stores the tests that run on both backends use.
 var backends = []string{"sqlite", "mongo"}
@@ -98,7 +103,8 @@ func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.
 	}
 	svc, err := wire.Build(st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
 		SecretKey: bytes.Repeat([]byte{7}, 32), FingerprintKey: []byte("test-key"),
-		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps), Now: now})
+		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps), Now: now,
+		Instance: testInstance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +114,7 @@ func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.
 		t.Fatal(err)
 	}
 	return &env{t: t, h: svc.Handler, db: db, resolver: svc.Resolver, reg: secret, keys: svc.Access,
-		serial: new(atomic.Int64)}
+		serial: new(atomic.Int64), st: st, codes: svc.Codes}
 }
 
 // response is a recorded reply.
