@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"tracesvc/cmd/wire"
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
 )
@@ -462,8 +464,8 @@ func TestResumeAfterCrash(t *testing.T) {
 		// Once the other process's lease has ended, its issuance reads as
 		// interrupted and a repeat takes it over.
 		ahead.Store(int64(31 * time.Second))
-		if s, _ := state(theirs); s != "interrupted" {
-			t.Fatalf("after its lease ended: %s", s)
+		if s, leased := state(theirs); s != "interrupted" || leased {
+			t.Fatalf("after its lease ended: %s, lease shown %v", s, leased)
 		}
 		check("run-b", theirs, theirsStored)
 		check("run-b", theirs, theirsStored) // a repeat of a complete issuance issues nothing new
@@ -480,4 +482,86 @@ func TestResumeAfterCrash(t *testing.T) {
 			t.Fatalf("the batch has %d codes, want %d", all, 2*count)
 		}
 	})
+}
+
+// stallingWriter is a client that stops reading: after the status, its
+// writes wait until gate is closed.
+type stallingWriter struct {
+	hdr    http.Header
+	status chan int
+	gate   chan struct{}
+	body   bytes.Buffer // written only after gate is closed
+}
+
+func newStallingWriter() *stallingWriter {
+	return &stallingWriter{hdr: http.Header{}, status: make(chan int, 1), gate: make(chan struct{})}
+}
+
+func (w *stallingWriter) Header() http.Header    { return w.hdr }
+func (w *stallingWriter) WriteHeader(status int) { w.status <- status }
+func (w *stallingWriter) Flush()                 {}
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	<-w.gate
+	return w.body.Write(p)
+}
+
+// TestIssuanceLeaseWhileStalled checks the lease of a streamed issuance
+// whose client has stopped reading: the request keeps renewing it, so a
+// repeat is told the issuance is in progress however long the stall; and
+// once another request has taken the issuance over, the stalled one stores
+// no more codes when its client reads on. (SQLite only: the store's side
+// of leases is in the conformance suite, on both backends.)
+func TestIssuanceLeaseWhileStalled(t *testing.T) {
+	const lease, count = 300 * time.Millisecond, 150_000 // two chunks
+	e := batchEnvOver(newEnvWith(t, "sqlite", 0, 0, nil, func(o *wire.Options) { o.IssuanceLease = lease }))
+	w := newStallingWriter()
+	req := httptest.NewRequest("POST", e.codesPath, strings.NewReader(fmt.Sprintf(`{"count":%d}`, count)))
+	req.Header.Set("Authorization", "Bearer "+e.owner)
+	req.Header.Set("Accept", "text/csv")
+	req.Header.Set("Idempotency-Key", "stall")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.h.ServeHTTP(w, req)
+	}()
+	if status := <-w.status; status != 201 {
+		t.Fatalf("issue: %d", status)
+	}
+	id := w.hdr.Get("X-Issuance-Id")
+
+	time.Sleep(4 * lease)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	again := stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "stall", count)
+	again.Body.Close()
+	if again.StatusCode != 409 || again.Header.Get("X-Issuance-Id") != id {
+		t.Fatalf("repeat during a stall of four leases: %d %v", again.StatusCode, again.Header)
+	}
+
+	// Another request takes it over (as if the lease had ended); the
+	// stalled one, once its client reads on, stops after the chunk it was
+	// sending.
+	ctx := context.Background()
+	thief := trace.Lease{Instance: "other", Holder: "other#1", Until: time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)}
+	if _, err := e.st.Codes.ClaimIssuance(ctx, id, thief, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	close(w.gate)
+	<-done
+	rows, err := csv.NewReader(&w.body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 100_001 || w.hdr.Get("X-Issuance-State") != "interrupted" {
+		t.Fatalf("the stalled stream sent %d codes, state %q; want the first chunk, interrupted", len(rows)-1,
+			w.hdr.Get("X-Issuance-State"))
+	}
+	is, err := e.st.Codes.Issuance(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := e.st.Codes.CountIssued(ctx, is)
+	if err != nil || n != 100_000 || is.State != trace.IssuanceRunning || is.Lease != thief || is.Issued != 100_000 {
+		t.Fatalf("after the takeover: %d stored (%v), issuance %+v", n, err, is)
+	}
 }

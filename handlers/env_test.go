@@ -78,8 +78,9 @@ func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
 	return newEnvWith(t, backend, rps, burst, nil)
 }
 
-// newEnvWith is newEnvOn with the service's clock (nil: the wall clock).
-func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.Clock) *env {
+// newEnvWith is newEnvOn with the service's clock (nil: the wall clock),
+// and with any other options set by set.
+func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.Clock, set ...func(*wire.Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -101,10 +102,14 @@ func newEnvWith(t testing.TB, backend string, rps float64, burst int, now trace.
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := wire.Build(st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
+	opts := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5,
 		SecretKey: bytes.Repeat([]byte{7}, 32), FingerprintKey: []byte("test-key"),
 		PublicLimit: handlers.RateLimit{PerSecond: rps, Burst: burst}, TipoffLimit: tipoffLimit(rps), Now: now,
-		Instance: testInstance})
+		Instance: testInstance}
+	for _, f := range set {
+		f(&opts)
+	}
+	svc, err := wire.Build(st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -577,7 +577,7 @@ func (c *Codes) keepLease(ctx context.Context, id, holder string) (_ context.Con
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(c.lease / 3)
+		tick := time.NewTicker(max(c.lease/3, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -776,7 +776,7 @@ func (c *Codes) Issuance(ctx context.Context, p Principal, id string) (Issuance,
 	if is.State == IssuanceRunning && !is.Lease.Live(c.now.Now()) {
 		// Nothing streams it any more: its process died or hung, and the
 		// next start or a repeated request will say so in the store too.
-		is.State = IssuanceInterrupted
+		is.State, is.Lease = IssuanceInterrupted, Lease{}
 	}
 	return is, nil
 }

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -244,6 +246,28 @@ func TestFlags(t *testing.T) {
 	}
 	if cfg.addr != "0.0.0.0:9" || cfg.dataDir != "/tmp/x" || cfg.baseURL != "https://id.example.cn" || cfg.mongoURI != "mongodb://h" || cfg.mongoDB != "tracesvc" {
 		t.Fatalf("config: %+v", cfg)
+	}
+	if host, _ := os.Hostname(); cfg.grace != 30*time.Second || cfg.instance != host+":"+strconv.Itoa(os.Getpid()) {
+		t.Fatalf("defaults on MongoDB: grace %s, instance %q", cfg.grace, cfg.instance)
+	}
+
+	// The shutdown grace period and the instance name.
+	env := map[string]string{"TRACESVC_SHUTDOWN_GRACE": "5s"}
+	cfg, err = parseConfig([]string{"-data", "/tmp/x"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.grace != 5*time.Second || cfg.instance != "sqlite:/tmp/x" {
+		t.Fatalf("TRACESVC_SHUTDOWN_GRACE and the instance on SQLite: %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-shutdown-grace", "2s", "-instance", "pod-7"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.grace != 2*time.Second || cfg.instance != "pod-7" {
+		t.Fatalf("-shutdown-grace and -instance: %+v, %v", cfg, err)
+	}
+	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}} {
+		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"TRACESVC_SHUTDOWN_GRACE": "x"}[k] }, io.Discard); err == nil {
+		t.Error("a bad TRACESVC_SHUTDOWN_GRACE was accepted")
 	}
 }
 
