@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,10 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"tracesvc/cmd/wire"
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
 )
@@ -28,7 +33,11 @@ type batchEnv struct {
 func newBatchEnv(t *testing.T) *batchEnv { return newBatchEnvOn(t, "sqlite") }
 
 func newBatchEnvOn(t *testing.T, backend string) *batchEnv {
-	e := newEnvOn(t, backend, 0, 0)
+	return batchEnvOver(newEnvOn(t, backend, 0, 0))
+}
+
+// batchEnvOver adds the entities, product and batch of a batchEnv to e.
+func batchEnvOver(e *env) *batchEnv {
 	id, key := e.newEntity()
 	_, other := e.newEntity()
 	g := e.newProduct(key, 1)
@@ -319,5 +328,240 @@ func TestSSCC(t *testing.T) {
 	}
 	if other := e.must(200, "GET", "/api/v1/sscc", noPrefix, nil).JSON(); len(other["ssccs"].([]any)) != 0 {
 		t.Fatalf("another entity sees SSCCs: %v", other)
+	}
+}
+
+// TestResumeAfterCrash resumes issuances that a process which died left
+// running, on both backends: one an earlier process of this instance held,
+// which the start-up sweep interrupts, and one another process held, which
+// a repeat takes over once its lease has ended. Each stored more codes than
+// it recorded, its last chunk in part (as an unordered MongoDB insert
+// leaves one). The repeated request sends the stored codes and issues the
+// rest, to exactly the count asked for; while the lease is live it gets 409
+// naming the issuance, with Retry-After.
+func TestResumeAfterCrash(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		var ahead atomic.Int64 // the service's clock runs ahead of the wall clock by this
+		now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+		e := batchEnvOver(newEnvWith(t, backend, func(o *wire.Options) { o.Now = now }))
+		srv := httptest.NewServer(e.h)
+		defer srv.Close()
+		ctx := context.Background()
+		const count = 250
+
+		// crashed stores what the process left: a running issuance whose
+		// count says 100, with 170 codes stored at positions 0–149 and
+		// 160–179.
+		crashed := func(idem, prefix string, l trace.Lease) (string, map[string]bool) {
+			at := trace.Clock(now).Now()
+			id := trace.NewID(at)
+			if err := e.st.Codes.CreateIssuance(ctx, trace.Issuance{ID: id, Kind: trace.IssuanceItems, OwnerID: e.ownerID,
+				GTIN: e.gtin, Lot: e.lot, Requested: count, Issued: 100, State: trace.IssuanceRunning, IdempotencyKey: idem,
+				Lease: l, CreatedAt: at, UpdatedAt: at}); err != nil {
+				t.Fatal(err)
+			}
+			stored := map[string]bool{}
+			var codes []trace.Code
+			for pos := range 180 {
+				if pos >= 150 && pos < 160 {
+					continue
+				}
+				sn := fmt.Sprintf("%s%08d", prefix, pos)
+				stored[sn] = true
+				codes = append(codes, trace.Code{GTIN: e.gtin, Serial: sn, Lot: e.lot, Issuance: id,
+					Seq: fmt.Sprintf("%s.%07d", id, pos), State: trace.StateIssued, IssuedAt: at, UpdatedAt: at})
+			}
+			if taken, err := e.st.Codes.InsertCodes(ctx, codes); err != nil || len(taken) > 0 {
+				t.Fatalf("store codes: %v, taken %v", err, taken)
+			}
+			return id, stored
+		}
+		until := trace.Clock(now).Now().Add(30 * time.Second)
+		mine, mineStored := crashed("run-a", "AA", trace.Lease{Instance: testInstance, Holder: testInstance + "#dead", Until: until})
+		theirs, theirsStored := crashed("run-b", "BB", trace.Lease{Instance: "other-process", Holder: "other-process#1", Until: until})
+
+		state := func(id string) (string, bool) {
+			t.Helper()
+			r := e.must(200, "GET", "/api/v1/issuances/"+id, e.owner, nil).JSON()
+			_, leased := r["lease"]
+			return r["state"].(string), leased
+		}
+		// Before the sweep, both leases are live: a repeat is told the
+		// issuance is in progress, and when to try again.
+		for idem, id := range map[string]string{"run-a": mine, "run-b": theirs} {
+			resp := stream(t, srv.URL, e.codesPath, e.owner, "application/json", idem, count)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var r response
+			r.Body = body
+			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			if resp.StatusCode != 409 || r.errField() != "Idempotency-Key" || !strings.Contains(r.errMessage(), id) ||
+				!strings.Contains(r.errMessage(), "in progress") || wait < 1 || wait > 30 || resp.Header.Get("X-Issuance-Id") != id {
+				t.Fatalf("repeat of %s while its lease is live: %d, Retry-After %q, %s", idem, resp.StatusCode,
+					resp.Header.Get("Retry-After"), body)
+			}
+		}
+		if s, leased := state(theirs); s != "running" || !leased {
+			t.Fatalf("issuance with a live lease: %s, lease shown %v", s, leased)
+		}
+
+		// check resumes an issuance with its key, then lists its codes in
+		// pages: exactly count distinct codes, the stored ones among them.
+		check := func(idem, id string, stored map[string]bool) {
+			t.Helper()
+			resp := stream(t, srv.URL, e.codesPath, e.owner, "application/json", idem, count)
+			var got issued
+			err := json.NewDecoder(resp.Body).Decode(&got)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 201 {
+				t.Fatalf("resume %s: %d, %v", idem, resp.StatusCode, err)
+			}
+			if got.Issuance.ID != id || got.Issuance.Issued != count || got.Issuance.State != trace.IssuanceComplete ||
+				got.Issuance.Lease != (trace.Lease{}) {
+				t.Fatalf("resumed issuance: %+v", got.Issuance)
+			}
+			sent := map[string]bool{}
+			for _, c := range got.Codes {
+				sent[c.Serial] = true
+			}
+			// Small pages: two codes at one position would straddle a page
+			// boundary, and one of them be skipped.
+			listed := map[string]bool{}
+			for cursor := ""; ; {
+				r := e.must(200, "GET", e.codesPath+"?limit=3&issuance="+id+"&cursor="+url.QueryEscape(cursor), e.owner, nil).JSON()
+				for _, c := range r["codes"].([]any) {
+					listed[c.(map[string]any)["serial"].(string)] = true
+				}
+				if cursor, _ = r["nextCursor"].(string); cursor == "" {
+					break
+				}
+			}
+			if len(got.Codes) != count || len(sent) != count || len(listed) != count {
+				t.Fatalf("resume %s: %d codes sent, %d distinct, %d listed; want %d", idem, len(got.Codes), len(sent), len(listed), count)
+			}
+			for sn := range listed {
+				if !sent[sn] {
+					t.Fatalf("listed code %s was not sent", sn)
+				}
+			}
+			for sn := range stored {
+				if !sent[sn] {
+					t.Fatalf("stored code %s was not sent again", sn)
+				}
+			}
+		}
+
+		// The start-up sweep interrupts what an earlier process of this
+		// instance held, live lease or not, and leaves the other alone.
+		if n, err := e.codes.InterruptAbandoned(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep: %d, %v", n, err)
+		}
+		if s, leased := state(mine); s != "interrupted" || leased {
+			t.Fatalf("after the sweep: %s, lease shown %v", s, leased)
+		}
+		check("run-a", mine, mineStored)
+
+		// Once the other process's lease has ended, its issuance reads as
+		// interrupted and a repeat takes it over.
+		ahead.Store(int64(31 * time.Second))
+		if s, leased := state(theirs); s != "interrupted" || leased {
+			t.Fatalf("after its lease ended: %s, lease shown %v", s, leased)
+		}
+		check("run-b", theirs, theirsStored)
+		check("run-b", theirs, theirsStored) // a repeat of a complete issuance issues nothing new
+
+		all := 0
+		for cursor := ""; ; {
+			r := e.must(200, "GET", e.codesPath+"?limit=500&cursor="+url.QueryEscape(cursor), e.owner, nil).JSON()
+			all += len(r["codes"].([]any))
+			if cursor, _ = r["nextCursor"].(string); cursor == "" {
+				break
+			}
+		}
+		if all != 2*count {
+			t.Fatalf("the batch has %d codes, want %d", all, 2*count)
+		}
+	})
+}
+
+// stallingWriter is a client that stops reading: after the status, its
+// writes wait until gate is closed.
+type stallingWriter struct {
+	hdr    http.Header
+	status chan int
+	gate   chan struct{}
+	body   bytes.Buffer // written only after gate is closed
+}
+
+func newStallingWriter() *stallingWriter {
+	return &stallingWriter{hdr: http.Header{}, status: make(chan int, 1), gate: make(chan struct{})}
+}
+
+func (w *stallingWriter) Header() http.Header    { return w.hdr }
+func (w *stallingWriter) WriteHeader(status int) { w.status <- status }
+func (w *stallingWriter) Flush()                 {}
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	<-w.gate
+	return w.body.Write(p)
+}
+
+// TestIssuanceLeaseWhileStalled checks the lease of a streamed issuance
+// whose client has stopped reading: the request keeps renewing it, so a
+// repeat is told the issuance is in progress however long the stall; and
+// once another request has taken the issuance over, the stalled one stores
+// no more codes when its client reads on. (SQLite only: the store's side
+// of leases is in the conformance suite, on both backends.)
+func TestIssuanceLeaseWhileStalled(t *testing.T) {
+	const lease, count = 300 * time.Millisecond, 150_000 // two chunks
+	e := batchEnvOver(newEnvWith(t, "sqlite", func(o *wire.Options) { o.IssuanceLease = lease }))
+	w := newStallingWriter()
+	req := httptest.NewRequest("POST", e.codesPath, strings.NewReader(fmt.Sprintf(`{"count":%d}`, count)))
+	req.Header.Set("Authorization", "Bearer "+e.owner)
+	req.Header.Set("Accept", "text/csv")
+	req.Header.Set("Idempotency-Key", "stall")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.h.ServeHTTP(w, req)
+	}()
+	if status := <-w.status; status != 201 {
+		t.Fatalf("issue: %d", status)
+	}
+	id := w.hdr.Get("X-Issuance-Id")
+
+	time.Sleep(4 * lease)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	again := stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "stall", count)
+	again.Body.Close()
+	if again.StatusCode != 409 || again.Header.Get("X-Issuance-Id") != id {
+		t.Fatalf("repeat during a stall of four leases: %d %v", again.StatusCode, again.Header)
+	}
+
+	// Another request takes it over (as if the lease had ended); the
+	// stalled one, once its client reads on, stops after the chunk it was
+	// sending.
+	ctx := context.Background()
+	thief := trace.Lease{Instance: "other", Holder: "other#1", Until: time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)}
+	if _, err := e.st.Codes.ClaimIssuance(ctx, id, thief, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	close(w.gate)
+	<-done
+	rows, err := csv.NewReader(&w.body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 100_001 || w.hdr.Get("X-Issuance-State") != "interrupted" {
+		t.Fatalf("the stalled stream sent %d codes, state %q; want the first chunk, interrupted", len(rows)-1,
+			w.hdr.Get("X-Issuance-State"))
+	}
+	is, err := e.st.Codes.Issuance(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := e.st.Codes.CountIssued(ctx, is)
+	if err != nil || n != 100_000 || is.State != trace.IssuanceRunning || is.Lease != thief || is.Issued != 100_000 {
+		t.Fatalf("after the takeover: %d stored (%v), issuance %+v", n, err, is)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
+	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/mongotest"
@@ -40,7 +41,12 @@ type env struct {
 	reg      string // regulator key
 	keys     *access.Service
 	serial   *atomic.Int64
+	st       wire.Stores  // the stores under the service, to set up what requests cannot
+	codes    *trace.Codes // its process is named testInstance
 }
+
+// testInstance names the process of every test service to its issuances.
+const testInstance = "handlers-test"
 
 // backends are the stores the tests that run on both backends use.
 var backends = []string{"sqlite", "mongo"}
@@ -100,7 +106,8 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		t.Fatal(err)
 	}
 	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
-		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32)}
+		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32),
+		Instance: testInstance}
 	adjust(&o)
 	svc, err := wire.Build(st, o)
 	if err != nil {
@@ -112,7 +119,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		t.Fatal(err)
 	}
 	return &env{t: t, h: svc.Handler, db: db, resolver: svc.Resolver, reg: secret, keys: svc.Access,
-		serial: new(atomic.Int64)}
+		serial: new(atomic.Int64), st: st, codes: svc.Codes}
 }
 
 // response is a recorded reply.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -83,6 +85,7 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 	var tooBig *http.MaxBytesError
 	e := apiError{Code: code, Message: publicMessage(err)}
 	var fe *trace.FieldError
+	var busy *trace.InProgressError
 	switch {
 	case errors.As(err, &tooBig):
 		e.Message = fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)
@@ -95,6 +98,10 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 		if errors.Is(err, errPage) {
 			e.Message = errPage.Error()
 		}
+	case errors.As(err, &busy):
+		e.Field, e.Message = "Idempotency-Key", busy.Error()
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(busy.RetryAfter.Seconds()))))
+		c.Header("X-Issuance-Id", busy.Issuance)
 	case errors.As(err, &fe):
 		e.Field, e.Message = fe.Field, fe.Msg
 		if h, ok := headerFields[fe.Field]; ok {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tracesvc/trace/gs1"
@@ -75,14 +77,22 @@ type IssuanceState string
 
 // The issuance states.
 const (
-	IssuanceRunning     IssuanceState = "running"
-	IssuanceComplete    IssuanceState = "complete"
-	IssuanceInterrupted IssuanceState = "interrupted" // the client went away; Issued codes are stored
+	IssuanceRunning  IssuanceState = "running" // a request is storing and sending its codes, under a [Lease]
+	IssuanceComplete IssuanceState = "complete"
+	// IssuanceInterrupted is an issuance that stopped before all its codes
+	// were stored: the client went away, the service stopped, or its
+	// process died (marked at the next start, see
+	// [Codes.InterruptAbandoned]). The codes stored so far stay stored.
+	IssuanceInterrupted IssuanceState = "interrupted"
 )
 
 // Issuance records one request to mint codes: how many were asked for and
 // how many are stored. An interrupted issuance is completed by repeating
 // the request with the same Idempotency-Key.
+//
+// Issued is recorded after each stored chunk, so after a crash it may lag
+// what is stored by the chunk that was in flight; a resumed issuance counts
+// its stored codes again before it goes on.
 type Issuance struct {
 	ID             string        `json:"id"`
 	Kind           IssuanceKind  `json:"kind"`
@@ -93,9 +103,48 @@ type Issuance struct {
 	Issued         int           `json:"issued"`
 	State          IssuanceState `json:"state"`
 	IdempotencyKey string        `json:"idempotencyKey,omitempty"`
+	Lease          Lease         `json:"lease,omitzero"` // set while running
 	CreatedAt      time.Time     `json:"createdAt"`
 	UpdatedAt      time.Time     `json:"updatedAt"`
 }
+
+// Lease says which request streams a running issuance, and until when.
+// The request renews it while it runs. A running issuance whose lease has
+// ended was abandoned (its process died or hung), and a repeat of the
+// request may take it over.
+type Lease struct {
+	Instance string    `json:"-"`     // the process holding it (see [CodesConfig.Instance])
+	Holder   string    `json:"-"`     // the request holding it: unique to each claim
+	Until    time.Time `json:"until"` // when it ends unless renewed
+}
+
+// Live reports whether the lease is held at t.
+func (l Lease) Live(t time.Time) bool { return l.Holder != "" && t.Before(l.Until) }
+
+// IssuanceUpdate is what the holder of a running issuance records with
+// [CodeStore.UpdateIssuance].
+type IssuanceUpdate struct {
+	Issued     int           // codes stored so far
+	State      IssuanceState // running while it goes on; complete or interrupted at the end
+	LeaseUntil time.Time     // the renewed lease while running; ignored otherwise, as the lease ends
+	At         time.Time
+}
+
+// InProgressError is the answer to a repeated request whose issuance
+// another request is streaming under a live lease. It wraps [ErrConflict].
+type InProgressError struct {
+	Issuance   string        // the issuance ID
+	RetryAfter time.Duration // until the lease ends, unless its holder renews it
+}
+
+// Error implements error.
+func (e *InProgressError) Error() string {
+	return fmt.Sprintf("issuance %s is in progress in another request; repeat this request with the same "+
+		"Idempotency-Key once that one has ended, to resume it", e.Issuance)
+}
+
+// Unwrap returns [ErrConflict].
+func (e *InProgressError) Unwrap() error { return ErrConflict }
 
 // CodeFilter selects the codes of a batch, optionally of one issuance.
 type CodeFilter struct {
@@ -119,17 +168,38 @@ type SSCCFilter struct {
 // whose random serial clashed and was drawn again), and fill Seq with the
 // store's own cursor, after which [Page.After] resumes.
 type CodeStore interface {
-	// CreateIssuance stores a new issuance; [ErrConflict] when the owner
-	// already used its non-empty IdempotencyKey.
+	// CreateIssuance stores a new issuance, with its lease; [ErrConflict]
+	// when the owner already used its non-empty IdempotencyKey.
 	CreateIssuance(ctx context.Context, is Issuance) error
+	// Issuance returns issuance id, or [ErrNotFound].
 	Issuance(ctx context.Context, id string) (Issuance, error)
 	// IssuanceByKey finds an owner's issuance by idempotency key, or [ErrNotFound].
 	IssuanceByKey(ctx context.Context, ownerID, key string) (Issuance, error)
-	// ClaimIssuance sets state running on an issuance that is not running
-	// and returns it; [ErrConflict] when it is running already.
-	ClaimIssuance(ctx context.Context, id string, at time.Time) (Issuance, error)
-	// UpdateIssuance records progress.
-	UpdateIssuance(ctx context.Context, id string, issued int, state IssuanceState, at time.Time) error
+	// ClaimIssuance gives lease l on issuance id and sets it running, if
+	// it is interrupted, or running under a lease that ended by at. It
+	// returns the issuance as stored afterwards. A complete issuance is
+	// returned as stored, unclaimed, with no error; one whose lease is live
+	// at at is returned as stored with an error wrapping [ErrConflict].
+	// [ErrNotFound] when there is no such issuance.
+	ClaimIssuance(ctx context.Context, id string, l Lease, at time.Time) (Issuance, error)
+	// UpdateIssuance records the progress of a running issuance that
+	// holder holds, renewing its lease while it stays running and ending
+	// it otherwise. [ErrConflict] when holder no longer holds it (another
+	// request took it over, or it was interrupted at a start);
+	// [ErrNotFound] when there is no such issuance.
+	UpdateIssuance(ctx context.Context, id, holder string, u IssuanceUpdate) error
+	// RenewLease extends the lease that holder holds on running issuance
+	// id to until; errors as UpdateIssuance.
+	RenewLease(ctx context.Context, id, holder string, until time.Time) error
+	// InterruptIssuances marks interrupted, ending their leases, the running
+	// issuances whose lease ended by at, and those whose lease instance
+	// holds: an earlier process of that instance, as the current one has
+	// claimed none yet. It returns how many it marked.
+	InterruptIssuances(ctx context.Context, instance string, at time.Time) (int, error)
+	// CountIssued counts the codes stored for issuance is (item codes of
+	// its batch, or SSCCs of its owner, by its Kind) and returns the
+	// greatest of their position keys (see [SeqRange]), "" when none.
+	CountIssued(ctx context.Context, is Issuance) (n int, last string, err error)
 
 	// InsertCodes stores codes and returns the positions (in codes) of
 	// those whose serial is already taken under their GTIN; those are not
@@ -166,6 +236,8 @@ type Codes struct {
 	baseURL   string
 	serialLen int
 	chunk     int
+	instance  string
+	lease     time.Duration
 }
 
 // CodesConfig configures [NewCodes].
@@ -175,7 +247,21 @@ type CodesConfig struct {
 	Chunk        int    // codes stored per write; 0 means 100,000
 	Now          Clock
 	Gates        []Gate // rule on issuing codes (see [ActIssueCodes])
+	// Instance names this process among those sharing the store, the same
+	// across its restarts where it can be (its data folder, its pod): at
+	// start, [Codes.InterruptAbandoned] marks the issuances an earlier
+	// process of the same instance left running at once, rather than when
+	// their leases end. Two live processes must not share a name. Empty
+	// means a name of its own.
+	Instance string
+	// Lease is how long a running issuance stays held by its request
+	// without a renewal; 0 means 30 seconds. The request renews it three
+	// times per period while it runs.
+	Lease time.Duration
 }
+
+// DefaultLease is the lease of a running issuance unless configured.
+const DefaultLease = 30 * time.Second
 
 // NewCodes returns the code service.
 func NewCodes(store CodeStore, register Register, cfg CodesConfig) (*Codes, error) {
@@ -188,8 +274,27 @@ func NewCodes(store CodeStore, register Register, cfg CodesConfig) (*Codes, erro
 	if cfg.Chunk <= 0 {
 		cfg.Chunk = 100_000
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = "process-" + NewID(cfg.Now.Now())
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
 	return &Codes{store: store, register: register, now: cfg.Now, gates: cfg.Gates,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), serialLen: cfg.SerialLength, chunk: cfg.Chunk}, nil
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), serialLen: cfg.SerialLength, chunk: cfg.Chunk,
+		instance: cfg.Instance, lease: cfg.Lease}, nil
+}
+
+// InterruptAbandoned marks interrupted the running issuances that no live
+// request streams: those whose lease has ended, and those an earlier
+// process of this instance held (see [CodesConfig.Instance]). A process
+// calls it at start, before it serves; it returns how many it marked.
+func (c *Codes) InterruptAbandoned(ctx context.Context) (int, error) {
+	n, err := c.store.InterruptIssuances(ctx, c.instance, c.now.Now())
+	if err != nil {
+		return 0, fmt.Errorf("interrupt abandoned issuances: %w", err)
+	}
+	return n, nil
 }
 
 // IssueRequest asks for Count item codes for the batch (GTIN, Lot).
@@ -214,12 +319,15 @@ func checkIdempotencyKey(k string) error {
 }
 
 // Issue mints req.Count serialized codes for a batch the actor owns. Codes
-// are stored chunk by chunk; after each chunk is durable, emit receives its
-// codes. If emit fails or ctx ends (the client went away), the codes stored
-// so far stay stored and listable, and the issuance is marked interrupted:
-// repeating the request with the same idempotency key emits the stored
-// codes again and mints the rest. A repeat of a completed issuance emits
-// its codes again and mints none.
+// are stored chunk by chunk; after each chunk is durable, its count is
+// recorded and emit receives its codes. If emit fails or ctx ends (the
+// client went away), the codes stored so far stay stored and listable, and
+// the issuance is marked interrupted; if the process dies, its lease ends
+// and it is marked at the next start. Repeating the request with the same
+// idempotency key resumes an interrupted (or abandoned) issuance: it emits
+// the stored codes again and mints the rest, up to exactly req.Count. A
+// repeat while another request streams it is an [*InProgressError]. A
+// repeat of a completed issuance emits its codes again and mints none.
 func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit Emit) (Issuance, error) {
 	if err := p.Require(RoleEntity); err != nil {
 		return Issuance{}, err
@@ -330,11 +438,15 @@ type mintFuncs struct {
 	mint func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error)
 }
 
-// run drives an issuance: create or resume it, replay what is stored, mint
-// the rest chunk by chunk, and record how far it got.
+// errLeaseLost stops a request whose issuance another request took over
+// (it stalled past its lease).
+var errLeaseLost = fmt.Errorf("the issuance was taken over by another request: %w", ErrConflict)
+
+// run drives an issuance: create it, or claim it to resume it, then hold
+// it to the end.
 func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (Issuance, error) {
 	now := c.now.Now()
-	resumed := false
+	lease := Lease{Instance: c.instance, Holder: c.instance + "#" + NewID(now), Until: now.Add(c.lease)}
 	if is.IdempotencyKey != "" {
 		prev, err := c.store.IssuanceByKey(ctx, is.OwnerID, is.IdempotencyKey)
 		switch {
@@ -342,66 +454,188 @@ func (c *Codes) run(ctx context.Context, is Issuance, emit Emit, f mintFuncs) (I
 			if prev.Kind != is.Kind || prev.GTIN != is.GTIN || prev.Lot != is.Lot || prev.Requested != is.Requested {
 				return Issuance{}, Conflict("idempotencyKey", "was already used for a different request (issuance %s)", prev.ID)
 			}
-			if prev, err = c.store.ClaimIssuance(ctx, prev.ID, now); err != nil {
-				return Issuance{}, fmt.Errorf("issuance %s is still running: %w", prev.ID, err)
+			claimed, err := c.store.ClaimIssuance(ctx, prev.ID, lease, now)
+			switch {
+			case errors.Is(err, ErrConflict):
+				claimed.ID = prev.ID
+				return Issuance{}, c.inProgress(claimed, now)
+			case err != nil:
+				return Issuance{}, fmt.Errorf("claim issuance %s: %w", prev.ID, err)
+			case claimed.State == IssuanceComplete:
+				// Nothing is minted, so no lease is needed to send it again.
+				_, err := c.replay(ctx, claimed, emit, f.replay)
+				return claimed, err
 			}
-			is, resumed = prev, true
+			return c.hold(ctx, claimed, true, emit, f)
 		case !errors.Is(err, ErrNotFound):
-			return Issuance{}, err
+			return Issuance{}, fmt.Errorf("find issuance by Idempotency-Key: %w", err)
 		}
 	}
-	if !resumed {
-		is.ID, is.State, is.CreatedAt, is.UpdatedAt = NewID(now), IssuanceRunning, now, now
-		if err := c.store.CreateIssuance(ctx, is); err != nil {
-			if errors.Is(err, ErrConflict) { // a concurrent request with the same key won
-				return Issuance{}, Conflict("idempotencyKey", "a request with this key is already running")
-			}
-			return Issuance{}, err
+	is.ID, is.State, is.Lease, is.CreatedAt, is.UpdatedAt = NewID(now), IssuanceRunning, lease, now, now
+	if err := c.store.CreateIssuance(ctx, is); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			return Issuance{}, fmt.Errorf("create issuance: %w", err)
 		}
+		// A concurrent request with the same key created it first.
+		won, err := c.store.IssuanceByKey(ctx, is.OwnerID, is.IdempotencyKey)
+		if err != nil {
+			return Issuance{}, Conflict("idempotencyKey", "a request with this key is already running")
+		}
+		return Issuance{}, c.inProgress(won, now)
 	}
-	issued := 0
+	return c.hold(ctx, is, false, emit, f)
+}
+
+// inProgress is the answer to a request for issuance is, which another
+// request holds.
+func (c *Codes) inProgress(is Issuance, now time.Time) error {
+	wait := is.Lease.Until.Sub(now)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &InProgressError{Issuance: is.ID, RetryAfter: wait}
+}
+
+// hold streams issuance is, whose lease it holds, to the end: it emits
+// again what a resumed issuance stored, mints the rest chunk by chunk, and
+// records the count after each stored chunk, renewing the lease meanwhile.
+func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, f mintFuncs) (Issuance, error) {
+	holder := is.Lease.Holder
+	ctx, stop := c.keepLease(ctx, is.ID, holder)
+	issued, next := 0, 0 // codes stored, and the position of the next one
 	finish := func(state IssuanceState, cause error) (Issuance, error) {
-		is.Issued, is.State, is.UpdatedAt = issued, state, c.now.Now()
-		if err := c.store.UpdateIssuance(context.WithoutCancel(ctx), is.ID, issued, state, is.UpdatedAt); err != nil {
+		stop()
+		at := c.now.Now()
+		err := c.store.UpdateIssuance(context.WithoutCancel(ctx), is.ID, holder,
+			IssuanceUpdate{Issued: issued, State: state, At: at})
+		is.Issued, is.State, is.Lease, is.UpdatedAt = issued, state, Lease{}, at
+		if err != nil {
 			return is, errors.Join(cause, fmt.Errorf("record issuance %s: %w", is.ID, err))
 		}
 		return is, cause
 	}
+	progress := func() error {
+		at := c.now.Now()
+		u := IssuanceUpdate{Issued: issued, State: IssuanceRunning, LeaseUntil: at.Add(c.lease), At: at}
+		if err := c.store.UpdateIssuance(ctx, is.ID, holder, u); err != nil {
+			return fmt.Errorf("record progress of issuance %s: %w", is.ID, err)
+		}
+		is.Issued, is.Lease.Until, is.UpdatedAt = issued, u.LeaseUntil, at
+		return nil
+	}
 	if resumed {
-		after := ""
-		for {
-			page, next, err := f.replay(ctx, is.ID, Page{Limit: c.chunk, After: after})
-			if err != nil {
-				return finish(IssuanceInterrupted, err)
-			}
-			if len(page) > 0 {
-				if err := emit(is, page); err != nil {
-					return finish(IssuanceInterrupted, err)
-				}
-			}
-			issued += len(page)
-			if len(page) < c.chunk {
-				break
-			}
-			after = next
+		// The recorded count may lag what is stored by the chunk that was
+		// in flight when the process died; the stored codes say.
+		n, last, err := c.store.CountIssued(ctx, is)
+		if err != nil {
+			return finish(IssuanceInterrupted, fmt.Errorf("count the stored codes of issuance %s: %w", is.ID, err))
+		}
+		issued, next = n, n
+		if p, ok := position(is.ID, last); ok {
+			next = max(next, p+1) // a chunk stored in part leaves gaps (MongoDB)
+		}
+		if err := progress(); err != nil {
+			return finish(IssuanceInterrupted, err)
+		}
+		if _, err := c.replay(ctx, is, emit, f.replay); err != nil {
+			return finish(IssuanceInterrupted, err)
 		}
 	}
 	src, _ := NewSerialSource(c.serialLen) // length checked in NewCodes
-	for issued < is.Requested {
-		if err := ctx.Err(); err != nil {
-			return finish(IssuanceInterrupted, err)
+	for first := true; issued < is.Requested; first = false {
+		if ctx.Err() != nil {
+			return finish(IssuanceInterrupted, context.Cause(ctx))
+		}
+		// Renewing the lease before each chunk also checks it is still
+		// held: a request that stalled past it stores no more codes.
+		if !first {
+			if err := progress(); err != nil {
+				return finish(IssuanceInterrupted, err)
+			}
 		}
 		n := min(c.chunk, is.Requested-issued)
-		out, err := f.mint(ctx, is.ID, issued, n, c.now.Now(), src)
+		out, err := f.mint(ctx, is.ID, next, n, c.now.Now(), src)
 		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		issued += n
+		issued, next = issued+n, next+n
+		if err := progress(); err != nil {
+			return finish(IssuanceInterrupted, err)
+		}
 		if err := emit(is, out); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
 	}
 	return finish(IssuanceComplete, nil)
+}
+
+// keepLease renews holder's lease on issuance id three times per lease
+// period, until stop is called. The context it returns ends when the lease
+// is lost, so that the request stops minting.
+func (c *Codes) keepLease(ctx context.Context, id, holder string) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(c.lease/3, time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			err := c.store.RenewLease(ctx, id, holder, c.now.Now().Add(c.lease))
+			if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				cancel(fmt.Errorf("issuance %s: %w", id, errLeaseLost))
+				return
+			}
+			// Any other error (a store that does not answer) is tried
+			// again at the next tick: the lease outlasts two misses.
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			close(quit)
+			<-done
+			cancel(nil)
+		})
+	}
+}
+
+// replay emits the codes issuance is stored, in order, page by page, and
+// returns how many it sent.
+func (c *Codes) replay(ctx context.Context, is Issuance, emit Emit, list func(context.Context, string, Page) ([]Issued, string, error)) (int, error) {
+	n, after := 0, ""
+	for {
+		page, next, err := list(ctx, is.ID, Page{Limit: c.chunk, After: after})
+		if err != nil {
+			return n, fmt.Errorf("list the stored codes of issuance %s: %w", is.ID, err)
+		}
+		if len(page) > 0 {
+			if err := emit(is, page); err != nil {
+				return n, err
+			}
+		}
+		n += len(page)
+		if len(page) < c.chunk {
+			return n, nil
+		}
+		after = next
+	}
+}
+
+// position parses the position of seq, a position key of issuance id.
+func position(id, seq string) (int, bool) {
+	rest, ok := strings.CutPrefix(seq, id+".")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
 }
 
 // SSCCRequest asks for Count SSCCs for the caller's logistic units.
@@ -526,7 +760,8 @@ func randomDigits(n int) string {
 
 // Issuance returns issuance id to an official or to the entity that owns
 // it. Another entity is told it does not exist: its issuances are not that
-// entity's business.
+// entity's business. A running issuance whose lease has ended is reported
+// interrupted.
 func (c *Codes) Issuance(ctx context.Context, p Principal, id string) (Issuance, error) {
 	if err := p.Require(RoleRegulator, RoleInspector, RoleEntity); err != nil {
 		return Issuance{}, err
@@ -537,6 +772,11 @@ func (c *Codes) Issuance(ctx context.Context, p Principal, id string) (Issuance,
 	}
 	if scope := p.Scope(); scope != "" && is.OwnerID != scope {
 		return Issuance{}, fmt.Errorf("issuance %s: %w", id, ErrNotFound)
+	}
+	if is.State == IssuanceRunning && !is.Lease.Live(c.now.Now()) {
+		// Nothing streams it any more: its process died or hung, and the
+		// next start or a repeated request will say so in the store too.
+		is.State, is.Lease = IssuanceInterrupted, Lease{}
 	}
 	return is, nil
 }

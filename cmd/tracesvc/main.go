@@ -16,8 +16,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -58,6 +60,8 @@ type config struct {
 	auditKey       string
 	webhookPrivate bool
 	gtinsNoPrefix  bool
+	instance       string
+	grace          time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -93,6 +97,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"let entities register webhook URLs on loopback and private addresses (tests, on-premise installs)")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
 		"let entities with no GS1 company prefix registered here register GTINs under no one's prefix (otherwise a regulator registers them)")
+	fs.StringVar(&cfg.instance, "instance", getenv("TRACESVC_INSTANCE"),
+		"name of this process among those sharing the store, the same across its restarts; default: the data folder "+
+			"on SQLite, host name and process ID on MongoDB (TRACESVC_INSTANCE)")
+	grace := 30 * time.Second
+	if v := getenv("TRACESVC_SHUTDOWN_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return config{}, fmt.Errorf("TRACESVC_SHUTDOWN_GRACE: %w", err)
+		}
+		grace = d
+	}
+	fs.DurationVar(&cfg.grace, "shutdown-grace", grace,
+		"time from SIGINT/SIGTERM to exit; requests still running near its end are cancelled (TRACESVC_SHUTDOWN_GRACE)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -102,6 +119,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("-log-level: %w", err)
+	}
+	if cfg.grace <= 0 {
+		return config{}, fmt.Errorf("-shutdown-grace: %s is not a positive duration", cfg.grace)
+	}
+	if cfg.instance == "" {
+		var err error
+		if cfg.instance, err = defaultInstance(cfg); err != nil {
+			return config{}, err
+		}
 	}
 	cfg.adminKey = getenv("TRACESVC_ADMIN_KEY")
 	if cfg.adminKey != "" {
@@ -116,6 +142,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return cfg, nil
 }
 
+// defaultInstance names the process to the issuances it streams. A SQLite
+// data folder serves one process at a time, so its path names every
+// process that ran on it: issuances an earlier one left running are
+// interrupted at start. Processes sharing MongoDB are told apart by host
+// and process ID, which stay the same across restarts of a container (its
+// service is process 1); elsewhere what a process left running is taken
+// over once its lease ends.
+func defaultInstance(cfg config) (string, error) {
+	if cfg.mongoURI == "" {
+		dir, err := filepath.Abs(cfg.dataDir)
+		if err != nil {
+			return "", fmt.Errorf("-data: %w", err)
+		}
+		return "sqlite:" + dir, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("host name for -instance: %w", err)
+	}
+	return host + ":" + strconv.Itoa(os.Getpid()), nil
+}
+
 // envInt reads an integer environment variable, or def when unset or bad
 // (a bad value is then reported by flag parsing of the default).
 func envInt(getenv func(string) string, name string, def int) int {
@@ -128,7 +176,9 @@ func envInt(getenv func(string) string, name string, def int) int {
 }
 
 // run starts the service and blocks until ctx ends or SIGINT/SIGTERM
-// arrives, then shuts down gracefully, finishing in-flight requests.
+// arrives, then shuts down gracefully within the grace period: in-flight
+// requests finish, but those still running near its end (a slow client
+// reading a streamed issuance) are cancelled and their connections closed.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -172,17 +222,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
-		TrustedProxies: proxies, Logger: logger,
+		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	// The shutdown's deadline, once it begins. Requests get most of the
+	// grace period; the reserve is for cancelling those still running,
+	// storing the queued scans and closing the store.
+	var stopBy time.Time
+	reserve := min(cfg.grace/4, 10*time.Second)
 	// Runs after the server has stopped and before the store closes: every
 	// queued scan is stored, within the grace period.
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		if stopBy.IsZero() {
+			stopBy = time.Now().Add(cfg.grace)
+		}
+		closeCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopBy.Add(-reserve/4))
 		defer cancel()
 		if err := svc.Resolver.Close(closeCtx); err != nil {
 			logger.ErrorContext(ctx, "scan recorder", "err", err)
@@ -192,17 +250,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
+	// Issuances a crash left running are marked before anyone can ask to
+	// resume them.
+	if n, err := svc.Codes.InterruptAbandoned(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		logger.WarnContext(ctx, "issuances left running by an earlier process are interrupted; "+
+			"repeating their requests with the same Idempotency-Key resumes them", "count", n)
+	}
+	// Requests run on a context of their own, which shutdown cancels only
+	// when the grace period runs out; active counts them, as the server
+	// stops waiting for them once it closes their connections.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	var active atomic.Int64
 	h := svc.Handler
 	srv := &http.Server{
-		Handler:           h,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			active.Add(1)
+			defer active.Add(-1)
+			h.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // a 20 MB capture from a slow link, not a slowloris
 
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext: func(net.Listener) context.Context { return reqCtx },
 	}
-	logger.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "store", db.source)
+	logger.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "base_url", cfg.baseURL, "store", db.source,
+		"instance", cfg.instance)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(handlers.Listener(ln)) }()
@@ -211,11 +289,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.InfoContext(ctx, "shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stopBy = time.Now().Add(cfg.grace)
+	logger.InfoContext(ctx, "shutting down", "grace", cfg.grace.String())
+	drainCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), stopBy.Add(-reserve))
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(drainCtx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err != nil {
+		// Closing the connections makes writes to clients that read slowly
+		// fail, rather than wait; a streamed issuance cut off this way is
+		// interrupted, and its request resumes it when repeated.
+		logger.WarnContext(ctx, "grace period ending: cancelling requests still running", "requests", active.Load())
+		cancelRequests()
+		srv.Close()
+		for active.Load() > 0 && time.Now().Before(stopBy.Add(-reserve/2)) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := active.Load(); n > 0 {
+			logger.ErrorContext(ctx, "requests still running at exit", "requests", n)
+		}
 	}
 	logger.InfoContext(ctx, "stopped")
 	return nil

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -287,6 +288,28 @@ func TestFlags(t *testing.T) {
 	if cfg.addr != "0.0.0.0:9" || cfg.dataDir != "/tmp/x" || cfg.baseURL != "https://id.example.cn" || cfg.mongoURI != "mongodb://h" || cfg.mongoDB != "tracesvc" {
 		t.Fatalf("config: %+v", cfg)
 	}
+	if host, _ := os.Hostname(); cfg.grace != 30*time.Second || cfg.instance != host+":"+strconv.Itoa(os.Getpid()) {
+		t.Fatalf("defaults on MongoDB: grace %s, instance %q", cfg.grace, cfg.instance)
+	}
+
+	// The shutdown grace period and the instance name.
+	env := map[string]string{"TRACESVC_SHUTDOWN_GRACE": "5s"}
+	cfg, err = parseConfig([]string{"-data", "/tmp/x"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.grace != 5*time.Second || cfg.instance != "sqlite:/tmp/x" {
+		t.Fatalf("TRACESVC_SHUTDOWN_GRACE and the instance on SQLite: %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-shutdown-grace", "2s", "-instance", "pod-7"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.grace != 2*time.Second || cfg.instance != "pod-7" {
+		t.Fatalf("-shutdown-grace and -instance: %+v, %v", cfg, err)
+	}
+	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}} {
+		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"TRACESVC_SHUTDOWN_GRACE": "x"}[k] }, io.Discard); err == nil {
+		t.Error("a bad TRACESVC_SHUTDOWN_GRACE was accepted")
+	}
 }
 
 // TestNoFerretDBInBinary checks that the embedded test server is not linked
@@ -313,7 +336,7 @@ func TestRunOnMongo(t *testing.T) {
 	t.Cleanup(srv.Close) // runs after the database drop registered below
 	db := srv.Database(t)
 	const admin = "mongo-3318791d90650acc19c45b45f3bebe32"
-	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name())
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name(), "-data", t.TempDir()) // the key files go beside it
 	if !strings.Contains(in.stdout.String(), `"store":"mongodb:`) {
 		t.Fatalf("not on mongodb: %s", in.stdout)
 	}

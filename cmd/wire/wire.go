@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -104,6 +105,12 @@ type Options struct {
 	TipoffLimit        handlers.RateLimit
 	Logger             *slog.Logger // nil discards
 	Now                trace.Clock  // nil is the wall clock
+	// Instance names this process to the issuances it streams (see
+	// trace.CodesConfig.Instance); empty means a name of its own.
+	Instance string
+	// IssuanceLease is how long a running issuance stays held without a
+	// renewal; 0 means trace.DefaultLease.
+	IssuanceLease time.Duration
 }
 
 // Service is the built service.
@@ -112,6 +119,7 @@ type Service struct {
 	Access   *access.Service
 	Audit    *audit.Log
 	Registry *trace.Registry
+	Codes    *trace.Codes   // call InterruptAbandoned at start, before serving
 	Resolver *scan.Resolver // Close it after the server stops, before the database closes
 }
 
@@ -132,7 +140,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	// trace, the register and custody record.
 	registry := trace.NewRegistry(st.Trace, trace.RegistryConfig{Now: o.Now, GTINsWithoutPrefix: o.GTINsWithoutPrefix})
 	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
-		SerialLength: o.SerialLength, Now: o.Now})
+		SerialLength: o.SerialLength, Now: o.Now, Instance: o.Instance, Lease: o.IssuanceLease})
 	if err != nil {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
@@ -160,5 +168,5 @@ func Build(st Stores, o Options) (*Service, error) {
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Endpoints: endpoints,
 		Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
-	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Resolver: resolver}, nil
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver}, nil
 }

@@ -3,6 +3,7 @@ package tracemongo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,8 +26,12 @@ func codeIndexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
 		// idemKey is the key, or "-"+_id when there is none, so a plain
 		// unique index works on every wire server.
-		colIssuances: {{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "idemKey", Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("idem")}},
+		colIssuances: {
+			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "idemKey", Value: 1}},
+				Options: options.Index().SetUnique(true).SetName("idem")},
+			// Running issuances are looked for by state, at start.
+			{Keys: bson.D{{Key: "state", Value: 1}}, Options: options.Index().SetName("state")},
+		},
 		colCodes: {
 			{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "lot", Value: 1}, {Key: "seq", Value: 1}},
 				Options: options.Index().SetName("batch")},
@@ -62,12 +67,22 @@ type issuanceDoc struct {
 	IdemKey   string    `bson:"idemKey"`
 	CreatedAt time.Time `bson:"createdAt"`
 	UpdatedAt time.Time `bson:"updatedAt"`
+	// The lease of a running issuance; the zero time when there is none.
+	// Issuances stored before leases existed lack these fields.
+	LeaseInstance string    `bson:"leaseInstance"`
+	LeaseHolder   string    `bson:"leaseHolder"`
+	LeaseUntil    time.Time `bson:"leaseUntil"`
 }
 
 func (d issuanceDoc) issuance() trace.Issuance {
-	return trace.Issuance{ID: d.ID, Kind: trace.IssuanceKind(d.Kind), OwnerID: d.OwnerID, GTIN: d.GTIN, Lot: d.Lot,
+	is := trace.Issuance{ID: d.ID, Kind: trace.IssuanceKind(d.Kind), OwnerID: d.OwnerID, GTIN: d.GTIN, Lot: d.Lot,
 		Requested: d.Requested, Issued: d.Issued, State: trace.IssuanceState(d.State), IdempotencyKey: d.Key,
+		Lease:     trace.Lease{Instance: d.LeaseInstance, Holder: d.LeaseHolder},
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	if !d.LeaseUntil.IsZero() {
+		is.Lease.Until = d.LeaseUntil.UTC()
+	}
+	return is
 }
 
 // CreateIssuance implements [trace.CodeStore].
@@ -78,7 +93,8 @@ func (s *Store) CreateIssuance(ctx context.Context, is trace.Issuance) error {
 	}
 	_, err := s.db.Collection(colIssuances).InsertOne(ctx, issuanceDoc{ID: is.ID, Kind: string(is.Kind),
 		OwnerID: is.OwnerID, GTIN: is.GTIN, Lot: is.Lot, Requested: is.Requested, Issued: is.Issued,
-		State: string(is.State), Key: is.IdempotencyKey, IdemKey: idem, CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt})
+		State: string(is.State), Key: is.IdempotencyKey, IdemKey: idem, CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt,
+		LeaseInstance: is.Lease.Instance, LeaseHolder: is.Lease.Holder, LeaseUntil: is.Lease.Until})
 	return translate(err, map[string]string{"idem": "Idempotency-Key"}, field("Idempotency-Key"))
 }
 
@@ -99,37 +115,109 @@ func (s *Store) IssuanceByKey(ctx context.Context, ownerID, key string) (trace.I
 	return s.findIssuance(ctx, bson.D{{Key: "ownerId", Value: ownerID}, {Key: "idemKey", Value: key}})
 }
 
+// leaseEnded matches issuances whose lease ended by at, or that never had
+// one (stored before leases existed).
+func leaseEnded(at time.Time) bson.A {
+	return bson.A{
+		bson.D{{Key: "leaseUntil", Value: bson.D{{Key: "$lte", Value: at}}}},
+		bson.D{{Key: "leaseUntil", Value: bson.D{{Key: "$exists", Value: false}}}},
+	}
+}
+
 // ClaimIssuance implements [trace.CodeStore].
-func (s *Store) ClaimIssuance(ctx context.Context, id string, at time.Time) (trace.Issuance, error) {
+func (s *Store) ClaimIssuance(ctx context.Context, id string, l trace.Lease, at time.Time) (trace.Issuance, error) {
 	var d issuanceDoc
 	err := s.db.Collection(colIssuances).FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "state", Value: bson.D{{Key: "$ne", Value: string(trace.IssuanceRunning)}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(trace.IssuanceRunning)}, {Key: "updatedAt", Value: at}}}},
+		bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+			bson.D{{Key: "state", Value: string(trace.IssuanceInterrupted)}},
+			bson.D{{Key: "state", Value: string(trace.IssuanceRunning)}, {Key: "$or", Value: leaseEnded(at)}},
+		}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(trace.IssuanceRunning)}, {Key: "updatedAt", Value: at},
+			{Key: "leaseInstance", Value: l.Instance}, {Key: "leaseHolder", Value: l.Holder}, {Key: "leaseUntil", Value: l.Until}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		if _, err := s.Issuance(ctx, id); err != nil {
-			return trace.Issuance{}, err
-		}
-		return trace.Issuance{}, trace.ErrConflict
+	if err == nil {
+		return d.issuance(), nil
 	}
-	if err != nil {
+	if !errors.Is(err, mongo.ErrNoDocuments) {
+		return trace.Issuance{}, translate(err, nil, nil)
+	}
+	is, err := s.Issuance(ctx, id)
+	switch {
+	case err != nil:
 		return trace.Issuance{}, err
+	case is.State == trace.IssuanceComplete:
+		return is, nil
 	}
-	return d.issuance(), nil
+	return is, fmt.Errorf("issuance %s is held until %s: %w", id, is.Lease.Until.Format(time.RFC3339), trace.ErrConflict)
+}
+
+// holderUpdate applies set to running issuance id if holder holds it;
+// [trace.ErrConflict] when it holds it no more.
+func (s *Store) holderUpdate(ctx context.Context, id, holder string, set bson.D) error {
+	res, err := s.db.Collection(colIssuances).UpdateOne(ctx, bson.D{{Key: "_id", Value: id},
+		{Key: "state", Value: string(trace.IssuanceRunning)}, {Key: "leaseHolder", Value: holder}},
+		bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return translate(err, nil, nil)
+	}
+	if res.MatchedCount > 0 {
+		return nil
+	}
+	if _, err := s.Issuance(ctx, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("issuance %s is no longer held by this request: %w", id, trace.ErrConflict)
 }
 
 // UpdateIssuance implements [trace.CodeStore].
-func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state trace.IssuanceState, at time.Time) error {
-	res, err := s.db.Collection(colIssuances).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "issued", Value: issued}, {Key: "state", Value: string(state)},
-			{Key: "updatedAt", Value: at}}}})
+func (s *Store) UpdateIssuance(ctx context.Context, id, holder string, u trace.IssuanceUpdate) error {
+	if u.State == trace.IssuanceRunning {
+		return s.holderUpdate(ctx, id, holder, bson.D{{Key: "issued", Value: u.Issued}, {Key: "updatedAt", Value: u.At},
+			{Key: "leaseUntil", Value: u.LeaseUntil}})
+	}
+	return s.holderUpdate(ctx, id, holder, bson.D{{Key: "issued", Value: u.Issued}, {Key: "state", Value: string(u.State)},
+		{Key: "updatedAt", Value: u.At}, {Key: "leaseInstance", Value: ""}, {Key: "leaseHolder", Value: ""},
+		{Key: "leaseUntil", Value: time.Time{}}})
+}
+
+// RenewLease implements [trace.CodeStore].
+func (s *Store) RenewLease(ctx context.Context, id, holder string, until time.Time) error {
+	return s.holderUpdate(ctx, id, holder, bson.D{{Key: "leaseUntil", Value: until}})
+}
+
+// InterruptIssuances implements [trace.CodeStore].
+func (s *Store) InterruptIssuances(ctx context.Context, instance string, at time.Time) (int, error) {
+	res, err := s.db.Collection(colIssuances).UpdateMany(ctx,
+		bson.D{{Key: "state", Value: string(trace.IssuanceRunning)},
+			{Key: "$or", Value: append(leaseEnded(at), bson.D{{Key: "leaseInstance", Value: instance}})}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: string(trace.IssuanceInterrupted)}, {Key: "updatedAt", Value: at},
+			{Key: "leaseInstance", Value: ""}, {Key: "leaseHolder", Value: ""}, {Key: "leaseUntil", Value: time.Time{}}}}})
 	if err != nil {
-		return err
+		return 0, translate(err, nil, nil)
 	}
-	if res.MatchedCount == 0 {
-		return trace.ErrNotFound
+	return int(res.ModifiedCount), nil
+}
+
+// CountIssued implements [trace.CodeStore].
+func (s *Store) CountIssued(ctx context.Context, is trace.Issuance) (int, string, error) {
+	c, q := s.db.Collection(colCodes), bson.D{{Key: "gtin", Value: is.GTIN}, {Key: "lot", Value: is.Lot}}
+	if is.Kind == trace.IssuanceSSCC {
+		c, q = s.db.Collection(colSSCCs), bson.D{{Key: "ownerId", Value: is.OwnerID}}
 	}
-	return nil
+	q = append(q, bson.E{Key: "seq", Value: seqRange("", is.ID)})
+	n, err := c.CountDocuments(ctx, q)
+	if err != nil || n == 0 {
+		return 0, "", translate(err, nil, nil)
+	}
+	var last struct {
+		Seq string `bson:"seq"`
+	}
+	err = c.FindOne(ctx, q, options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}}).
+		SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&last)
+	if err != nil {
+		return 0, "", translate(err, nil, nil)
+	}
+	return int(n), last.Seq, nil
 }
 
 type codeDoc struct {

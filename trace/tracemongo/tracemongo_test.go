@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"tracesvc/trace"
 	"tracesvc/trace/audit"
 	"tracesvc/trace/mongotest"
 	"tracesvc/trace/storetest"
@@ -47,5 +49,39 @@ func TestReopen(t *testing.T) {
 		if _, err := tracemongo.New(context.Background(), db); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLegacyIssuances reads an issuance stored before issuances had
+// leases, which a crash left running: it counts as abandoned, so the sweep
+// at start marks it and a repeated request may claim it.
+func TestLegacyIssuances(t *testing.T) {
+	ctx := context.Background()
+	db := srv.Database(t)
+	s, err := tracemongo.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := func(id string) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "kind", Value: "sgtin"}, {Key: "ownerId", Value: "e1"},
+			{Key: "gtin", Value: "09506000134352"}, {Key: "lot", Value: "L1"}, {Key: "requested", Value: 1000},
+			{Key: "issued", Value: 0}, {Key: "state", Value: "running"}, {Key: "key", Value: id},
+			{Key: "idemKey", Value: id}, {Key: "createdAt", Value: time.Now()}, {Key: "updatedAt", Value: time.Now()}}
+	}
+	if _, err := db.Collection("issuances").InsertMany(ctx, []any{old("a"), old("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if is, err := s.Issuance(ctx, "a"); err != nil || is.Lease != (trace.Lease{}) {
+		t.Fatalf("old issuance: %+v, %v", is, err)
+	}
+	l := trace.Lease{Instance: "p1", Holder: "p1#x", Until: time.Now().Add(time.Minute).UTC().Truncate(time.Millisecond)}
+	if is, err := s.ClaimIssuance(ctx, "a", l, time.Now()); err != nil || is.Lease != l {
+		t.Fatalf("claim of an old running issuance: %+v, %v", is, err)
+	}
+	if n, err := s.InterruptIssuances(ctx, "p2", time.Now()); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if is, err := s.Issuance(ctx, "b"); err != nil || is.State != trace.IssuanceInterrupted {
+		t.Fatalf("old running issuance after the sweep: %+v, %v", is, err)
 	}
 }

@@ -27,9 +27,14 @@ var codeSchema = []string{
 		state TEXT NOT NULL,
 		idem_key TEXT NOT NULL,
 		created_at INTEGER NOT NULL,
-		updated_at INTEGER NOT NULL
+		updated_at INTEGER NOT NULL,
+		lease_instance TEXT NOT NULL DEFAULT '',
+		lease_holder TEXT NOT NULL DEFAULT '',
+		lease_until INTEGER NOT NULL DEFAULT 0
 	) WITHOUT ROWID`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS issuances_idem ON issuances(owner_id, idem_key) WHERE idem_key != ''`,
+	// Only running issuances are looked for by state, at start.
+	`CREATE INDEX IF NOT EXISTS issuances_running ON issuances(state) WHERE state = 'running'`,
 	// Codes sit in insertion order (rowid), so the table and the batch
 	// index grow at their ends; only the (GTIN, serial) uniqueness index
 	// takes random inserts, and it is small. The rowid is the list cursor;
@@ -73,22 +78,52 @@ var codeSchema = []string{
 	`CREATE INDEX IF NOT EXISTS ssccs_owner ON ssccs(owner_id)`,
 }
 
-const issuanceCols = `id, kind, owner_id, gtin, lot, requested, issued, state, idem_key, created_at, updated_at`
+// leaseColumns upgrades an issuances table made before issuances had
+// leases. Its running issuances get none, so they count as abandoned.
+func leaseColumns(ctx context.Context, w *sql.DB) error {
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('issuances') WHERE name = 'lease_until'`).Scan(&n); err != nil {
+		return fmt.Errorf("tracesql: inspect issuances: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return sqlitedb.Migrate(ctx, w, []string{
+		`ALTER TABLE issuances ADD COLUMN lease_instance TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE issuances ADD COLUMN lease_holder TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE issuances ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0`,
+	})
+}
+
+const issuanceCols = `id, kind, owner_id, gtin, lot, requested, issued, state, idem_key, created_at, updated_at,
+	lease_instance, lease_holder, lease_until`
 
 func scanIssuance(row sqlitedb.Scanner) (trace.Issuance, error) {
 	var is trace.Issuance
-	var created, updated int64
+	var created, updated, until int64
 	err := row.Scan(&is.ID, &is.Kind, &is.OwnerID, &is.GTIN, &is.Lot, &is.Requested, &is.Issued, &is.State,
-		&is.IdempotencyKey, &created, &updated)
+		&is.IdempotencyKey, &created, &updated, &is.Lease.Instance, &is.Lease.Holder, &until)
 	is.CreatedAt, is.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
+	if until != 0 {
+		is.Lease.Until = sqlitedb.FromMillis(until)
+	}
 	return is, err
+}
+
+// untilMillis stores a lease's end; 0 is none.
+func untilMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return sqlitedb.Millis(t)
 }
 
 // CreateIssuance implements [trace.CodeStore].
 func (s *Store) CreateIssuance(ctx context.Context, is trace.Issuance) error {
-	_, err := s.db.W.ExecContext(ctx, `INSERT INTO issuances (`+issuanceCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO issuances (`+issuanceCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		is.ID, is.Kind, is.OwnerID, is.GTIN, is.Lot, is.Requested, is.Issued, is.State, is.IdempotencyKey,
-		sqlitedb.Millis(is.CreatedAt), sqlitedb.Millis(is.UpdatedAt))
+		sqlitedb.Millis(is.CreatedAt), sqlitedb.Millis(is.UpdatedAt),
+		is.Lease.Instance, is.Lease.Holder, untilMillis(is.Lease.Until))
 	return translate(err, map[string]string{"issuances.owner_id": "Idempotency-Key", "issuances.id": "id"})
 }
 
@@ -106,34 +141,94 @@ func (s *Store) IssuanceByKey(ctx context.Context, ownerID, key string) (trace.I
 }
 
 // ClaimIssuance implements [trace.CodeStore].
-func (s *Store) ClaimIssuance(ctx context.Context, id string, at time.Time) (trace.Issuance, error) {
+func (s *Store) ClaimIssuance(ctx context.Context, id string, l trace.Lease, at time.Time) (trace.Issuance, error) {
 	var u setter
 	u.set("state", trace.IssuanceRunning)
+	u.set("lease_instance", l.Instance)
+	u.set("lease_holder", l.Holder)
+	u.set("lease_until", untilMillis(l.Until))
 	u.set("updated_at", sqlitedb.Millis(at))
-	is, err := update(ctx, s, "issuances", "id = ? AND state != ?", []any{id, trace.IssuanceRunning}, u, nil,
-		func(tx *sql.Tx) (trace.Issuance, error) {
-			return scanIssuance(tx.QueryRowContext(ctx, `SELECT `+issuanceCols+` FROM issuances WHERE id = ?`, id))
-		})
-	if errors.Is(err, trace.ErrNotFound) {
-		if _, err := s.Issuance(ctx, id); err != nil {
-			return trace.Issuance{}, err
-		}
-		return trace.Issuance{}, trace.ErrConflict
+	read := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) (trace.Issuance, error) {
+		return scanIssuance(q.QueryRowContext(ctx, `SELECT `+issuanceCols+` FROM issuances WHERE id = ?`, id))
 	}
-	return is, err
+	is, err := update(ctx, s, "issuances", "id = ? AND (state = ? OR (state = ? AND lease_until <= ?))",
+		[]any{id, trace.IssuanceInterrupted, trace.IssuanceRunning, sqlitedb.Millis(at)}, u, nil,
+		func(tx *sql.Tx) (trace.Issuance, error) { return read(tx) })
+	if !errors.Is(err, trace.ErrNotFound) {
+		return is, err
+	}
+	is, err = read(s.db.W)
+	switch {
+	case err != nil:
+		return trace.Issuance{}, translate(err, nil)
+	case is.State == trace.IssuanceComplete:
+		return is, nil
+	}
+	return is, fmt.Errorf("issuance %s is held until %s: %w", id, is.Lease.Until.Format(time.RFC3339), trace.ErrConflict)
+}
+
+// holderUpdate runs an update of a running issuance that holder holds;
+// [trace.ErrConflict] when it holds it no more.
+func (s *Store) holderUpdate(ctx context.Context, id, holder, set string, args ...any) error {
+	res, err := s.db.W.ExecContext(ctx, `UPDATE issuances SET `+set+` WHERE id = ? AND state = ? AND lease_holder = ?`,
+		append(args, id, trace.IssuanceRunning, holder)...)
+	if err != nil {
+		return translate(err, nil)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	if _, err := s.Issuance(ctx, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("issuance %s is no longer held by this request: %w", id, trace.ErrConflict)
 }
 
 // UpdateIssuance implements [trace.CodeStore].
-func (s *Store) UpdateIssuance(ctx context.Context, id string, issued int, state trace.IssuanceState, at time.Time) error {
-	res, err := s.db.W.ExecContext(ctx, `UPDATE issuances SET issued = ?, state = ?, updated_at = ? WHERE id = ?`,
-		issued, state, sqlitedb.Millis(at), id)
+func (s *Store) UpdateIssuance(ctx context.Context, id, holder string, u trace.IssuanceUpdate) error {
+	if u.State == trace.IssuanceRunning {
+		return s.holderUpdate(ctx, id, holder, `issued = ?, updated_at = ?, lease_until = ?`,
+			u.Issued, sqlitedb.Millis(u.At), untilMillis(u.LeaseUntil))
+	}
+	return s.holderUpdate(ctx, id, holder,
+		`issued = ?, state = ?, updated_at = ?, lease_instance = '', lease_holder = '', lease_until = 0`,
+		u.Issued, u.State, sqlitedb.Millis(u.At))
+}
+
+// RenewLease implements [trace.CodeStore].
+func (s *Store) RenewLease(ctx context.Context, id, holder string, until time.Time) error {
+	return s.holderUpdate(ctx, id, holder, `lease_until = ?`, untilMillis(until))
+}
+
+// InterruptIssuances implements [trace.CodeStore].
+func (s *Store) InterruptIssuances(ctx context.Context, instance string, at time.Time) (int, error) {
+	// state = 'running' is spelled out so that the partial index serves it.
+	res, err := s.db.W.ExecContext(ctx, `UPDATE issuances
+		SET state = ?, updated_at = ?, lease_instance = '', lease_holder = '', lease_until = 0
+		WHERE state = 'running' AND (lease_until <= ? OR lease_instance = ?)`,
+		trace.IssuanceInterrupted, sqlitedb.Millis(at), sqlitedb.Millis(at), instance)
 	if err != nil {
-		return err
+		return 0, translate(err, nil)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return trace.ErrNotFound
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// CountIssued implements [trace.CodeStore].
+func (s *Store) CountIssued(ctx context.Context, is trace.Issuance) (int, string, error) {
+	var n int
+	var last string
+	var err error
+	if is.Kind == trace.IssuanceSSCC {
+		err = s.db.R.QueryRowContext(ctx, `SELECT count(*), COALESCE(max(pos), '') FROM ssccs
+			WHERE owner_id = ? AND iss = ?`, is.OwnerID, is.ID).Scan(&n, &last)
+	} else {
+		err = s.db.R.QueryRowContext(ctx, `SELECT count(*), COALESCE(max(pos), '') FROM codes
+			WHERE gtin = ? AND lot = ? AND iss = ?`, is.GTIN, is.Lot, is.ID).Scan(&n, &last)
 	}
-	return nil
+	return n, last, translate(err, nil)
 }
 
 // insertIgnoring stores rows, in the order given, in one transaction and

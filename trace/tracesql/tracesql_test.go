@@ -3,6 +3,7 @@ package tracesql_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"tracesvc/trace"
 	"tracesvc/trace/audit"
@@ -98,5 +99,41 @@ func TestLegacyEntityWebhooks(t *testing.T) {
 	// Opening again changes nothing.
 	if _, err := tracesql.New(ctx, db.W, db.R); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLegacyIssuances opens a database whose issuances table predates
+// leases, with an issuance a crash left running: the table gains the
+// lease columns, and the issuance counts as abandoned.
+func TestLegacyIssuances(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE issuances (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner_id TEXT NOT NULL, gtin TEXT NOT NULL,
+			lot TEXT NOT NULL, requested INTEGER NOT NULL, issued INTEGER NOT NULL, state TEXT NOT NULL,
+			idem_key TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`,
+		`INSERT INTO issuances VALUES ('old', 'sgtin', 'e1', '09506000134352', 'L1', 1000, 0, 'running', 'k', 1, 1)`,
+	} {
+		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := tracesql.New(ctx, db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.InterruptIssuances(ctx, "p1", time.Now()); err != nil || n != 1 {
+		t.Fatalf("sweep on an upgraded database: %d, %v", n, err)
+	}
+	is, err := s.IssuanceByKey(ctx, "e1", "k")
+	if err != nil || is.State != trace.IssuanceInterrupted {
+		t.Fatalf("old running issuance: %+v, %v", is, err)
+	}
+	if _, err := tracesql.New(ctx, db.W, db.R); err != nil {
+		t.Fatalf("opening again: %v", err)
 	}
 }
