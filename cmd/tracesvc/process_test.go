@@ -125,7 +125,7 @@ func (p *process) waitExit(t *testing.T, max time.Duration) time.Duration {
 func (p *process) batch(t *testing.T, admin string) (key, codesPath string) {
 	t.Helper()
 	code, body := p.api.call(t, "POST", "/api/v1/entities", admin, `{"name":"Tianjin Dairy Co.","uscc":"91350100M000100Y43",
-		"kinds":["manufacturer"],"region":"Tianjin","address":"1 Milk Road"}`)
+		"kinds":["manufacturer"],"region":"Tianjin","address":"1 Milk Road","companyPrefix":"9506000"}`)
 	if code != 201 {
 		t.Fatalf("create entity: %d %v", code, body)
 	}
@@ -253,7 +253,7 @@ func TestKill9MidIssuance(t *testing.T) {
 		t.Skip("issues 1,000,000 codes; runs without -short")
 	}
 	const count, chunk = 1_000_000, 100_000
-	const admin, idem = "kill9-admin-key-0123456789abcdef", "print-run-kill-9"
+	const admin, idem = "kill9-9c1e5f27b84d3a60e2f1c7d95b08a4e3", "print-run-kill-9"
 	begin := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(begin).Seconds(), what) }
 	bin, dir := buildBinary(t), t.TempDir()
@@ -385,7 +385,7 @@ func TestKill9MidIssuance(t *testing.T) {
 // of its grace period and exits 0, and the issuance resumes after a restart.
 func TestShutdownCancelsSlowStream(t *testing.T) {
 	const count, grace = 300_000, 4 * time.Second
-	const admin, idem = "slow-admin-key-0123456789abcdef", "print-run-slow"
+	const admin, idem = "slow-4f8a2d6e1b9c07f35a8e2d4c6b1f9e07", "print-run-slow"
 	bin, dir := buildBinary(t), t.TempDir()
 	env := map[string]string{"TRACESVC_ADMIN_KEY": admin}
 	p := startBinary(t, bin, env, "-data", dir, "-shutdown-grace", grace.String())
