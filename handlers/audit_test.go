@@ -26,6 +26,10 @@ func TestAuditCheckpoint(t *testing.T) {
 	if v := e.must(200, "POST", "/api/v1/audit/verify", e.reg, cp).JSON(); v["ok"] != true || v["checkpoint"] != cp["seq"] {
 		t.Fatalf("verify against a fresh checkpoint: %v", v)
 	}
+	// Verifying is not a write: it adds no record.
+	if v := e.must(200, "GET", "/api/v1/audit/verify", e.reg, nil).JSON(); v["records"] != cp["seq"] {
+		t.Fatalf("records after a verify: %v, checkpoint at %v", v["records"], cp["seq"])
+	}
 	runCases(t, e, map[string]authCase{
 		"checkpoint/no key": {"GET", "/api/v1/audit/checkpoint", "", nil, 401, "unauthorized"},
 		"checkpoint/entity": {"GET", "/api/v1/audit/checkpoint", entity, nil, 403, "forbidden"},
