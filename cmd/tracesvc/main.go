@@ -229,6 +229,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
+	if err := svc.Audit.CheckKey(ctx); err != nil {
+		ln.Close()
+		svc.Resolver.Close(ctx)
+		return fmt.Errorf("%w: start with the TRACESVC_AUDIT_KEY the other processes on this store use, "+
+			"or restore the key file %s; records appended with another key would break the audit chain", err, auditKeyPath(cfg.dataDir))
+	}
 	// The shutdown's deadline, once it begins. Requests get most of the
 	// grace period; the reserve is for cancelling those still running,
 	// storing the queued scans and closing the store.

@@ -412,3 +412,29 @@ func TestRunOnMongo(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAuditKeyMismatchRefused: a process whose audit key is not the one
+// the store's audit chain was written with does not start (it would
+// append records that break the chain): a sibling without the shared
+// TRACESVC_AUDIT_KEY, or a key file that was replaced.
+func TestAuditKeyMismatchRefused(t *testing.T) {
+	dir := t.TempDir()
+	admin := "audit-5c0e9b2a7d14f8e36a1b9c0d2e7f4a85"
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin}, "-data", dir)
+	if code, _ := in.call(t, "POST", "/api/v1/keys", admin, `{"role":"inspector"}`); code != 201 {
+		t.Fatalf("create key: %d", code)
+	}
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	other := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	err := run(context.Background(), []string{"-data", dir, "-addr", "127.0.0.1:0"}, func(k string) string {
+		return map[string]string{"TRACESVC_AUDIT_KEY": other}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "TRACESVC_AUDIT_KEY") {
+		t.Fatalf("started with another audit key: %v", err)
+	}
+	// With its own key file it starts again.
+	in = start(t, nil, "-data", dir)
+	in.stop()
+}

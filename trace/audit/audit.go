@@ -173,6 +173,27 @@ func (l *Log) Append(ctx context.Context, e Entry) (Record, error) {
 	}
 }
 
+// ErrWrongKey is [Log.CheckKey]'s answer for a log keyed with another key.
+var ErrWrongKey = errors.New("audit: the newest record was not written with this chain key")
+
+// CheckKey tells whether the log's newest keyed record was written with
+// this log's key. A process started with another key (a sibling on the
+// same database without the shared TRACESVC_AUDIT_KEY, or a key file that
+// was replaced) would append records that break the chain; it should not
+// start. An empty or legacy log passes.
+func (l *Log) CheckKey(ctx context.Context) error {
+	last, err := l.store.LastRecord(ctx)
+	switch {
+	case errors.Is(err, trace.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("audit: read chain head: %w", err)
+	case !strings.HasPrefix(last.Hash, keyedPrefix) || hmac.Equal([]byte(l.Hash(last)), []byte(last.Hash)):
+		return nil
+	}
+	return fmt.Errorf("%w (record %d)", ErrWrongKey, last.Seq)
+}
+
 // List returns one page of records in chain order and the next cursor.
 func (l *Log) List(ctx context.Context, p trace.Page) ([]Record, string, error) {
 	p, err := p.Normalize()

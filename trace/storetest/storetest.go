@@ -52,6 +52,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"AuditRewritten":  testAuditRewritten,
 		"AuditTruncated":  testAuditTruncated,
 		"AuditLegacy":     testAuditLegacy,
+		"AuditWrongKey":   testAuditWrongKey,
 		"Issuances":       testIssuances,
 		"IssuanceLease":   testIssuanceLease,
 		"IssuanceSweep":   testInterruptIssuances,
@@ -504,6 +505,21 @@ func testAuditTruncated(t *testing.T, s Stores) {
 	forged.Seq = 3
 	_, err = log.VerifyCheckpoint(ctx, forged)
 	WantErr(t, err, trace.ErrInvalid, "signature")
+}
+
+// testAuditWrongKey: a log with another key than the one its newest
+// record was written with says so before it appends anything.
+func testAuditWrongKey(t *testing.T, s Stores) {
+	ctx := context.Background()
+	log := newLog(t, s, nil)
+	other, err := audit.NewLog(s.Audit, nil, bytes.Repeat([]byte{2}, audit.KeySize))
+	Must(t, err)
+	Must(t, other.CheckKey(ctx)) // an empty log
+	appendN(t, log, 2)
+	Must(t, log.CheckKey(ctx))
+	if err := other.CheckKey(ctx); !errors.Is(err, audit.ErrWrongKey) {
+		t.Fatalf("another key: %v", err)
+	}
 }
 
 // testAuditLegacy: records hashed before the chain was keyed verify, and
