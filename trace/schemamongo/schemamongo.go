@@ -13,6 +13,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -36,6 +37,31 @@ func (ix Indexes) Add(more Indexes) {
 // naming both, and the service refuses to start rather than run on
 // indexes it does not expect. Every wanted index must have a name.
 func EnsureIndexes(ctx context.Context, db *mongo.Database, want Indexes) error {
+	// Processes starting together on one database create the same
+	// indexes at once; a dropped connection then (a server restarting, an
+	// election, FerretDB failing the race) is worth another try.
+	var err error
+	for attempt, wait := 0, 200*time.Millisecond; attempt < 5; attempt, wait = attempt+1, wait*2 {
+		if err = ensureIndexes(ctx, db, want); err == nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	return err
+}
+
+// transient reports whether err is a dropped connection, or a pool the
+// driver cleared after one: worth another try.
+func transient(err error) bool {
+	var r interface{ Retryable() bool }
+	return mongo.IsNetworkError(err) || (errors.As(err, &r) && r.Retryable())
+}
+
+func ensureIndexes(ctx context.Context, db *mongo.Database, want Indexes) error {
 	for _, col := range slices.Sorted(maps.Keys(want)) {
 		have, err := listIndexes(ctx, db.Collection(col))
 		if err != nil {

@@ -3,6 +3,7 @@ package tracemongo_test
 import (
 	"context"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +84,28 @@ func TestLegacyIssuances(t *testing.T) {
 	}
 	if is, err := s.Issuance(ctx, "b"); err != nil || is.State != trace.IssuanceInterrupted {
 		t.Fatalf("old running issuance after the sweep: %+v, %v", is, err)
+	}
+}
+
+// TestConcurrentOpen opens the stores from several goroutines at once on
+// a fresh database, as processes starting together do: all of them
+// start. (FerretDB drops a connection when two create the same indexes at
+// once; the index set-up retries on a dropped connection.)
+func TestConcurrentOpen(t *testing.T) {
+	db := srv.Database(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			_, err := tracemongo.New(context.Background(), db)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
