@@ -105,7 +105,7 @@ func TestMalformedEscapes(t *testing.T) {
 			conn.Write([]byte(r))
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%q: %v", r, err)
 			}
 			var body json.RawMessage
 			json.NewDecoder(resp.Body).Decode(&body)
@@ -138,5 +138,19 @@ func TestMalformedEscapes(t *testing.T) {
 		"GET /01/09506000134352/10/"+url.PathEscape("A/1")+" HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n")
 	if rs[0].StatusCode != 200 || rs[1].StatusCode != 201 || rs[2].StatusCode != 200 {
 		t.Fatalf("pass-through: %d %d %d", rs[0].StatusCode, rs[1].StatusCode, rs[2].StatusCode)
+	}
+	// On a kept-alive connection, after a chunked body and a body that
+	// looks like a request line, a malformed link still gets the JSON
+	// error, and the connection goes on.
+	chunked := "POST /api/v1/tipoffs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		strconv.FormatInt(int64(len(body)-40), 16) + "\r\n" + body[:len(body)-40] + "\r\n" +
+		strconv.FormatInt(40, 16) + ";ext=1\r\n" + body[len(body)-40:] + "\r\n0\r\n\r\n"
+	rs = send(chunked,
+		"POST /api/v1/tipoffs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body,
+		"GET /01/09506000134352/10/%zz HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n",
+		"GET /.well-known/gs1resolver HTTP/1.1\r\nHost: x\r\n\r\n")
+	if rs[0].StatusCode != 201 || rs[1].StatusCode != 201 || rs[2].StatusCode != 400 ||
+		!strings.Contains(rs[2].Header.Get("X-Test-Body"), "percent-escape") || rs[3].StatusCode != 200 {
+		t.Fatalf("kept alive: %d %d %d %s %d", rs[0].StatusCode, rs[1].StatusCode, rs[2].StatusCode, rs[2].Header.Get("X-Test-Body"), rs[3].StatusCode)
 	}
 }
