@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"tracesvc/trace/scan"
 
 	"time"
 
@@ -449,5 +451,48 @@ func TestRateLimitKeysOnAddress(t *testing.T) {
 		if code := get("198.51.100.21:1000", "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "X-Real-IP", fmt.Sprintf("203.0.113.%d", i)); i == 3 && code != 429 {
 			t.Fatalf("forged X-Forwarded-For reset the bucket: %d", code)
 		}
+	}
+}
+
+// TestAlertsAcrossReplicas (issue 10, item 3): two processes on one store
+// scan one code in turn; the too-many-scans alert fires when the code's
+// scans across both pass the limit (a per-process count saw only half of
+// them), and once, though both raise it.
+func TestAlertsAcrossReplicas(t *testing.T) { eachBackend(t, testAlertsAcrossReplicas) }
+
+func testAlertsAcrossReplicas(t *testing.T, backend string) {
+	s := newScanEnvOn(t, backend)
+	other, err := wire.Build(s.st, wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
+		FingerprintKey: []byte("test-key"), AuditKey: bytes.Repeat([]byte{9}, 32), Instance: "replica-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed resolvers store each scan, and check its signals, in line.
+	for _, r := range []*scan.Resolver{s.resolver, other.Resolver} {
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := path(s.codes[0].URI)
+	for i := range 6 {
+		h := s.h
+		if i%2 == 1 {
+			h = other.Handler
+		}
+		req := httptest.NewRequest("GET", p, nil)
+		req.Header.Set("Accept", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	alerts := s.must(200, "GET", "/api/v1/alerts?kind=too_many_scans", s.reg, nil).JSON()["alerts"].([]any)
+	if len(alerts) != 1 || alerts[0].(map[string]any)["serial"] != s.codes[0].Serial {
+		t.Fatalf("after 6 scans (limit 5) across two replicas: %v", alerts)
+	}
+	// More scans on both raise nothing more.
+	for _, h := range []http.Handler{s.h, other.Handler, s.h} {
+		req := httptest.NewRequest("GET", p, nil)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if n := len(s.must(200, "GET", "/api/v1/alerts?kind=too_many_scans", s.reg, nil).JSON()["alerts"].([]any)); n != 1 {
+		t.Fatalf("%d too-many-scans alerts for one code", n)
 	}
 }

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"tracesvc/trace"
@@ -37,7 +38,7 @@ func (a *Alerter) Raise(ctx context.Context, s trace.Signal) {
 		err = a.store.InsertAlert(ctx, Alert{ID: trace.NewID(now), Kind: kind, GTIN: s.GTIN, Serial: s.Serial,
 			Owner: s.Owner, Scans: []string{}, Detail: s.Detail, CreatedAt: now})
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, trace.ErrConflict) { // another process raised it first
 		a.logger.ErrorContext(ctx, "raising an alert failed", "kind", s.Kind, "gtin", s.GTIN, "serial", s.Serial, "err", err)
 	}
 }

@@ -34,16 +34,14 @@ type recorder struct {
 
 	stored, dropped atomic.Int64
 
-	sigMu   sync.Mutex      // guards the maps below: the recorder and late in-line writers share them
-	counts  map[string]int  // code → scans seen
+	sigMu   sync.Mutex      // guards alerted: the recorder and late in-line writers share it
 	alerted map[string]bool // "kind code" pairs known to have their alert
-	pending map[string]bool // codes whose count was read from the store in this flush
 }
 
 func newRecorder(r *Resolver) *recorder {
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := &recorder{r: r, queue: make(chan Scan, queueSize), done: make(chan struct{}), ctx: ctx, cancel: cancel,
-		counts: map[string]int{}, alerted: map[string]bool{}, pending: map[string]bool{}}
+		alerted: map[string]bool{}}
 	go rec.run()
 	return rec
 }
@@ -168,7 +166,6 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 	rec.stored.Add(int64(len(scans)))
 	rec.sigMu.Lock()
 	defer rec.sigMu.Unlock()
-	defer clear(rec.pending)
 	for _, s := range scans {
 		if err := rec.signals(ctx, s); err != nil {
 			// The next scan of the code checks again.
@@ -221,7 +218,9 @@ func (rec *recorder) signals(ctx context.Context, s Scan) error {
 			return err
 		}
 	}
-	n, err := rec.count(ctx, s)
+	// The count is the store's, which holds every replica's scans: a
+	// count kept per process would see only its own share of them.
+	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
 	if err != nil {
 		return err
 	}
@@ -259,32 +258,4 @@ func (rec *recorder) signals(ctx context.Context, s Scan) error {
 		break // compare with the latest earlier scan that has a location
 	}
 	return nil
-}
-
-// count returns how many times s's code has been scanned, s included.
-// The store is asked once per code; the recorder (the only writer of this
-// instance's scans) counts on from there. Scans recorded by other
-// instances are seen when the code's count is next read from the store.
-func (rec *recorder) count(ctx context.Context, s Scan) (int, error) {
-	r := rec.r
-	key := s.GTIN + "/" + s.Serial
-	if n, ok := rec.counts[key]; ok {
-		if rec.pending[key] {
-			return n, nil // read from the store in this flush: this scan is in it
-		}
-		rec.counts[key] = n + 1
-		return n + 1, nil
-	}
-	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
-	if err != nil {
-		return 0, err
-	}
-	if len(rec.counts) > 1_000_000 {
-		clear(rec.counts) // bounded memory: counts are re-read from the store
-	}
-	// The stored count includes every scan of this batch of the code, so
-	// later scans of the same batch must not add to it again.
-	rec.counts[key] = n
-	rec.pending[key] = true
-	return n, nil
 }

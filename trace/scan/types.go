@@ -91,7 +91,8 @@ type Store interface {
 	RecentScans(ctx context.Context, gtin, serial string, limit int) ([]Scan, error)
 	// CountScans returns how many times a code was scanned.
 	CountScans(ctx context.Context, gtin, serial string) (int, error)
-	// InsertAlert stores an alert; [trace.ErrConflict] when its ID exists.
+	// InsertAlert stores an alert; [trace.ErrConflict] when its ID exists
+	// or an alert of its kind and code does (one per kind and code).
 	InsertAlert(ctx context.Context, a Alert) error
 	// ListAlerts returns alerts in ID (creation) order after p.After.
 	ListAlerts(ctx context.Context, f AlertFilter, p trace.Page) ([]Alert, error)

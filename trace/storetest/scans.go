@@ -113,6 +113,10 @@ func testAlerts(t *testing.T, s Stores) {
 	dup := as[0]
 	dup.Kind, dup.Detail = scan.AlertTooManyScans, "other"
 	WantErr(t, s.Scans.InsertAlert(ctx, dup), trace.ErrConflict, "id")
+	// One alert per kind and code, as two processes raising it would try.
+	twice := as[1]
+	twice.ID = "a99"
+	WantErr(t, s.Scans.InsertAlert(ctx, twice), trace.ErrConflict, "kind")
 
 	list := func(f scan.AlertFilter, p trace.Page) []scan.Alert {
 		t.Helper()

@@ -2,6 +2,7 @@ package tracemongo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -29,8 +30,9 @@ func scanIndexes() map[string][]mongo.IndexModel {
 		colAlerts: {
 			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("owner")},
 			{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("kind")},
+			// One alert per kind and code, however many processes raise it.
 			{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "gtin", Value: 1}, {Key: "serial", Value: 1}},
-				Options: options.Index().SetName("code")},
+				Options: options.Index().SetUnique(true).SetName("kind_code")},
 		},
 	}
 }
@@ -123,7 +125,15 @@ func (d alertDoc) alert() scan.Alert {
 func (s *Store) InsertAlert(ctx context.Context, a scan.Alert) error {
 	_, err := s.db.Collection(colAlerts).InsertOne(ctx, alertDoc{ID: a.ID, Kind: string(a.Kind), GTIN: a.GTIN,
 		Serial: a.Serial, OwnerID: a.Owner, Scans: a.Scans, Detail: a.Detail, CreatedAt: a.CreatedAt})
-	return translate(err, map[string]string{"_id_": "id"}, field("id"))
+	// A server that does not name the index (FerretDB): the ID is taken
+	// if an alert has it, else the kind and code are.
+	return translate(err, map[string]string{"_id_": "id", "kind_code": "kind"}, func() string {
+		n, _ := s.db.Collection(colAlerts).CountDocuments(ctx, bson.D{{Key: "_id", Value: a.ID}})
+		if n > 0 {
+			return "id"
+		}
+		return "kind"
+	})
 }
 
 // ListAlerts implements [scan.Store].
@@ -152,4 +162,50 @@ func (s *Store) HasAlert(ctx context.Context, kind scan.AlertKind, gtin, serial 
 		bson.D{{Key: "kind", Value: string(kind)}, {Key: "gtin", Value: gtin}, {Key: "serial", Value: serial}},
 		options.Count().SetLimit(1))
 	return n > 0, err
+}
+
+// dedupeAlerts readies a database from before alerts had a unique key:
+// it keeps the first alert of each kind and code, and drops the old
+// index, so that the unique one can be built.
+func (s *Store) dedupeAlerts(ctx context.Context) error {
+	c := s.db.Collection(colAlerts)
+	have, err := c.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("list indexes of %s: %w", colAlerts, err)
+	}
+	old := false
+	for _, ix := range have {
+		old = old || ix.Name == "code"
+	}
+	if !old {
+		return nil
+	}
+	// Alerts are few; every wire server can walk them in ID order.
+	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: "kind", Value: 1}, {Key: "gtin", Value: 1}, {Key: "serial", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("read alerts: %w", err)
+	}
+	var docs []alertDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("read alerts: %w", err)
+	}
+	seen := map[[3]string]bool{}
+	var dups []string
+	for _, d := range docs {
+		k := [3]string{d.Kind, d.GTIN, d.Serial}
+		if seen[k] {
+			dups = append(dups, d.ID)
+		}
+		seen[k] = true
+	}
+	if len(dups) > 0 {
+		if _, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: dups}}}}); err != nil {
+			return fmt.Errorf("drop duplicate alerts: %w", err)
+		}
+	}
+	if err := c.Indexes().DropOne(ctx, "code"); err != nil {
+		return fmt.Errorf("drop the old alerts index: %w", err)
+	}
+	return nil
 }

@@ -75,6 +75,9 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	idx.Add(codeIndexes())
 	idx.Add(eventIndexes())
 	idx.Add(scanIndexes())
+	if err := s.dedupeAlerts(ctx); err != nil {
+		return nil, fmt.Errorf("tracemongo: %w", err)
+	}
 	if err := schemamongo.EnsureIndexes(ctx, db, idx); err != nil {
 		return nil, fmt.Errorf("tracemongo: %w", err)
 	}

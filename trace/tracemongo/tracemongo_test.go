@@ -2,10 +2,14 @@ package tracemongo_test
 
 import (
 	"context"
+	"errors"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"os"
 	"sync"
 	"testing"
 	"time"
+	"tracesvc/trace/scan"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -107,5 +111,41 @@ func TestConcurrentOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLegacyAlerts opens a database from before alerts had a unique key,
+// holding the same alert twice: the first is kept, the old index gives
+// way to the unique one.
+func TestLegacyAlerts(t *testing.T) {
+	ctx := context.Background()
+	db := srv.Database(t)
+	c := db.Collection("alerts")
+	if _, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "gtin", Value: 1},
+		{Key: "serial", Value: 1}}, Options: options.Index().SetName("code")}); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(id, detail string) bson.D {
+		return bson.D{{Key: "_id", Value: id}, {Key: "kind", Value: "too_many_scans"}, {Key: "gtin", Value: "09506000134352"},
+			{Key: "serial", Value: "S1"}, {Key: "ownerId", Value: "e1"}, {Key: "scans", Value: bson.A{}},
+			{Key: "detail", Value: detail}, {Key: "createdAt", Value: time.Now()}}
+	}
+	if _, err := c.InsertMany(ctx, []any{doc("a2", "again"), doc("a1", "first")}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := tracemongo.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListAlerts(ctx, scan.AlertFilter{}, trace.Page{Limit: 10})
+	if err != nil || len(got) != 1 || got[0].ID != "a1" {
+		t.Fatalf("alerts after the upgrade: %+v, %v", got, err)
+	}
+	if err := s.InsertAlert(ctx, scan.Alert{ID: "a3", Kind: scan.AlertTooManyScans, GTIN: "09506000134352", Serial: "S1",
+		Scans: []string{}}); !errors.Is(err, trace.ErrConflict) {
+		t.Fatalf("a third copy: %v", err)
+	}
+	if _, err := tracemongo.New(ctx, db); err != nil {
+		t.Fatalf("opening again: %v", err)
 	}
 }

@@ -41,7 +41,11 @@ var scanSchema = []string{
 	) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS alerts_owner ON alerts(owner_id, id)`,
 	`CREATE INDEX IF NOT EXISTS alerts_kind ON alerts(kind, id)`,
-	`CREATE INDEX IF NOT EXISTS alerts_code ON alerts(kind, gtin, serial)`,
+	// One alert per kind and code, however many processes raise it. A
+	// store from before the key keeps the first of any duplicates.
+	`DELETE FROM alerts WHERE id NOT IN (SELECT MIN(id) FROM alerts GROUP BY kind, gtin, serial)`,
+	`DROP INDEX IF EXISTS alerts_code`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS alerts_kind_code ON alerts(kind, gtin, serial)`,
 }
 
 // InsertScans implements [scan.Store] in one transaction.
@@ -110,7 +114,7 @@ func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error
 func (s *Store) InsertAlert(ctx context.Context, a scan.Alert) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO alerts (`+alertCols+`) VALUES (?,?,?,?,?,?,?,?)`,
 		a.ID, string(a.Kind), a.GTIN, a.Serial, a.Owner, mustJSON(a.Scans), a.Detail, sqlitedb.Millis(a.CreatedAt))
-	return translate(err, map[string]string{"alerts.id": "id"})
+	return translate(err, map[string]string{"alerts.id": "id", "alerts.kind": "kind"})
 }
 
 const alertCols = `id, kind, gtin, serial, owner_id, scans, detail, created_at`

@@ -2,8 +2,10 @@ package tracesql_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+	"tracesvc/trace/scan"
 
 	"tracesvc/trace"
 	"tracesvc/trace/audit"
@@ -135,5 +137,40 @@ func TestLegacyIssuances(t *testing.T) {
 	}
 	if _, err := tracesql.New(ctx, db.W, db.R); err != nil {
 		t.Fatalf("opening again: %v", err)
+	}
+}
+
+// TestLegacyAlerts opens a database from before alerts had a unique key,
+// holding the same alert twice (two processes raised it): the first is
+// kept, and the key holds from then on.
+func TestLegacyAlerts(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range []string{
+		`CREATE TABLE alerts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, gtin TEXT NOT NULL, serial TEXT NOT NULL,
+			owner_id TEXT NOT NULL, scans TEXT NOT NULL, detail TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`,
+		`CREATE INDEX alerts_code ON alerts(kind, gtin, serial)`,
+		`INSERT INTO alerts VALUES ('a1', 'too_many_scans', '09506000134352', 'S1', 'e1', '[]', 'first', 1)`,
+		`INSERT INTO alerts VALUES ('a2', 'too_many_scans', '09506000134352', 'S1', 'e1', '[]', 'again', 2)`,
+	} {
+		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := tracesql.New(ctx, db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListAlerts(ctx, scan.AlertFilter{}, trace.Page{Limit: 10})
+	if err != nil || len(got) != 1 || got[0].ID != "a1" {
+		t.Fatalf("alerts after the upgrade: %+v, %v", got, err)
+	}
+	if err := s.InsertAlert(ctx, scan.Alert{ID: "a3", Kind: scan.AlertTooManyScans, GTIN: "09506000134352", Serial: "S1",
+		Scans: []string{}}); !errors.Is(err, trace.ErrConflict) {
+		t.Fatalf("a third copy: %v", err)
 	}
 }
