@@ -30,6 +30,26 @@ func (ix Indexes) Add(more Indexes) {
 	}
 }
 
+// DropIndexes drops the named indexes that exist, per collection: indexes
+// an earlier version made and this one replaced.
+func DropIndexes(ctx context.Context, db *mongo.Database, obsolete map[string][]string) error {
+	for _, col := range slices.Sorted(maps.Keys(obsolete)) {
+		have, err := listIndexes(ctx, db.Collection(col))
+		if err != nil {
+			return fmt.Errorf("list indexes of %s: %w", col, err)
+		}
+		for _, name := range obsolete[col] {
+			if _, ok := have[name]; !ok {
+				continue
+			}
+			if err := db.Collection(col).Indexes().DropOne(ctx, name); err != nil {
+				return fmt.Errorf("drop index %s of %s: %w", name, col, err)
+			}
+		}
+	}
+	return nil
+}
+
 // EnsureIndexes creates the indexes of want that the database lacks and
 // leaves the others alone, so that starting again on an existing database
 // (or several replicas starting at once) does no index work. An existing

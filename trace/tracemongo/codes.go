@@ -45,13 +45,13 @@ func codeIndexes() map[string][]mongo.IndexModel {
 	}
 }
 
-// containerIndex serves [Store.Contents]. A code that is not packed has no
+// containerIndex serves [Store.Contents] and its _id order. A code that is not packed has no
 // container field, so on MongoDB the sparse index holds packed codes only.
 // (A partial index would say it better, but FerretDB has none; it accepts
 // sparse and ignores it.)
 func containerIndex() mongo.IndexModel {
-	return mongo.IndexModel{Keys: bson.D{{Key: "container", Value: 1}},
-		Options: options.Index().SetSparse(true).SetName("container")}
+	return mongo.IndexModel{Keys: bson.D{{Key: "container", Value: 1}, {Key: "_id", Value: 1}},
+		Options: options.Index().SetSparse(true).SetName("container_id")}
 }
 
 type issuanceDoc struct {

@@ -22,27 +22,32 @@ const (
 )
 
 func eventIndexes() map[string][]mongo.IndexModel {
-	// byTime is an index on fields, then the query order, so that a filter
-	// on them also serves the sort (on MongoDB).
-	byTime := func(name string, fields ...string) mongo.IndexModel {
+	// byTime is an index on field (if any), then a query order (time and
+	// _id): equality, then sort and range, so that a filter on the field
+	// also serves the order and the cursor (on MongoDB).
+	byTime := func(name, field, order string) mongo.IndexModel {
 		keys := bson.D{}
-		for _, f := range fields {
-			keys = append(keys, bson.E{Key: f, Value: 1})
+		if field != "" {
+			keys = append(keys, bson.E{Key: field, Value: 1})
 		}
-		keys = append(keys, bson.E{Key: "recordTime", Value: 1}, bson.E{Key: "_id", Value: 1})
+		keys = append(keys, bson.E{Key: order, Value: 1}, bson.E{Key: "_id", Value: 1})
 		return mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name)}
 	}
 	return map[string][]mongo.IndexModel{
 		colEvents: {
-			byTime("recordTime"),
-			{Keys: bson.D{{Key: "eventTime", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("eventTime")},
+			byTime("recordTime", "", "recordTime"),
+			byTime("eventTime", "", "eventTime"),
 			// Multikey: roleKeys and visible are arrays of plain strings,
 			// at most one array field per index.
-			byTime("roleKeys", "roleKeys"),
-			byTime("visible", "visible"),
+			byTime("roleKeys", "roleKeys", "recordTime"),
+			byTime("roleKeys_eventTime", "roleKeys", "eventTime"),
+			byTime("visible", "visible", "recordTime"),
+			byTime("visible_eventTime", "visible", "eventTime"),
 			{Keys: bson.D{{Key: "anyKey", Value: 1}}, Options: options.Index().SetName("anyKey")},
-			byTime("bizStep", "bizStep"),
-			byTime("bizLocation", "bizLocation"),
+			byTime("bizStep", "bizStep", "recordTime"),
+			byTime("bizStep_eventTime", "bizStep", "eventTime"),
+			byTime("bizLocation", "bizLocation", "recordTime"),
+			byTime("bizLocation_eventTime", "bizLocation", "eventTime"),
 		},
 	}
 }
@@ -338,7 +343,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	in("bizLocation", f.BizLocations)
 	in("readPoint", f.ReadPoints)
 	in("_id", f.EventIDs)
-	var refs bson.A
+	var and bson.A // the roles' conditions and the cursor's, under one $and
 	ref := func(keys []string, roles ...string) {
 		if len(keys) == 0 {
 			return
@@ -349,7 +354,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 				rk = append(rk, roleKey(r, k))
 			}
 		}
-		refs = append(refs, bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}})
+		and = append(and, bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}})
 	}
 	ref(f.EPCs, trace.RoleEPC)
 	ref(f.AnyEPCs, trace.RoleEPC, trace.RoleParent, trace.RoleChild, trace.RoleInput, trace.RoleOutput)
@@ -357,9 +362,6 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	ref(f.Inputs, trace.RoleInput)
 	ref(f.Outputs, trace.RoleOutput)
 	ref(f.Classes, trace.RoleClass, trace.RoleChildClass, trace.RoleInputClass, trace.RoleOutputClass)
-	if len(refs) > 0 {
-		q = append(q, bson.E{Key: "$and", Value: refs})
-	}
 	span := func(field string, from, to time.Time) {
 		var cond bson.D
 		if !from.IsZero() {
@@ -382,10 +384,16 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 		col = "eventTime"
 	}
 	if after != nil {
-		q = append(q, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: col, Value: bson.D{{Key: "$gt", Value: after.Time}}}},
-			bson.D{{Key: col, Value: after.Time}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after.ID}}}},
-		}})
+		// The $gte bounds the index range at the cursor; the $or alone
+		// would scan every earlier entry on each page.
+		and = append(and, bson.D{{Key: col, Value: bson.D{{Key: "$gte", Value: after.Time}}}},
+			bson.D{{Key: "$or", Value: bson.A{
+				bson.D{{Key: col, Value: bson.D{{Key: "$gt", Value: after.Time}}}},
+				bson.D{{Key: col, Value: after.Time}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after.ID}}}},
+			}}})
+	}
+	if len(and) > 0 {
+		q = append(q, bson.E{Key: "$and", Value: and})
 	}
 	docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents), q, options.Find().
 		SetSort(bson.D{{Key: col, Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)).

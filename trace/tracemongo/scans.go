@@ -25,8 +25,10 @@ const (
 
 func scanIndexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
-		colScans: {{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "serial", Value: 1}, {Key: "at", Value: -1}},
-			Options: options.Index().SetName("code")}},
+		// Serves RecentScans' order (at, then _id, both descending) and
+		// CountScans.
+		colScans: {{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "serial", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}},
+			Options: options.Index().SetName("code_at")}},
 		colAlerts: {
 			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("owner")},
 			{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("kind")},
@@ -165,20 +167,18 @@ func (s *Store) HasAlert(ctx context.Context, kind scan.AlertKind, gtin, serial 
 }
 
 // dedupeAlerts readies a database from before alerts had a unique key:
-// it keeps the first alert of each kind and code, and drops the old
-// index, so that the unique one can be built.
+// it keeps the first alert of each kind and code, so that the unique
+// index can be built.
 func (s *Store) dedupeAlerts(ctx context.Context) error {
 	c := s.db.Collection(colAlerts)
 	have, err := c.Indexes().ListSpecifications(ctx)
 	if err != nil {
 		return fmt.Errorf("list indexes of %s: %w", colAlerts, err)
 	}
-	old := false
 	for _, ix := range have {
-		old = old || ix.Name == "code"
-	}
-	if !old {
-		return nil
+		if ix.Name == "kind_code" {
+			return nil // built already
+		}
 	}
 	// Alerts are few; every wire server can walk them in ID order.
 	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
@@ -199,13 +199,11 @@ func (s *Store) dedupeAlerts(ctx context.Context) error {
 		}
 		seen[k] = true
 	}
-	if len(dups) > 0 {
-		if _, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: dups}}}}); err != nil {
-			return fmt.Errorf("drop duplicate alerts: %w", err)
-		}
+	if len(dups) == 0 {
+		return nil
 	}
-	if err := c.Indexes().DropOne(ctx, "code"); err != nil {
-		return fmt.Errorf("drop the old alerts index: %w", err)
+	if _, err := c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: dups}}}}); err != nil {
+		return fmt.Errorf("drop duplicate alerts: %w", err)
 	}
 	return nil
 }

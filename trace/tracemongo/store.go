@@ -52,6 +52,24 @@ var (
 // New returns a Store on db and creates every index its queries need.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	s := &Store{db: db}
+	idx := indexes()
+	if err := s.dedupeAlerts(ctx); err != nil {
+		return nil, fmt.Errorf("tracemongo: %w", err)
+	}
+	// Indexes this version replaced by better ones (see issue 10).
+	if err := schemamongo.DropIndexes(ctx, db, map[string][]string{colAlerts: {"code"}, colScans: {"code"},
+		colCodes: {"container"}, colSSCCs: {"container"}}); err != nil {
+		return nil, fmt.Errorf("tracemongo: %w", err)
+	}
+	if err := schemamongo.EnsureIndexes(ctx, db, idx); err != nil {
+		return nil, fmt.Errorf("tracemongo: %w", err)
+	}
+	return s, nil
+}
+
+// indexes are every index the store's queries need (see indexes_test.go,
+// which checks each query shape against them).
+func indexes() schemamongo.Indexes {
 	idx := schemamongo.Indexes{
 		colEntities: {
 			{Keys: bson.D{{Key: "uscc", Value: 1}}, Options: options.Index().SetUnique(true).SetName("uscc")},
@@ -75,13 +93,7 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	idx.Add(codeIndexes())
 	idx.Add(eventIndexes())
 	idx.Add(scanIndexes())
-	if err := s.dedupeAlerts(ctx); err != nil {
-		return nil, fmt.Errorf("tracemongo: %w", err)
-	}
-	if err := schemamongo.EnsureIndexes(ctx, db, idx); err != nil {
-		return nil, fmt.Errorf("tracemongo: %w", err)
-	}
-	return s, nil
+	return idx
 }
 
 // translate maps driver errors onto the trace domain's sentinels. A
