@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tracesvc/trace/epcis"
 	"tracesvc/trace/gs1"
@@ -52,6 +53,13 @@ func NewChain(store EventStore, codes CodeStore, register Register, cfg ChainCon
 const (
 	MaxCaptureEvents = 10_000
 	MaxCaptureBytes  = 20 << 20
+	// MaxEventBytes bounds one event's JSON: it is stored whole in one
+	// document, beside its identifiers (see epcis.MaxIdentifiers), and a
+	// MongoDB document is at most 16 MiB.
+	MaxEventBytes = 4 << 20
+	// MaxJobErrors is the most errors a capture job lists; the last entry
+	// then says how many more there were.
+	MaxJobErrors = 1000
 )
 
 // Error behaviours of a capture (GS1-Capture-Error-Behaviour).
@@ -118,11 +126,36 @@ func (c *Chain) Capture(ctx context.Context, p Principal, req CaptureRequest) (C
 		return CaptureJob{}, err
 	}
 	job.Success = len(job.Errors) == 0
+	for i := range job.Errors {
+		// Messages quote what was sent, which may be long; the job is kept.
+		e := &job.Errors[i]
+		e.Message, e.Pointer, e.EventID = clip(e.Message, maxErrorText), clip(e.Pointer, maxErrorText), clip(e.EventID, maxErrorText)
+	}
+	if n := len(job.Errors); n > MaxJobErrors {
+		first := job.Errors[MaxJobErrors-1]
+		job.Errors = append(job.Errors[:MaxJobErrors-1], CaptureError{Index: first.Index, Rule: "capture.moreErrors",
+			Message: fmt.Sprintf("and %d more errors, from event %d on, not listed: fix these and capture again", n-MaxJobErrors+1, first.Index)})
+	}
 	job.FinishedAt = c.now.Now()
 	if err := c.store.SaveCaptureJob(context.WithoutCancel(ctx), job); err != nil {
 		return CaptureJob{}, fmt.Errorf("save capture job: %w", err)
 	}
 	return job, nil
+}
+
+// maxErrorText bounds each text of a capture error, in bytes.
+const maxErrorText = 1000
+
+// clip cuts s to at most n bytes, at a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // epcisInvalid turns an epcis decoding error into the domain's invalid
@@ -150,6 +183,11 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 		given[i] = hasEventID(raws[i])
 		if err != nil {
 			job.Errors = append(job.Errors, eventErrors(i, prefix, shownID(ev.ID, given[i]), err)...)
+			continue
+		}
+		if len(ev.Raw) > MaxEventBytes {
+			job.Errors = append(job.Errors, CaptureError{Index: i, EventID: shownID(ev.ID, given[i]), Pointer: pointer(prefix, i, ""),
+				Rule: "event.size", Message: fmt.Sprintf("the event is %d bytes; this service takes events of at most %d bytes: split it", len(ev.Raw), MaxEventBytes)})
 			continue
 		}
 		events[i] = &ev

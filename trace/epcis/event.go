@@ -3,6 +3,7 @@ package epcis
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -393,6 +394,10 @@ func (p *parser) event() Event {
 	e.Quantities = p.quantities(e.Quantities, "childQuantityList", "/childQuantityList", RoleChild)
 	e.Quantities = p.quantities(e.Quantities, "inputQuantityList", "/inputQuantityList", RoleInput)
 	e.Quantities = p.quantities(e.Quantities, "outputQuantityList", "/outputQuantityList", RoleOutput)
+	if n := len(e.EPCs) + len(e.ChildEPCs) + len(e.InputEPCs) + len(e.OutputEPCs) + len(e.Quantities); n > MaxIdentifiers {
+		p.fail("", "event.identifiers", fmt.Sprintf("%s: this event names %d identifiers (EPCs and quantity elements); "+
+			"this service takes at most %d per event: split it into several events", clauseEvent, n, MaxIdentifiers))
+	}
 	if v, ok := m["transformationID"]; ok {
 		if s, ok := v.(string); ok && isURI(s) {
 			e.TransformationID = s
@@ -661,6 +666,11 @@ func (p *parser) parentID() string {
 	}
 	return p.epc(at("/parentID"), "parentID", v, epcInstance)
 }
+
+// MaxIdentifiers is the most EPCs and quantity elements one event may
+// name, together: an event is stored as one document, and MongoDB's are
+// at most 16 MiB.
+const MaxIdentifiers = 20_000
 
 // MaxQuantity is the largest quantity this service records, in any unit:
 // a trillion, far beyond any real lot, within float64's exact integers.
