@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,7 +139,33 @@ func classify(err error) (int, string) {
 			return m.status, m.code
 		}
 	}
+	if transient(err) {
+		return http.StatusServiceUnavailable, "unavailable"
+	}
 	return http.StatusInternalServerError, "internal"
+}
+
+// transient reports whether err says the store did not answer in time or
+// lost its connection, though no adapter named it [trace.ErrUnavailable]:
+// by the interfaces database drivers' errors implement (a timeout, or
+// MongoDB's labels for errors worth retrying), without knowing the driver.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var timeout interface{ Timeout() bool }
+	if errors.As(err, &timeout) && timeout.Timeout() {
+		return true
+	}
+	var labelled interface{ HasErrorLabel(string) bool }
+	if errors.As(err, &labelled) {
+		for _, l := range []string{"NetworkError", "RetryableWriteError", "TransientTransactionError"} {
+			if labelled.HasErrorLabel(l) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // publicMessage strips the domain prefixes of wrapped sentinels

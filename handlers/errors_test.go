@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,5 +55,34 @@ func TestWriteErrorNeverSendsDriverText(t *testing.T) {
 		if tc.status == 503 && rec.Header().Get("Retry-After") == "" {
 			t.Errorf("%v: 503 without Retry-After", tc.err)
 		}
+	}
+}
+
+// driverError stands for a database driver's error that no adapter
+// translated: a timeout, or one labelled worth retrying.
+type driverError struct {
+	timeout bool
+	label   string
+}
+
+func (e driverError) Error() string               { return "driver trouble" }
+func (e driverError) Timeout() bool               { return e.timeout }
+func (e driverError) HasErrorLabel(l string) bool { return l == e.label }
+
+// TestTransientDriverErrorsAre503: an untranslated timeout or retryable
+// driver error is an outage (503), not a bug (500).
+func TestTransientDriverErrorsAre503(t *testing.T) {
+	for name, err := range map[string]error{
+		"timeout":   fmt.Errorf("query: %w", driverError{timeout: true}),
+		"network":   fmt.Errorf("query: %w", driverError{label: "NetworkError"}),
+		"retryable": fmt.Errorf("insert: %w", driverError{label: "RetryableWriteError"}),
+		"deadline":  fmt.Errorf("query: %w", context.DeadlineExceeded),
+	} {
+		if status, code := classify(err); status != 503 || code != "unavailable" {
+			t.Errorf("%s: %d %s", name, status, code)
+		}
+	}
+	if status, _ := classify(driverError{label: "Other"}); status != 500 {
+		t.Errorf("a plain driver error: %d", status)
 	}
 }

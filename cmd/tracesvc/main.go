@@ -58,6 +58,7 @@ type config struct {
 	fpKey          string
 	secretKey      string
 	auditKey       string
+	mongoTimeout   time.Duration
 	webhookPrivate bool
 	gtinsNoPrefix  bool
 	instance       string
@@ -78,6 +79,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.addr, "addr", envOr("TRACESVC_ADDR", "127.0.0.1:8080"), "listen address (TRACESVC_ADDR)")
 	fs.StringVar(&cfg.dataDir, "data", envOr("TRACESVC_DATA", "./data"), "data folder of the embedded store (TRACESVC_DATA)")
 	fs.StringVar(&cfg.mongoURI, "mongo-uri", getenv("MONGODB_URI"), "MongoDB connection string; empty means the embedded store (MONGODB_URI)")
+	mongoTimeout, err := envDuration(getenv, "TRACESVC_MONGO_TIMEOUT", 10*time.Second)
+	if err != nil {
+		return config{}, err
+	}
+	fs.DurationVar(&cfg.mongoTimeout, "mongo-timeout", mongoTimeout,
+		"longest a MongoDB operation may take before the request answers 503 (TRACESVC_MONGO_TIMEOUT)")
 	fs.StringVar(&cfg.mongoDB, "mongo-db", envOr("TRACESVC_MONGO_DB", "tracesvc"), "MongoDB database name (TRACESVC_MONGO_DB)")
 	fs.StringVar(&cfg.baseURL, "base-url", getenv("TRACESVC_BASE_URL"), "public origin used in Digital Link URIs; default http://<addr> (TRACESVC_BASE_URL)")
 	fs.IntVar(&cfg.serialLen, "serial-length", envInt(getenv, "TRACESVC_SERIAL_LENGTH", trace.DefaultSerialLength),
@@ -100,13 +107,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.instance, "instance", getenv("TRACESVC_INSTANCE"),
 		"name of this process among those sharing the store, the same across its restarts; default: the data folder "+
 			"on SQLite, host name and process ID on MongoDB (TRACESVC_INSTANCE)")
-	grace := 30 * time.Second
-	if v := getenv("TRACESVC_SHUTDOWN_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return config{}, fmt.Errorf("TRACESVC_SHUTDOWN_GRACE: %w", err)
-		}
-		grace = d
+	grace, err := envDuration(getenv, "TRACESVC_SHUTDOWN_GRACE", 30*time.Second)
+	if err != nil {
+		return config{}, err
 	}
 	fs.DurationVar(&cfg.grace, "shutdown-grace", grace,
 		"time from SIGINT/SIGTERM to exit; requests still running near its end are cancelled (TRACESVC_SHUTDOWN_GRACE)")
@@ -122,6 +125,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.grace <= 0 {
 		return config{}, fmt.Errorf("-shutdown-grace: %s is not a positive duration", cfg.grace)
+	}
+	if cfg.mongoTimeout <= 0 {
+		return config{}, fmt.Errorf("-mongo-timeout: %s is not a positive duration", cfg.mongoTimeout)
 	}
 	if cfg.instance == "" {
 		var err error
@@ -173,6 +179,19 @@ func envInt(getenv func(string) string, name string, def int) int {
 		}
 	}
 	return def
+}
+
+// envDuration reads a duration environment variable, or def when unset.
+func envDuration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
 }
 
 // run starts the service and blocks until ctx ends or SIGINT/SIGTERM

@@ -302,7 +302,10 @@ func TestFlags(t *testing.T) {
 	if err != nil || cfg.grace != 2*time.Second || cfg.instance != "pod-7" {
 		t.Fatalf("-shutdown-grace and -instance: %+v, %v", cfg, err)
 	}
-	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}} {
+	if cfg, err := parseConfig(nil, func(k string) string { return map[string]string{"TRACESVC_MONGO_TIMEOUT": "3s"}[k] }, io.Discard); err != nil || cfg.mongoTimeout != 3*time.Second {
+		t.Fatalf("TRACESVC_MONGO_TIMEOUT: %v %v", cfg.mongoTimeout, err)
+	}
+	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}, {"-mongo-timeout", "0s"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
