@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+	"tracesvc/cmd/wire"
 
 	"tracesvc/trace/epcis"
 )
@@ -374,5 +376,35 @@ func testQueryResultsCaptureAgain(t *testing.T, backend string) {
 	r := e.do("POST", "/epcis/events", key, string(raw))
 	if r.Code != 201 || r.JSON()["duplicates"] != float64(1) {
 		t.Fatalf("capturing the query result again: %d %s", r.Code, r.Body)
+	}
+}
+
+// TestRecordTimeSettle (issue 10, item 7): with several writers
+// (MongoDB), queries in recordTime order hold back events recorded less
+// than the settle time ago, so that a reader paging by recordTime cannot
+// pass an event another process is still storing; eventTime order and
+// the single event show them at once.
+func TestRecordTimeSettle(t *testing.T) { eachBackend(t, testRecordTimeSettle) }
+
+func testRecordTimeSettle(t *testing.T, backend string) {
+	var ahead atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	e := newEnvWith(t, backend, func(o *wire.Options) { o.Now, o.RecordTimeSettle = now, 2*time.Second })
+	_, key := e.newEntity()
+	epc := "urn:epc:id:sgtin:0614141.107346.S1"
+	e.captureOK(key, objectEvent("OBSERVE", "inspecting", "2026-11-26T08:00:00Z", []string{epc}, ""))
+	q := "MATCH_epc=" + url.QueryEscape(epc)
+	if got := e.queryEvents(key, q); len(got) != 0 {
+		t.Fatalf("recordTime order shows an event recorded just now: %d", len(got))
+	}
+	byEventTime := e.queryEvents(key, q+"&orderBy=eventTime")
+	if len(byEventTime) != 1 {
+		t.Fatalf("eventTime order: %d events", len(byEventTime))
+	}
+	id := byEventTime[0].(map[string]any)["eventID"].(string)
+	e.must(200, "GET", "/epcis/events/"+url.PathEscape(id), key, nil)
+	ahead.Add(int64(2 * time.Second))
+	if got := e.queryEvents(key, q); len(got) != 1 {
+		t.Fatalf("after the settle time: %d events", len(got))
 	}
 }

@@ -29,6 +29,7 @@ type Chain struct {
 	now       Clock
 	entityURI string
 	signals   Signals
+	settle    time.Duration
 }
 
 // ChainConfig configures [NewChain].
@@ -41,12 +42,18 @@ type ChainConfig struct {
 	// Signals hears of refused captures officials should know of; nil
 	// discards them.
 	Signals Signals
+	// RecordTimeSettle holds back, from queries in recordTime order, the
+	// events recorded less than this long ago: with several processes
+	// writing (MongoDB), one may store an event with an earlier recordTime
+	// than another's already read, and a reader paging by recordTime would
+	// miss it. 0 (one writer, SQLite) holds nothing back.
+	RecordTimeSettle time.Duration
 }
 
 // NewChain returns the custody service.
 func NewChain(store EventStore, codes CodeStore, register Register, cfg ChainConfig) *Chain {
 	return &Chain{store: store, codes: codes, register: register, now: cfg.Now, entityURI: cfg.EntityURIPrefix,
-		signals: cfg.Signals}
+		signals: cfg.Signals, settle: cfg.RecordTimeSettle}
 }
 
 // Capture limits advertised by the EPCIS REST binding headers.
@@ -239,7 +246,7 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 	if len(job.Errors) > 0 && job.ErrorBehaviour == Rollback {
 		return nil
 	}
-	w := CaptureWrite{Events: out}
+	w := CaptureWrite{Events: out, RecordTime: c.now.Now}
 	for k := range run.changed {
 		w.Custody = append(w.Custody, *run.states[k])
 	}
@@ -953,7 +960,8 @@ func (c *Chain) CaptureJob(ctx context.Context, p Principal, id string) (Capture
 // Event returns the event with id, if p may read it; an event p may not
 // read is [ErrNotFound] to it.
 func (c *Chain) Event(ctx context.Context, p Principal, id string) (StoredEvent, error) {
-	events, _, err := c.Query(ctx, p, EventFilter{EventIDs: []string{id}}, ByRecordTime, nil, 1)
+	// In eventTime order, which holds nothing back (see RecordTimeSettle).
+	events, _, err := c.Query(ctx, p, EventFilter{EventIDs: []string{id}}, ByEventTime, nil, 1)
 	if err != nil {
 		return StoredEvent{}, err
 	}
@@ -973,6 +981,11 @@ func (c *Chain) Query(ctx context.Context, p Principal, f EventFilter, order Eve
 		return nil, nil, err
 	}
 	f.VisibleTo = p.Scope()
+	if c.settle > 0 && order == ByRecordTime {
+		if cutoff := c.now.Now().Add(-c.settle); f.RecordTimeTo.IsZero() || f.RecordTimeTo.After(cutoff) {
+			f.RecordTimeTo = cutoff
+		}
+	}
 	events, err := c.store.QueryEvents(ctx, f, order, after, limit+1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query events: %w", err)

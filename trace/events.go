@@ -98,6 +98,10 @@ type Custody struct {
 type CaptureWrite struct {
 	Events  []StoredEvent
 	Custody []Custody // new states; each Version is the one read plus one
+	// RecordTime, when set, gives the events' recordTime at the moment
+	// the store writes them (under its write lock on SQLite, just before
+	// the insert on MongoDB), not when the capture began.
+	RecordTime func() time.Time
 }
 
 // EventStore is the storage of custody events, their indexes, the custody

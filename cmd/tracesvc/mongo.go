@@ -15,6 +15,11 @@ import (
 	"tracesvc/cmd/wire"
 )
 
+// mongoRecordTimeSettle covers the clock skew between processes sharing a
+// MongoDB database and the time an insert takes to show (see
+// trace.ChainConfig.RecordTimeSettle).
+const mongoRecordTimeSettle = 2 * time.Second
+
 // openMongo connects to cfg.mongoURI and opens the stores on cfg.mongoDB.
 func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, error) {
 	// Set in code, whatever the URI says: every operation is bounded by
@@ -58,7 +63,7 @@ func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, 
 		defer cancel()
 		return client.Disconnect(ctx)
 	}
-	return database{stores: st, keys: k, close: closeFn, source: "mongodb:" + cfg.mongoDB}, nil
+	return database{stores: st, keys: k, close: closeFn, source: "mongodb:" + cfg.mongoDB, recordTimeSettle: mongoRecordTimeSettle}, nil
 }
 
 // redact drops the credentials from a connection string for error messages.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"tracesvc/cmd/wire"
 	"tracesvc/recall/webhook"
@@ -16,8 +17,13 @@ import (
 type database struct {
 	stores wire.Stores
 	keys   keys
-	close  func() error
-	source string // for the start-up log
+	// recordTimeSettle is how long queries in recordTime order hold back
+	// the newest events: 0 on SQLite, whose one writer stamps record times
+	// under its lock; a few seconds on MongoDB, where several processes
+	// write with their own clocks.
+	recordTimeSettle time.Duration
+	close            func() error
+	source           string // for the start-up log
 }
 
 // keys are the secret keys kept outside the database.

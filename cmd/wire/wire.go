@@ -108,6 +108,8 @@ type Options struct {
 	// Instance names this process to the issuances it streams (see
 	// trace.CodesConfig.Instance); empty means a name of its own.
 	Instance string
+	// RecordTimeSettle: see trace.ChainConfig.
+	RecordTimeSettle time.Duration
 	// IssuanceLease is how long a running issuance stays held without a
 	// renewal; 0 means trace.DefaultLease.
 	IssuanceLease time.Duration
@@ -145,7 +147,7 @@ func Build(st Stores, o Options) (*Service, error) {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
 	chain := trace.NewChain(st.Events, st.Codes, registry, trace.ChainConfig{
-		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now,
+		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now, RecordTimeSettle: o.RecordTimeSettle,
 		Signals: scan.NewAlerter(st.Scans, o.Now, o.Logger)})
 	keys := access.NewService(st.Keys, o.Now)
 	auditLog, err := audit.NewLog(st.Audit, o.Now, o.AuditKey)

@@ -190,3 +190,21 @@ func testCaptureJobs(t *testing.T, s Stores) {
 	_, err = s.Events.CaptureJob(ctx, "nope")
 	WantErr(t, err, trace.ErrNotFound, "")
 }
+
+// testRecordTimeAtWrite (issue 10, item 7): given RecordTime, the store
+// stamps the events it writes with it when it writes them, whatever
+// recordTime they carried from the start of the capture.
+func testRecordTimeAtWrite(t *testing.T, s Stores) {
+	ctx := context.Background()
+	e := event("rt1", "ObjectEvent", "inspecting", t0, trace.EventRef{Key: keyS0, Role: trace.RoleEPC})
+	e.RecordTime = t0 // when the capture began
+	at := t0.Add(3 * time.Second).Add(250 * time.Millisecond)
+	calls := 0
+	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: []trace.StoredEvent{e},
+		RecordTime: func() time.Time { calls++; return at }}))
+	got, err := s.Events.QueryEvents(ctx, trace.EventFilter{EventIDs: []string{"rt1"}}, trace.ByRecordTime, nil, 10)
+	Must(t, err)
+	if len(got) != 1 || !got[0].RecordTime.Equal(at) || calls != 1 {
+		t.Fatalf("recordTime %v after %d calls, want %v", got, calls, at)
+	}
+}

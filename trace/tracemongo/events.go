@@ -316,7 +316,14 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		return nil
 	}
 	docs := make([]any, len(w.Events))
+	var recorded time.Time
+	if w.RecordTime != nil {
+		recorded = w.RecordTime()
+	}
 	for i, e := range w.Events {
+		if w.RecordTime != nil {
+			e.RecordTime = recorded
+		}
 		docs[i] = newEventDoc(e)
 	}
 	if _, err := schemamongo.InsertIgnoring(ctx, s.db.Collection(colEvents), docs); err != nil {

@@ -204,7 +204,14 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		return err
 	}
 	defer reader.Close()
+	var recorded time.Time
+	if w.RecordTime != nil {
+		recorded = w.RecordTime() // under the write lock: record times rise as commits do
+	}
 	for _, e := range w.Events {
+		if w.RecordTime != nil {
+			e.RecordTime = recorded
+		}
 		res, err := ins.ExecContext(ctx, e.ID, e.Type, e.Action, e.BizStep, e.Disposition, e.ReadPoint, e.BizLocation,
 			sqlitedb.Millis(e.EventTime), sqlitedb.Millis(e.RecordTime), e.CapturedBy, mustJSON(e.Refs), mustJSON(e.Parties), mustJSON(e.Visible), []byte(e.Raw))
 		if err != nil {
