@@ -339,7 +339,8 @@ func TestRunOnMongo(t *testing.T) {
 	t.Cleanup(srv.Close) // runs after the database drop registered below
 	db := srv.Database(t)
 	const admin = "mongo-3318791d90650acc19c45b45f3bebe32"
-	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name(), "-data", t.TempDir()) // the key files go beside it
+	dataDir := t.TempDir()
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin, "MONGODB_URI": srv.URI}, "-mongo-db", db.Name(), "-data", dataDir) // the key files go beside it
 	if !strings.Contains(in.stdout.String(), `"store":"mongodb:`) {
 		t.Fatalf("not on mongodb: %s", in.stdout)
 	}
@@ -422,6 +423,15 @@ func TestRunOnMongo(t *testing.T) {
 			t.Fatalf("no alert on MongoDB: %d %v", code, body)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// A restart on the same database (issue 10, item 8): the indexes are
+	// there, the data is kept, and the service starts again.
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	in = start(t, map[string]string{"MONGODB_URI": srv.URI}, "-mongo-db", db.Name(), "-data", dataDir)
+	if code, body = in.call(t, "GET", "/api/v1/products/09506000134352", "", ""); code != 200 {
+		t.Fatalf("product after a restart on MongoDB: %d %v", code, body)
 	}
 }
 
