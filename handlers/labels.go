@@ -3,8 +3,10 @@ package handlers
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,8 +163,25 @@ func (s *Server) labelSheet(c *gin.Context) error {
 		}
 	}
 	var buf bytes.Buffer
+	unprintable := map[rune]bool{}
+	layout.Unprintable = func(r rune) { unprintable[r] = true }
 	if err := label.Sheet(&buf, layout, iter.Seq[label.Item](items)); err != nil {
 		return labelError(err, "")
+	}
+	if len(unprintable) > 0 {
+		// Say so rather than hand out a sheet of "???".
+		var sample []rune
+		for r := range unprintable {
+			if len(sample) < 10 {
+				sample = append(sample, r)
+			}
+		}
+		slices.Sort(sample)
+		msg := fmt.Sprintf("%d characters of the label text (such as %+q) have no font here and print as '?'; "+
+			"start the service with -label-font pointing at a TrueType font that has them", len(unprintable), string(sample))
+		s.logger.WarnContext(ctx, "labels print characters as '?'", "gtin", batch.GTIN, "lot", batch.Lot, "characters", string(sample))
+		c.Header("Warning", `299 tracesvc "`+strings.ReplaceAll(msg, `"`, `'`)+`"`)
+		c.Header("X-Label-Missing-Glyphs", strconv.Itoa(len(unprintable)))
 	}
 	if next != "" {
 		c.Header("X-Next-Cursor", next)

@@ -171,3 +171,21 @@ func TestLabelSheet(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelSheetWarnsOfMissingGlyphs (issue 10, item 9): without a font
+// for them, Chinese product names print as '?'; the sheet says so in a
+// Warning header (and the log) instead of silently.
+func TestLabelSheetWarnsOfMissingGlyphs(t *testing.T) {
+	e := newBatchEnv(t)
+	e.must(201, "POST", e.codesPath, e.owner, map[string]any{"count": 2})
+	pdf := "/api/v1/products/" + e.gtin + "/batches/" + url.PathEscape(e.lot) + "/labels.pdf"
+	if r := e.must(200, "GET", pdf, e.owner, nil); r.Hdr.Get("Warning") != "" {
+		t.Fatalf("a Latin name warns: %s", r.Hdr.Get("Warning"))
+	}
+	e.must(200, "PATCH", "/api/v1/products/"+e.gtin, e.owner, map[string]any{"name": "纯牛奶 Whole milk"})
+	r := e.must(200, "GET", pdf, e.owner, nil)
+	if w := r.Hdr.Get("Warning"); !strings.HasPrefix(w, "299 tracesvc") || !strings.Contains(w, "-label-font") ||
+		r.Hdr.Get("X-Label-Missing-Glyphs") != "3" {
+		t.Fatalf("Chinese name without a font: Warning %q, missing %q", w, r.Hdr.Get("X-Label-Missing-Glyphs"))
+	}
+}

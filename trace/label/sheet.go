@@ -51,6 +51,10 @@ type Layout struct {
 	// WenQuanYi and Noto CJK fonts come as .ttc or .otf files, which the
 	// PDF library cannot embed.
 	FontPath string
+	// Unprintable, when set, hears of every character printed as '?'
+	// because no font has it (without FontPath, every Chinese one), so
+	// that the caller can warn instead of handing out a sheet of "???".
+	Unprintable func(r rune)
 }
 
 // DefaultLayout returns the common A4 sheet of 24 labels, 3 × 8 labels of
@@ -225,6 +229,8 @@ type sheet struct {
 	pt     float64 // the current text size
 	bold   bool    // whether the current text is bold (Helvetica only)
 	widths map[glyph]float64
+
+	unprintable func(r rune) // Layout.Unprintable
 }
 
 // prepared is one label ready to draw.
@@ -255,7 +261,8 @@ func newSheet(l Layout) (*sheet, error) {
 		y0:      (pageHeightMM - l.gridHeight()) / 2,
 		// The QR Code fills the label's height or 45% of its width,
 		// inside a padding that absorbs die-cut tolerance.
-		pad: min(2, l.LabelHeightMM*0.06),
+		pad:         min(2, l.LabelHeightMM*0.06),
+		unprintable: l.Unprintable,
 	}
 	s.widths = make(map[glyph]float64)
 	s.qrSide = min(l.LabelHeightMM-2*s.pad, (l.LabelWidthMM-2*s.pad)*0.45)
@@ -387,6 +394,13 @@ func (s *sheet) draw(x, y float64, v string) {
 		}
 		run := v[:end]
 		if f != faceTTF {
+			if s.unprintable != nil {
+				for _, r := range run {
+					if r != '?' && cp1252Byte(r) == '?' {
+						s.unprintable(r)
+					}
+				}
+			}
 			run = toCP1252(run)
 		}
 		s.setFace(f, s.pt)
