@@ -2,10 +2,13 @@ package tracemongo
 
 import (
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -296,6 +299,58 @@ func TestServed(t *testing.T) {
 	} {
 		if got := served(tc.keys, tc.s); got != tc.want {
 			t.Errorf("served(%v, %+v) = %v", tc.keys, tc.s, got)
+		}
+	}
+}
+
+// TestShardPlan (issue 10, item 9) reads the shard-key table in
+// deploy/OPERATIONS.md: it names every collection the store indexes, and
+// every unique index of a sharded collection starts with the shard key,
+// so that MongoDB can enforce it across shards.
+func TestShardPlan(t *testing.T) {
+	doc, err := os.ReadFile("../../deploy/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := map[string][]string{} // collection → shard key fields; nil when unsharded
+	rowRE := regexp.MustCompile("^\\| (`[^|]+`) \\| ([^|]+) \\|")
+	fieldRE := regexp.MustCompile(`(\w+): (?:1|"hashed")`)
+	for _, line := range strings.Split(string(doc), "\n") {
+		m := rowRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		var key []string
+		for _, f := range fieldRE.FindAllStringSubmatch(m[2], -1) {
+			key = append(key, f[1])
+		}
+		for _, col := range regexp.MustCompile("`(\\w+)`").FindAllStringSubmatch(m[1], -1) {
+			plan[col[1]] = key
+		}
+	}
+	for col, models := range indexes() {
+		key, ok := plan[col]
+		if !ok {
+			t.Errorf("deploy/OPERATIONS.md has no shard plan for %s", col)
+			continue
+		}
+		for _, m := range models {
+			var o options.IndexOptions
+			if m.Options != nil {
+				for _, set := range m.Options.List() {
+					set(&o)
+				}
+			}
+			if o.Unique == nil || !*o.Unique || key == nil {
+				continue
+			}
+			var fields []string
+			for _, e := range m.Keys.(bson.D) {
+				fields = append(fields, e.Key)
+			}
+			if len(fields) < len(key) || !slices.Equal(fields[:len(key)], key) {
+				t.Errorf("%s is sharded by %v, but its unique index %v does not start with it", col, key, fields)
+			}
 		}
 	}
 }
