@@ -123,6 +123,11 @@ type EventStore interface {
 	// Version-1; otherwise it returns [ErrConflict] (someone changed the
 	// code meanwhile) and, where the backend can (SQLite), stores nothing.
 	ApplyCapture(ctx context.Context, w CaptureWrite) error
+	// RecoverCaptures finishes the captures written before before that
+	// their process left half done (a crash, a lost connection): undone,
+	// or completed when they had committed. It returns how many it undid.
+	// A store that writes a capture in one transaction has none.
+	RecoverCaptures(ctx context.Context, before time.Time) (int, error)
 
 	// QueryEvents returns up to limit events matching f in order, after c.
 	QueryEvents(ctx context.Context, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, error)

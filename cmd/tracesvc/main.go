@@ -181,6 +181,33 @@ func envInt(getenv func(string) string, name string, def int) int {
 	return def
 }
 
+// captureStale is the age past which a capture intent that no process
+// finished counts as abandoned: a live capture's writes take seconds, a
+// very large one a minute.
+const captureStale = 2 * time.Minute
+
+// recoverCaptures finishes the captures processes left half written (see
+// trace.EventStore.RecoverCaptures): at start, then every minute, until
+// ctx ends. On SQLite there are none.
+func recoverCaptures(ctx context.Context, events trace.EventStore, logger *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		n, err := events.RecoverCaptures(ctx, time.Now().Add(-captureStale))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
+		case n > 0:
+			logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // envDuration reads a duration environment variable, or def when unset.
 func envDuration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
 	v := getenv(name)
@@ -254,6 +281,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%w: start with the TRACESVC_AUDIT_KEY the other processes on this store use, "+
 			"or restore the key file %s; records appended with another key would break the audit chain", err, auditKeyPath(cfg.dataDir))
 	}
+	go recoverCaptures(ctx, db.stores.Events, logger)
 	// The shutdown's deadline, once it begins. Requests get most of the
 	// grace period; the reserve is for cancelling those still running,
 	// storing the queued scans and closing the store.

@@ -73,7 +73,8 @@ type eventDoc struct {
 	AnyKey      []string  `bson:"anyKey,omitempty"`
 	Parties     []string  `bson:"parties"`
 	Visible     []string  `bson:"visible"`
-	Raw         []byte    `bson:"raw"` // BSON binary: the JSON comes back byte for byte
+	Raw         []byte    `bson:"raw"`              // BSON binary: the JSON comes back byte for byte
+	Intent      string    `bson:"intent,omitempty"` // the capture intent that stored it (see capture.go)
 }
 
 type refDoc struct {
@@ -265,71 +266,6 @@ func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody
 		return nil, err
 	}
 	return append(codes, units...), nil
-}
-
-// ApplyCapture implements [trace.EventStore] with single-document writes:
-// each custody state is an UpdateOne conditioned on the version read, then
-// the events are inserted unordered, a duplicate _id being an event stored
-// before.
-//
-// There is no transaction around them. A conflict (or any error) found
-// midway leaves the custody updates before it applied and the events
-// unstored, where SQLite rolls the whole capture back; the caller sees
-// [trace.ErrConflict] either way and reads the states again. On FerretDB
-// an update reads the document and writes it back without a lock, so
-// concurrent updates of one code can both pass the version check and one
-// is lost: the check is atomic on MongoDB only.
-func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
-	now := time.Now()
-	for _, c := range w.Custody {
-		col, id, ok := custodyID(c.Key)
-		if !ok {
-			return fmt.Errorf("custody of %s: not a code key: %w", c.Key, trace.ErrInvalid)
-		}
-		set := bson.D{{Key: "state", Value: string(c.State)}, {Key: "possessor", Value: c.Possessor},
-			{Key: "pendingTo", Value: c.PendingTo}, {Key: "version", Value: c.Version}, {Key: "updatedAt", Value: now}}
-		var unset bson.D
-		if c.Container != "" {
-			set = append(set, bson.E{Key: "container", Value: c.Container})
-		} else {
-			unset = append(unset, bson.E{Key: "container", Value: ""})
-		}
-		if !c.LastEventAt.IsZero() {
-			set = append(set, bson.E{Key: "lastEventAt", Value: c.LastEventAt})
-		} else {
-			unset = append(unset, bson.E{Key: "lastEventAt", Value: ""})
-		}
-		update := bson.D{{Key: "$set", Value: set}}
-		if len(unset) > 0 {
-			update = append(update, bson.E{Key: "$unset", Value: unset})
-		}
-		res, err := s.db.Collection(col).UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: id}, {Key: "version", Value: c.Version - 1}}, update)
-		if err != nil {
-			return fmt.Errorf("custody of %s: %w", c.Key, err)
-		}
-		if res.MatchedCount == 0 {
-			return fmt.Errorf("custody of %s changed meanwhile: %w", c.Key, trace.ErrConflict)
-		}
-	}
-	if len(w.Events) == 0 {
-		return nil
-	}
-	docs := make([]any, len(w.Events))
-	var recorded time.Time
-	if w.RecordTime != nil {
-		recorded = w.RecordTime()
-	}
-	for i, e := range w.Events {
-		if w.RecordTime != nil {
-			e.RecordTime = recorded
-		}
-		docs[i] = newEventDoc(e)
-	}
-	if _, err := schemamongo.InsertIgnoring(ctx, s.db.Collection(colEvents), docs); err != nil {
-		return fmt.Errorf("store events: %w", err)
-	}
-	return nil
 }
 
 // QueryEvents implements [trace.EventStore].

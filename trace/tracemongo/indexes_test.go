@@ -19,7 +19,7 @@ import (
 // filter, and so need an index.
 var queryMethods = map[string]bool{"Find": true, "FindOne": true, "CountDocuments": true, "Aggregate": true,
 	"UpdateOne": true, "UpdateMany": true, "FindOneAndUpdate": true, "DeleteOne": true, "DeleteMany": true,
-	"ReplaceOne": true, "Distinct": true, "FindAll": true, "find": true, "findOne": true}
+	"ReplaceOne": true, "Distinct": true, "BulkWrite": true, "FindAll": true, "find": true, "findOne": true}
 
 // queryingFuncs lists the functions of the package's non-test files that
 // call a query method, or a function of the package that does.
@@ -102,7 +102,11 @@ func byID(col string) shape { return shape{col: col, rng: "_id"} }
 // it. Helpers that take their filter from their callers are listed with
 // no shapes; their callers carry them.
 var queryShapes = map[string][]shape{
-	"ApplyCapture":       {byID(colCodes), byID(colSSCCs), byID(colEvents)},
+	"ApplyCapture":       {byID(colIntents), {col: colIntents, eq: []string{"intent"}}},
+	"readChanges":        {byID(colCodes), byID(colSSCCs)},
+	"applyChanges":       {byID(colCodes), byID(colSSCCs)},
+	"rollback":           {byID(colCodes), byID(colSSCCs), byID(colEvents), {col: colIntents, eq: []string{"intent"}}},
+	"RecoverCaptures":    {{col: colIntents, rng: "createdAt"}, {col: colIntents, eq: []string{"intent"}}},
 	"Batch":              {byID(colBatches)},
 	"CaptureJob":         {byID(colCaptureJobs)},
 	"SaveCaptureJob":     {byID(colCaptureJobs)},

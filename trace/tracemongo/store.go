@@ -40,6 +40,8 @@ const (
 // [scan.Store], [access.Store] and [audit.Store] on a MongoDB database.
 type Store struct {
 	db *mongo.Database
+	// faults is a test's hook into ApplyCapture's steps; nil otherwise.
+	faults func(step string) error
 }
 
 var (
@@ -93,6 +95,7 @@ func indexes() schemamongo.Indexes {
 	idx.Add(codeIndexes())
 	idx.Add(eventIndexes())
 	idx.Add(scanIndexes())
+	idx.Add(intentIndexes())
 	return idx
 }
 

@@ -160,6 +160,10 @@ func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody
 	return out, nil
 }
 
+// RecoverCaptures implements [trace.EventStore]: a capture is one
+// transaction here, which SQLite rolls back whole after a crash.
+func (s *Store) RecoverCaptures(ctx context.Context, before time.Time) (int, error) { return 0, nil }
+
 // ApplyCapture implements [trace.EventStore] in one transaction.
 func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	tx, err := s.db.W.BeginTx(ctx, nil)
@@ -186,6 +190,9 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("custody of %s changed meanwhile: %w", c.Key, trace.ErrConflict)
 		}
+	}
+	if err := s.fault("custody"); err != nil {
+		return err
 	}
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (id, type, action, biz_step, disposition, read_point, biz_location,
 		event_time, record_time, captured_by, refs, parties, visible, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
@@ -235,7 +242,18 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 			}
 		}
 	}
+	if err := s.fault("events"); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// fault is a test's hook into ApplyCapture's steps; nil in the service.
+func (s *Store) fault(step string) error {
+	if s.faults == nil {
+		return nil
+	}
+	return s.faults(step)
 }
 
 const eventCols = `seq, id, type, action, biz_step, disposition, read_point, biz_location, event_time, record_time,

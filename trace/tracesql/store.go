@@ -21,6 +21,8 @@ import (
 // [scan.Store], [access.Store] and [audit.Store] on the embedded database.
 type Store struct {
 	db handles
+	// faults is a test's hook into ApplyCapture's steps; nil otherwise.
+	faults func(step string) error
 }
 
 // handles are the database's two pools.

@@ -174,3 +174,51 @@ func TestLegacyAlerts(t *testing.T) {
 		t.Fatalf("a third copy: %v", err)
 	}
 }
+
+// TestCaptureAllOrNothing (issue 10, item 1): a capture that fails, or
+// whose process dies, after its custody updates or its events leaves
+// nothing: one transaction, rolled back.
+func TestCaptureAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	const gtin = "09506000134352"
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for _, step := range []string{"custody", "events"} {
+		for _, mode := range []string{"error", "crash"} {
+			t.Run(mode+" after "+step, func(t *testing.T) {
+				db, s := open(t)
+				if _, err := db.W.ExecContext(ctx, `INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at)
+					VALUES (?, 'A1', 'L1', 'i1', 'i1.0000001', 'issued', '', 1, 1), (?, 'B1', 'L1', 'i1', 'i1.0000002', 'issued', '', 1, 1)`, gtin, gtin); err != nil {
+					t.Fatal(err)
+				}
+				w := trace.CaptureWrite{Events: []trace.StoredEvent{{ID: "ev1", Type: "ObjectEvent", EventTime: at, RecordTime: at,
+					CapturedBy: "e1", Raw: []byte(`{}`)}}}
+				for _, serial := range []string{"A1", "B1"} {
+					w.Custody = append(w.Custody, trace.Custody{Key: "01/" + gtin + "/21/" + serial, State: trace.StateCommissioned,
+						Possessor: "e1", LastEventAt: at, Version: 1})
+				}
+				injected := errors.New("injected fault")
+				tracesql.SetFaults(s, func(at string) error {
+					if at != step {
+						return nil
+					}
+					if mode == "crash" {
+						panic("the process dies")
+					}
+					return injected
+				})
+				func() {
+					defer func() { recover() }()
+					if err := s.ApplyCapture(ctx, w); mode == "error" && !errors.Is(err, injected) {
+						t.Errorf("ApplyCapture: %v", err)
+					}
+				}()
+				var changed, events int
+				db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM codes WHERE version != 0 OR state != 'issued'`).Scan(&changed)
+				db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM events`).Scan(&events)
+				if changed != 0 || events != 0 {
+					t.Fatalf("left behind: %d codes changed, %d events", changed, events)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,6 @@
+package tracesql
+
+// SetFaults gives tests a hook into ApplyCapture's steps ("custody",
+// "events"): an error fails the step, a panic stands for the process
+// dying there.
+func SetFaults(s *Store, f func(step string) error) { s.faults = f }
