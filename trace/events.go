@@ -19,6 +19,9 @@ const (
 	RoleOutputClass = "outputClass" // outputQuantityList
 )
 
+// Roles lists every role an identifier can have in an event.
+var Roles = []string{RoleEPC, RoleParent, RoleChild, RoleInput, RoleOutput, RoleClass, RoleChildClass, RoleInputClass, RoleOutputClass}
+
 // EventRef is one identifier (a canonical GS1 key, see gs1.ParseEPC) that
 // an event names, and in which role.
 type EventRef struct {

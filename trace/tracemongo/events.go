@@ -43,7 +43,6 @@ func eventIndexes() map[string][]mongo.IndexModel {
 			byTime("roleKeys_eventTime", "roleKeys", "eventTime"),
 			byTime("visible", "visible", "recordTime"),
 			byTime("visible_eventTime", "visible", "eventTime"),
-			{Keys: bson.D{{Key: "anyKey", Value: 1}}, Options: options.Index().SetName("anyKey")},
 			byTime("bizStep", "bizStep", "recordTime"),
 			byTime("bizStep_eventTime", "bizStep", "eventTime"),
 			byTime("bizLocation", "bizLocation", "recordTime"),
@@ -53,10 +52,11 @@ func eventIndexes() map[string][]mongo.IndexModel {
 }
 
 // eventDoc is a stored event. Refs keeps the identifiers in order, for the
-// round trip; roleKeys ("role|key") and anyKey hold them again as arrays of
-// plain strings, which every wire server can match element by element and
+// round trip; roleKeys ("role|key") holds them again as an array of plain
+// strings, which every wire server can match element by element and
 // MongoDB indexes as multikey ($elemMatch on the refs subdocuments does not
-// work on FerretDB).
+// work on FerretDB). A key in any role is every role's entry: one index
+// serves both, where an array of bare keys would hold each key again.
 type eventDoc struct {
 	ID          string    `bson:"_id"`
 	Type        string    `bson:"type"`
@@ -70,7 +70,6 @@ type eventDoc struct {
 	CapturedBy  string    `bson:"capturedBy"`
 	Refs        []refDoc  `bson:"refs"`
 	RoleKeys    []string  `bson:"roleKeys,omitempty"`
-	AnyKey      []string  `bson:"anyKey,omitempty"`
 	Parties     []string  `bson:"parties"`
 	Visible     []string  `bson:"visible"`
 	Raw         []byte    `bson:"raw"`              // BSON binary: the JSON comes back byte for byte
@@ -95,14 +94,9 @@ func newEventDoc(e trace.StoredEvent) eventDoc {
 	if e.Refs != nil {
 		d.Refs = make([]refDoc, len(e.Refs))
 	}
-	seen := map[string]bool{}
 	for i, r := range e.Refs {
 		d.Refs[i] = refDoc{Key: r.Key, Role: r.Role, Quantity: r.Quantity, UOM: r.UOM}
 		d.RoleKeys = append(d.RoleKeys, roleKey(r.Role, r.Key))
-		if !seen[r.Key] {
-			seen[r.Key] = true
-			d.AnyKey = append(d.AnyKey, r.Key)
-		}
 	}
 	return d
 }
@@ -340,7 +334,7 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 	}
 	docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents), q, options.Find().
 		SetSort(bson.D{{Key: col, Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)).
-		SetProjection(bson.D{{Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0}}))
+		SetProjection(bson.D{{Key: "roleKeys", Value: 0}}))
 	if err != nil {
 		return nil, err
 	}
@@ -353,12 +347,12 @@ func (s *Store) QueryEvents(ctx context.Context, f trace.EventFilter, order trac
 
 // EventsByKeys implements [trace.EventStore], in no particular order.
 func (s *Store) EventsByKeys(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
-	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0}})
+	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}})
 }
 
 // EventHeaders implements [trace.EventStore].
 func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]trace.StoredEvent, error) {
-	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "anyKey", Value: 0},
+	return s.eventsByKeys(ctx, keys, limit, bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0},
 		{Key: "refs", Value: 0}, {Key: "parties", Value: 0}, {Key: "visible", Value: 0}})
 }
 
@@ -372,8 +366,14 @@ func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, proj
 		}
 		// Up to limit, not limit-len(out): the events found so far may
 		// match this part's keys too and come again.
+		rk := make([]string, 0, len(part)*len(trace.Roles))
+		for _, k := range part {
+			for _, r := range trace.Roles {
+				rk = append(rk, roleKey(r, k))
+			}
+		}
 		docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents),
-			bson.D{{Key: "anyKey", Value: bson.D{{Key: "$in", Value: part}}}}, options.Find().
+			bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}}, options.Find().
 				SetLimit(int64(limit)).SetProjection(projection))
 		for _, d := range docs {
 			if !seen[d.ID] && len(out) < limit {

@@ -161,7 +161,7 @@ var queryShapes = map[string][]shape{
 	"Custody":        {{col: colCodes, sort: []string{"_id"}, rng: "_id"}, {col: colSSCCs, sort: []string{"_id"}, rng: "_id"}, byID(colBatches)},
 	"Contents": {{col: colCodes, eq: []string{"container"}, sort: []string{"_id"}}, {col: colSSCCs, eq: []string{"container"}, sort: []string{"_id"}},
 		byID(colBatches)},
-	"eventsByKeys": {{col: colEvents, eq: []string{"anyKey"}}},
+	"eventsByKeys": {{col: colEvents, eq: []string{"roleKeys"}}},
 	"EventsByKeys": nil, // eventsByKeys
 	"EventHeaders": nil, // eventsByKeys
 	"New":          nil, // set-up: dedupeAlerts

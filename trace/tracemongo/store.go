@@ -60,7 +60,7 @@ func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	}
 	// Indexes this version replaced by better ones (see issue 10).
 	if err := schemamongo.DropIndexes(ctx, db, map[string][]string{colAlerts: {"code"}, colScans: {"code"},
-		colCodes: {"container"}, colSSCCs: {"container"}}); err != nil {
+		colCodes: {"container"}, colSSCCs: {"container"}, colEvents: {"anyKey"}}); err != nil {
 		return nil, fmt.Errorf("tracemongo: %w", err)
 	}
 	if err := schemamongo.EnsureIndexes(ctx, db, idx); err != nil {
