@@ -254,3 +254,27 @@ func BenchmarkResolve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCaptureMongo captures 20,000 ObjectEvents in 20 documents of
+// 1,000 through POST /epcis/capture on MongoDB (the embedded FerretDB),
+// each capture written as one intent (see trace/tracemongo/capture.go).
+func BenchmarkCaptureMongo(b *testing.B) {
+	const docs, perDoc = 20, 1000
+	bodies := make([]string, docs)
+	for i := range bodies {
+		bodies[i] = captureDoc(i*perDoc, perDoc)
+	}
+	var took time.Duration
+	for b.Loop() {
+		e := newEnvOn(b, "mongo", 0, 0)
+		_, key := e.newEntity()
+		start := time.Now()
+		for _, body := range bodies {
+			if code, job := e.capture(key, body); code != 202 || job["captured"] != float64(perDoc) {
+				b.Fatalf("capture: %d %v", code, job)
+			}
+		}
+		took += time.Since(start)
+	}
+	b.ReportMetric(float64(docs*perDoc*b.N)/took.Seconds(), "captured-events/s")
+}
