@@ -30,6 +30,7 @@ type Chain struct {
 	entityURI string
 	signals   Signals
 	settle    time.Duration
+	instance  string
 }
 
 // ChainConfig configures [NewChain].
@@ -48,12 +49,15 @@ type ChainConfig struct {
 	// than another's already read, and a reader paging by recordTime would
 	// miss it. 0 (one writer, SQLite) holds nothing back.
 	RecordTimeSettle time.Duration
+	// Instance names this process to the store's capture recovery (see
+	// EventStore.RecoverCaptures).
+	Instance string
 }
 
 // NewChain returns the custody service.
 func NewChain(store EventStore, codes CodeStore, register Register, cfg ChainConfig) *Chain {
 	return &Chain{store: store, codes: codes, register: register, now: cfg.Now, entityURI: cfg.EntityURIPrefix,
-		signals: cfg.Signals, settle: cfg.RecordTimeSettle}
+		signals: cfg.Signals, settle: cfg.RecordTimeSettle, instance: cfg.Instance}
 }
 
 // Capture limits advertised by the EPCIS REST binding headers.
@@ -246,7 +250,7 @@ func (c *Chain) capture(ctx context.Context, job *CaptureJob, doc epcis.Document
 	if len(job.Errors) > 0 && job.ErrorBehaviour == Rollback {
 		return nil
 	}
-	w := CaptureWrite{Events: out, RecordTime: c.now.Now}
+	w := CaptureWrite{Events: out, RecordTime: c.now.Now, Writer: c.instance}
 	for k := range run.changed {
 		w.Custody = append(w.Custody, *run.states[k])
 	}

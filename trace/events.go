@@ -101,6 +101,8 @@ type Custody struct {
 type CaptureWrite struct {
 	Events  []StoredEvent
 	Custody []Custody // new states; each Version is the one read plus one
+	// Writer names the process writing (see RecoverCaptures).
+	Writer string
 	// RecordTime, when set, gives the events' recordTime at the moment
 	// the store writes them (under its write lock on SQLite, just before
 	// the insert on MongoDB), not when the capture began.
@@ -126,11 +128,13 @@ type EventStore interface {
 	// Version-1; otherwise it returns [ErrConflict] (someone changed the
 	// code meanwhile) and, where the backend can (SQLite), stores nothing.
 	ApplyCapture(ctx context.Context, w CaptureWrite) error
-	// RecoverCaptures finishes the captures written before before that
-	// their process left half done (a crash, a lost connection): undone,
-	// or completed when they had committed. It returns how many it undid.
-	// A store that writes a capture in one transaction has none.
-	RecoverCaptures(ctx context.Context, before time.Time) (int, error)
+	// RecoverCaptures finishes the captures that their process left half
+	// done (a crash, a lost connection) — those written before before, and
+	// any written by writer (when not empty: this process's name, at its
+	// start, for what its previous run left): undone, or completed when
+	// they had committed. It returns how many it undid. A store that writes
+	// a capture in one transaction has none.
+	RecoverCaptures(ctx context.Context, before time.Time, writer string) (int, error)
 
 	// QueryEvents returns up to limit events matching f in order, after c.
 	QueryEvents(ctx context.Context, f EventFilter, order EventOrder, after *EventCursor, limit int) ([]StoredEvent, error)

@@ -186,24 +186,24 @@ func envInt(getenv func(string) string, name string, def int) int {
 // very large one a minute.
 const captureStale = 2 * time.Minute
 
-// recoverCaptures finishes the captures processes left half written (see
-// trace.EventStore.RecoverCaptures): at start, then every minute, until
-// ctx ends. On SQLite there are none.
+// recoverCaptures finishes, every minute until ctx ends, the captures
+// processes left half written (see trace.EventStore.RecoverCaptures). On
+// SQLite there are none.
 func recoverCaptures(ctx context.Context, events trace.EventStore, logger *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		n, err := events.RecoverCaptures(ctx, time.Now().Add(-captureStale))
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := events.RecoverCaptures(ctx, time.Now().Add(-captureStale), "")
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
 		case n > 0:
 			logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
 		}
 	}
 }
@@ -280,6 +280,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		svc.Resolver.Close(ctx)
 		return fmt.Errorf("%w: start with the TRACESVC_AUDIT_KEY the other processes on this store use, "+
 			"or restore the key file %s; records appended with another key would break the audit chain", err, auditKeyPath(cfg.dataDir))
+	}
+	// What this instance's previous run left half written is undone before
+	// it serves, so that no capture of this run is taken for it.
+	if n, err := db.stores.Events.RecoverCaptures(ctx, time.Now().Add(-captureStale), cfg.instance); err != nil {
+		logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
+	} else if n > 0 {
+		logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
 	}
 	go recoverCaptures(ctx, db.stores.Events, logger)
 	// The shutdown's deadline, once it begins. Requests get most of the

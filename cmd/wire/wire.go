@@ -147,7 +147,7 @@ func Build(st Stores, o Options) (*Service, error) {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
 	chain := trace.NewChain(st.Events, st.Codes, registry, trace.ChainConfig{
-		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now, RecordTimeSettle: o.RecordTimeSettle,
+		EntityURIPrefix: o.BaseURL + "/api/v1/entities/", Now: o.Now, RecordTimeSettle: o.RecordTimeSettle, Instance: o.Instance,
 		Signals: scan.NewAlerter(st.Scans, o.Now, o.Logger)})
 	keys := access.NewService(st.Keys, o.Now)
 	auditLog, err := audit.NewLog(st.Audit, o.Now, o.AuditKey)

@@ -45,6 +45,7 @@ func intentIndexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
 		colIntents: {
 			{Keys: bson.D{{Key: "createdAt", Value: 1}}, Options: options.Index().SetName("createdAt")},
+			{Keys: bson.D{{Key: "writer", Value: 1}}, Options: options.Index().SetName("writer")},
 			{Keys: bson.D{{Key: "intent", Value: 1}}, Options: options.Index().SetName("intent")},
 		},
 	}
@@ -99,6 +100,7 @@ type intentDoc struct {
 	ID        string         `bson:"_id"`    // the intent, then "/1", "/2"… for further parts
 	Intent    string         `bson:"intent"` // the intent all parts belong to
 	Committed bool           `bson:"committed"`
+	Writer    string         `bson:"writer,omitempty"` // the process that wrote it
 	CreatedAt time.Time      `bson:"createdAt"`
 	Changes   []intentChange `bson:"changes"`
 	Events    []string       `bson:"events,omitempty"` // in the first part
@@ -131,6 +133,9 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		events[i], ids[i] = d, e.ID
 	}
 	parts := intentParts(intent, now, changes, ids)
+	for i := range parts {
+		parts[i].Writer = w.Writer
+	}
 	docs := make([]any, len(parts))
 	for i := range parts {
 		docs[i] = parts[i]
@@ -310,12 +315,15 @@ func (s *Store) rollback(ctx context.Context, parts []intentDoc) error {
 }
 
 // RecoverCaptures implements [trace.EventStore]: intents written before
-// before that their process never finished are finished — undone when
-// not committed, deleted when committed. It returns how many captures it
-// undid.
-func (s *Store) RecoverCaptures(ctx context.Context, before time.Time) (int, error) {
-	docs, err := schemamongo.FindAll[intentDoc](ctx, s.db.Collection(colIntents),
-		bson.D{{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: before}}}})
+// before, or by writer, that their process never finished are finished —
+// undone when not committed, deleted when committed. It returns how many
+// captures it undid.
+func (s *Store) RecoverCaptures(ctx context.Context, before time.Time, writer string) (int, error) {
+	q := bson.D{{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: before}}}}
+	if writer != "" {
+		q = bson.D{{Key: "$or", Value: bson.A{q, bson.D{{Key: "writer", Value: writer}}}}}
+	}
+	docs, err := schemamongo.FindAll[intentDoc](ctx, s.db.Collection(colIntents), q)
 	if err != nil {
 		return 0, fmt.Errorf("read capture intents: %w", translate(err, nil, nil))
 	}

@@ -114,7 +114,7 @@ func TestCaptureAllOrNothing(t *testing.T) {
 			if _, _, intents := state(); intents == 0 {
 				t.Fatal("a dead process left no intent")
 			}
-			n, err := s.RecoverCaptures(ctx, time.Now().Add(time.Minute))
+			n, err := s.RecoverCaptures(ctx, time.Now().Add(time.Minute), "")
 			if err != nil || n != 1 {
 				t.Fatalf("recovery undid %d: %v", n, err)
 			}
@@ -134,7 +134,7 @@ func TestCaptureAllOrNothing(t *testing.T) {
 			s.ApplyCapture(ctx, w)
 		}()
 		whole(t, state)
-		if n, err := s.RecoverCaptures(ctx, time.Now().Add(time.Minute)); err != nil || n != 0 {
+		if n, err := s.RecoverCaptures(ctx, time.Now().Add(time.Minute), ""); err != nil || n != 0 {
 			t.Fatalf("recovery of a committed capture undid %d: %v", n, err)
 		}
 		whole(t, state)
@@ -198,5 +198,34 @@ func TestConcurrentCaptureOfOneEvent(t *testing.T) {
 	}
 	if _, events, intents := state(); ok == 0 || events != 1 || intents != 0 {
 		t.Fatalf("%d succeeded, %d events stored, %d intents left", ok, events, intents)
+	}
+}
+
+// TestRecoverOwnIntentsAtStart: a process that starts again under its
+// name undoes at once what its previous run left half written, and leaves
+// a sibling's fresh intent alone.
+func TestRecoverOwnIntentsAtStart(t *testing.T) {
+	ctx := context.Background()
+	s, state, w := newCaptureFixture(t)
+	w.Writer = "pod-1"
+	tracemongo.SetFaults(s, func(at string) error {
+		if at == "custody" {
+			panic("the process dies")
+		}
+		return nil
+	})
+	func() {
+		defer func() { recover() }()
+		s.ApplyCapture(ctx, w)
+	}()
+	tracemongo.SetFaults(s, nil)
+	if n, err := s.RecoverCaptures(ctx, time.Now().Add(-time.Hour), "pod-2"); err != nil || n != 0 {
+		t.Fatalf("another process's start undid %d: %v", n, err)
+	}
+	if n, err := s.RecoverCaptures(ctx, time.Now().Add(-time.Hour), "pod-1"); err != nil || n != 1 {
+		t.Fatalf("pod-1's start undid %d: %v", n, err)
+	}
+	if codes, events, intents := state(); codes["A1"] != 0 || codes["B1"] != 0 || events != 0 || intents != 0 {
+		t.Fatalf("left behind: %v, %d events, %d intents", codes, events, intents)
 	}
 }

@@ -106,7 +106,7 @@ var queryShapes = map[string][]shape{
 	"readChanges":        {byID(colCodes), byID(colSSCCs)},
 	"applyChanges":       {byID(colCodes), byID(colSSCCs)},
 	"rollback":           {byID(colCodes), byID(colSSCCs), byID(colEvents), {col: colIntents, eq: []string{"intent"}}},
-	"RecoverCaptures":    {{col: colIntents, rng: "createdAt"}, {col: colIntents, eq: []string{"intent"}}},
+	"RecoverCaptures":    {{col: colIntents, rng: "createdAt"}, {col: colIntents, eq: []string{"writer"}}, {col: colIntents, eq: []string{"intent"}}},
 	"Batch":              {byID(colBatches)},
 	"CaptureJob":         {byID(colCaptureJobs)},
 	"SaveCaptureJob":     {byID(colCaptureJobs)},

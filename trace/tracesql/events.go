@@ -162,7 +162,9 @@ func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody
 
 // RecoverCaptures implements [trace.EventStore]: a capture is one
 // transaction here, which SQLite rolls back whole after a crash.
-func (s *Store) RecoverCaptures(ctx context.Context, before time.Time) (int, error) { return 0, nil }
+func (s *Store) RecoverCaptures(ctx context.Context, before time.Time, writer string) (int, error) {
+	return 0, nil
+}
 
 // ApplyCapture implements [trace.EventStore] in one transaction.
 func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
