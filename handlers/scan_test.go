@@ -496,3 +496,24 @@ func testAlertsAcrossReplicas(t *testing.T, backend string) {
 		t.Fatalf("%d too-many-scans alerts for one code", n)
 	}
 }
+
+// TestTipoffVerifyDeadline (issue 11): a tip-off gets its verification
+// deadline in working days of the regulator's calendar — filed on Friday
+// 13 February 2026, the 15 working days pass the Spring Festival and
+// count its two make-up Saturdays — and the tipster sees it on the
+// receipt.
+func TestTipoffVerifyDeadline(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filed := time.Date(2026, 2, 13, 10, 0, 0, 0, shanghai)
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return filed } })
+	r := e.must(201, "POST", "/api/v1/tipoffs", "", map[string]any{"subject": "product", "gtin": "09506000134352",
+		"category": "quality", "description": "Seal broken on arrival"}).JSON()
+	status := e.must(200, "GET", "/api/v1/tipoffs/"+r["receipt"].(string), "", nil).JSON()
+	want := time.Date(2026, 3, 13, 0, 0, 0, 0, shanghai) // the 15th working day is Thursday 12 March
+	if got, _ := time.Parse(time.RFC3339, status["verifyBy"].(string)); !got.Equal(want) {
+		t.Fatalf("verifyBy %v, want %v", status["verifyBy"], want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
 )
@@ -94,11 +95,17 @@ type Tipoffs struct {
 	store    TipoffStore
 	entities Entities
 	now      trace.Clock
+	days     *workday.Calendar
 }
 
-// NewTipoffs returns the tip-off service.
-func NewTipoffs(store TipoffStore, entities Entities, now trace.Clock) *Tipoffs {
-	return &Tipoffs{store: store, entities: entities, now: now}
+// VerifyDays is how many working days a regulator has to verify a
+// tip-off and decide whether to open a case (market regulation's
+// complaint and report rules: 15, extendable once by 15).
+const VerifyDays = 15
+
+// NewTipoffs returns the tip-off service; days counts its deadlines.
+func NewTipoffs(store TipoffStore, entities Entities, now trace.Clock, days *workday.Calendar) *Tipoffs {
+	return &Tipoffs{store: store, entities: entities, now: now, days: days}
 }
 
 // File validates and stores a tip-off from anyone, and returns it with its
@@ -150,7 +157,8 @@ func (t *Tipoffs) File(ctx context.Context, in NewTipoff, client string) (Tipoff
 	now := t.now.Now()
 	tip := Tipoff{ID: trace.NewID(now), Subject: in.Subject, Code: in.Code, GTIN: in.GTIN, EntityID: in.EntityID,
 		Category: in.Category, Description: strings.TrimSpace(in.Description), Name: strings.TrimSpace(in.Name),
-		Contact: strings.TrimSpace(in.Contact), Client: client, Status: TipoffReceived, CreatedAt: now, UpdatedAt: now}
+		Contact: strings.TrimSpace(in.Contact), Client: client, Status: TipoffReceived, CreatedAt: now, UpdatedAt: now,
+		Deadline: t.days.Deadline(now, VerifyDays).Due}
 	tip.Anonymous = tip.Name == "" && tip.Contact == ""
 	src, _ := trace.NewSerialSource(trace.MinSerialLength + 4)
 	for attempt := 0; ; attempt++ {
@@ -171,6 +179,9 @@ type TipoffStatusView struct {
 	Status    TipoffStatus `json:"status"`
 	CreatedAt time.Time    `json:"createdAt"`
 	UpdatedAt time.Time    `json:"updatedAt"`
+	// VerifyBy is when the regulator must have decided whether to open a
+	// case: the first instant after the last working day it has.
+	VerifyBy time.Time `json:"verifyBy,omitzero"`
 }
 
 // Lookup returns what p may see of the tip-off with receipt: a regulator
@@ -180,7 +191,8 @@ func (t *Tipoffs) Lookup(ctx context.Context, p trace.Principal, receipt string)
 	if err != nil {
 		return TipoffStatusView{}, nil, fmt.Errorf("tip-off %s: %w", receipt, err)
 	}
-	view = TipoffStatusView{Receipt: tip.Receipt, Status: tip.Status, CreatedAt: tip.CreatedAt, UpdatedAt: tip.UpdatedAt}
+	view = TipoffStatusView{Receipt: tip.Receipt, Status: tip.Status, CreatedAt: tip.CreatedAt, UpdatedAt: tip.UpdatedAt,
+		VerifyBy: tip.Deadline}
 	if p.Role == trace.RoleRegulator {
 		full = &tip
 	}

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	_ "time/tzdata" // the regulator's time zone, also where the system has no zoneinfo (distroless)
 
 	"github.com/gin-gonic/gin"
 

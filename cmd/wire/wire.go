@@ -25,6 +25,7 @@ import (
 	"tracesvc/standards"
 	"tracesvc/standards/standardsmongo"
 	"tracesvc/standards/standardssql"
+	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
@@ -108,6 +109,9 @@ type Options struct {
 	// Instance names this process to the issuances it streams (see
 	// trace.CodesConfig.Instance); empty means a name of its own.
 	Instance string
+	// WorkingDays counts deadlines in working days; nil is the embedded
+	// Chinese schedule in Asia/Shanghai.
+	WorkingDays *workday.Calendar
 	// RecordTimeSettle: see trace.ChainConfig.
 	RecordTimeSettle time.Duration
 	// IssuanceLease is how long a running issuance stays held without a
@@ -156,7 +160,17 @@ func Build(st Stores, o Options) (*Service, error) {
 	}
 
 	// standards and recall, built on the register.
-	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now)
+	days := o.WorkingDays
+	if days == nil {
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			return nil, fmt.Errorf("the regulator's time zone: %w", err)
+		}
+		if days, err = workday.Default(shanghai); err != nil {
+			return nil, err
+		}
+	}
+	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now, days)
 	endpoints := recall.NewEndpoints(st.Endpoints, sealer, o.WebhookPolicy, o.Now)
 
 	// The consumer-facing resolver reads the higher domains' answers
