@@ -29,6 +29,7 @@ import (
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
 	"tracesvc/recall/webhook"
+	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
@@ -60,6 +61,8 @@ type config struct {
 	secretKey      string
 	auditKey       string
 	mongoTimeout   time.Duration
+	holidays       string
+	timezone       string
 	webhookPrivate bool
 	gtinsNoPrefix  bool
 	instance       string
@@ -114,6 +117,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	fs.DurationVar(&cfg.grace, "shutdown-grace", grace,
 		"time from SIGINT/SIGTERM to exit; requests still running near its end are cancelled (TRACESVC_SHUTDOWN_GRACE)")
+	fs.StringVar(&cfg.holidays, "holidays", getenv("TRACESVC_HOLIDAYS"),
+		"holiday file for working-day deadlines (format in standards/workday/cn.txt); default: the embedded Chinese schedule (TRACESVC_HOLIDAYS)")
+	fs.StringVar(&cfg.timezone, "timezone", envOr("TRACESVC_TIMEZONE", "Asia/Shanghai"),
+		"the regulator's time zone, in which working-day deadlines are counted (TRACESVC_TIMEZONE)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -126,6 +133,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.grace <= 0 {
 		return config{}, fmt.Errorf("-shutdown-grace: %s is not a positive duration", cfg.grace)
+	}
+	if _, err := time.LoadLocation(cfg.timezone); err != nil {
+		return config{}, fmt.Errorf("-timezone: %w", err)
 	}
 	if cfg.mongoTimeout <= 0 {
 		return config{}, fmt.Errorf("-mongo-timeout: %s is not a positive duration", cfg.mongoTimeout)
@@ -180,6 +190,19 @@ func envInt(getenv func(string) string, name string, def int) int {
 		}
 	}
 	return def
+}
+
+// workingDays is the calendar of -holidays (or the embedded schedule) in
+// -timezone.
+func workingDays(cfg config) (*workday.Calendar, error) {
+	loc, err := time.LoadLocation(cfg.timezone)
+	if err != nil {
+		return nil, fmt.Errorf("-timezone: %w", err)
+	}
+	if cfg.holidays == "" {
+		return workday.Default(loc)
+	}
+	return workday.Load(cfg.holidays, loc)
 }
 
 // captureStale is the age past which a capture intent that no process
@@ -266,7 +289,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.proxies != "" {
 		proxies = strings.Split(cfg.proxies, ",")
 	}
-	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen,
+	days, err := workingDays(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,

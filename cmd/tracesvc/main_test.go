@@ -305,7 +305,7 @@ func TestFlags(t *testing.T) {
 	if cfg, err := parseConfig(nil, func(k string) string { return map[string]string{"TRACESVC_MONGO_TIMEOUT": "3s"}[k] }, io.Discard); err != nil || cfg.mongoTimeout != 3*time.Second {
 		t.Fatalf("TRACESVC_MONGO_TIMEOUT: %v %v", cfg.mongoTimeout, err)
 	}
-	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}, {"-mongo-timeout", "0s"}} {
+	for _, bad := range [][]string{{"-shutdown-grace", "0s"}, {"-shutdown-grace", "soon"}, {"-mongo-timeout", "0s"}, {"-timezone", "Mars/Olympus"}} {
 		if _, err := parseConfig(bad, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -459,4 +459,21 @@ func TestAuditKeyMismatchRefused(t *testing.T) {
 	// With its own key file it starts again.
 	in = start(t, nil, "-data", dir)
 	in.stop()
+}
+
+// TestHolidayFile: -holidays loads a schedule, and a broken one stops the
+// service at start naming the line.
+func TestHolidayFile(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/holidays.txt"
+	os.WriteFile(good, []byte("year 2027\n2027-01-01 holiday New Year\n"), 0o644)
+	if days, err := workingDays(config{holidays: good, timezone: "Asia/Shanghai"}); err != nil || !days.Covers(2027) {
+		t.Fatalf("a good file: %v", err)
+	}
+	bad := dir + "/bad.txt"
+	os.WriteFile(bad, []byte("year 2027\n2027-01-04 workday Monday\n"), 0o644)
+	err := run(context.Background(), []string{"-data", dir + "/data", "-holidays", bad}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("a broken file: %v", err)
+	}
 }

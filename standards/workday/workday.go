@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,20 @@ var defaultFile []byte
 // Default returns the calendar of the embedded schedule (cn.txt) in loc.
 func Default(loc *time.Location) (*Calendar, error) {
 	return Parse(bytes.NewReader(defaultFile), loc)
+}
+
+// Load reads the holiday file at path (see Parse).
+func Load(path string, loc *time.Location) (*Calendar, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("holidays: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f, loc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // day is a calendar date, independent of time zones.
