@@ -67,7 +67,9 @@ type pageView struct {
 	URI                    string
 	Verdict, VerdictText   string
 	Explain                string
-	Title, Reason, Help    string // of an error page
+	Title, Reason, Help    string // of an error page (Reason: a tip-off's receipt)
+	StatusText, DueText    string // of a tip-off receipt page
+	BackURL                string // the product page a tip-off came from
 	Mismatches             []string
 	SaleText               string
 	ChecksText             string

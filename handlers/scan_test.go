@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -515,5 +516,36 @@ func TestTipoffVerifyDeadline(t *testing.T) {
 	want := time.Date(2026, 3, 13, 0, 0, 0, 0, shanghai) // the 15th working day is Thursday 12 March
 	if got, _ := time.Parse(time.RFC3339, status["verifyBy"].(string)); !got.Equal(want) {
 		t.Fatalf("verifyBy %v, want %v", status["verifyBy"], want)
+	}
+}
+
+// TestTipoffReceiptPage (issue 11): the tipster who filed from the scan
+// page gets a receipt page with the status and the decision date, whose
+// language switch is the receipt's public status page (it pointed at a
+// regulators-only list before), with a way back to the product.
+func TestTipoffReceiptPage(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filed := time.Date(2026, 2, 13, 10, 0, 0, 0, shanghai)
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return filed } })
+	code := "https://id.example.cn/01/09506000134352/21/ABC123"
+	r := e.form("/api/v1/tipoffs?lang=en", url.Values{"subject": {"code"}, "code": {code}, "category": {"counterfeit"},
+		"description": {"The hologram peels off"}})
+	page := string(r.Body)
+	switchRE := regexp.MustCompile(`id="lang-switch" href="([^"]+)"`)
+	m := switchRE.FindStringSubmatch(page)
+	if r.Code != 201 || m == nil || !strings.Contains(page, `id="tipoff-status">Received`) ||
+		!strings.Contains(page, `id="tipoff-due">2026-03-12`) || !strings.Contains(page, `href="`+code+`"`) {
+		t.Fatalf("receipt page: %d %s", r.Code, page)
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+	zh := e.get(link, "text/html", "")
+	if zh.Code != 200 || !strings.Contains(string(zh.Body), "已收到") || !strings.Contains(string(zh.Body), "2026-03-12") {
+		t.Fatalf("the language switch %s: %d %s", link, zh.Code, zh.Body)
+	}
+	if js := e.get(link, "application/json", "").JSON(); js["verifyByDate"] != "2026-03-12" || js["name"] != nil {
+		t.Fatalf("JSON status: %v", js)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,9 +38,7 @@ func (s *Server) fileTipoff(c *gin.Context) error {
 	}
 	setTarget(c, "tipoff:"+tip.Receipt)
 	if form {
-		v := s.pages.base(c)
-		v.Reason = tip.Receipt
-		s.pages.render(c, http.StatusCreated, "receipt", v)
+		s.receiptPage(c, http.StatusCreated, s.tipoffs.PublicView(tip), true)
 		return nil
 	}
 	c.Header("Location", "/api/v1/tipoffs/"+tip.Receipt)
@@ -57,8 +57,33 @@ func (s *Server) tipoffStatus(c *gin.Context) error {
 		c.JSON(http.StatusOK, full)
 		return nil
 	}
+	if strings.Contains(c.GetHeader("Accept"), mediaHTML) {
+		s.receiptPage(c, http.StatusOK, st, false)
+		return nil
+	}
 	c.JSON(http.StatusOK, st)
 	return nil
+}
+
+// receiptPage shows a tipster their receipt, its status and the decision
+// deadline, in their language; its language switch and the page a
+// tipster bookmarks are the receipt's public status page. filed marks the
+// page that answers the filing.
+func (s *Server) receiptPage(c *gin.Context, status int, st standards.TipoffStatusView, filed bool) {
+	v := s.pages.base(c)
+	v.SwitchURL = "/api/v1/tipoffs/" + url.PathEscape(st.Receipt) + "?lang=" + v.Other
+	if !filed {
+		v.Title = v.T["tipoff_title"]
+	}
+	v.Reason = st.Receipt
+	v.StatusText = v.T["tipstatus_"+string(st.Status)]
+	if st.Status == standards.TipoffReceived || st.Status == standards.TipoffVerifying {
+		v.DueText = st.VerifyByDate
+	}
+	if strings.HasPrefix(st.Code, s.baseURL+"/") {
+		v.BackURL = st.Code // only a page of this service
+	}
+	s.pages.render(c, status, "receipt", v)
 }
 
 func (s *Server) listTipoffs(c *gin.Context) error {

@@ -182,6 +182,23 @@ type TipoffStatusView struct {
 	// VerifyBy is when the regulator must have decided whether to open a
 	// case: the first instant after the last working day it has.
 	VerifyBy time.Time `json:"verifyBy,omitzero"`
+	// VerifyByDate is the last day the regulator has, YYYY-MM-DD in its
+	// time zone.
+	VerifyByDate string `json:"verifyByDate,omitempty"`
+	// Code is the code the tip-off is about, as the tipster gave it: the
+	// product page they came from.
+	Code string `json:"code,omitempty"`
+}
+
+// PublicView is what anyone holding the receipt may see of tip.
+func (t *Tipoffs) PublicView(tip Tipoff) TipoffStatusView {
+	v := TipoffStatusView{Receipt: tip.Receipt, Status: tip.Status, CreatedAt: tip.CreatedAt, UpdatedAt: tip.UpdatedAt,
+		VerifyBy: tip.Deadline, Code: tip.Code}
+	if !tip.Deadline.IsZero() {
+		// The deadline is the first instant after the last day: name the day.
+		v.VerifyByDate = tip.Deadline.Add(-time.Nanosecond).In(t.days.Location()).Format(time.DateOnly)
+	}
+	return v
 }
 
 // Lookup returns what p may see of the tip-off with receipt: a regulator
@@ -191,8 +208,7 @@ func (t *Tipoffs) Lookup(ctx context.Context, p trace.Principal, receipt string)
 	if err != nil {
 		return TipoffStatusView{}, nil, fmt.Errorf("tip-off %s: %w", receipt, err)
 	}
-	view = TipoffStatusView{Receipt: tip.Receipt, Status: tip.Status, CreatedAt: tip.CreatedAt, UpdatedAt: tip.UpdatedAt,
-		VerifyBy: tip.Deadline}
+	view = t.PublicView(tip)
 	if p.Role == trace.RoleRegulator {
 		full = &tip
 	}
