@@ -549,3 +549,79 @@ func TestTipoffReceiptPage(t *testing.T) {
 		t.Fatalf("JSON status: %v", js)
 	}
 }
+
+// TestTipoffWorkflow (issue 11): received → verifying → case opened or
+// not → closed, nothing else; the verification deadline extends once by
+// 15 working days; deciding gives a named tipster 5 working days to be
+// told; ?overdue=true lists the missed deadlines.
+func TestTipoffWorkflow(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 2, 13, 10, 0, 0, 0, shanghai).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = now })
+	file := func(name string) string {
+		body := map[string]any{"subject": "product", "gtin": "09506000134352", "category": "quality", "description": "Smells of solvent"}
+		if name != "" {
+			body["name"], body["contact"] = name, "13800000000"
+		}
+		return e.must(201, "POST", "/api/v1/tipoffs", "", body).JSON()["receipt"].(string)
+	}
+	named, anon := file("Zhang San"), file("")
+	patch := func(receipt string, body map[string]any) response {
+		return e.do("PATCH", "/api/v1/tipoffs/"+receipt, e.reg, body)
+	}
+	day := func(v any) string {
+		ts, _ := time.Parse(time.RFC3339, v.(string))
+		return ts.Add(-time.Nanosecond).In(shanghai).Format(time.DateOnly)
+	}
+	if r := patch(named, map[string]any{"status": "closed"}); r.Code != 409 || r.errField() != "status" {
+		t.Fatalf("received → closed: %d %s", r.Code, r.Body)
+	}
+	r := patch(named, map[string]any{"status": "verifying", "extend": true, "note": "needs a lab test"})
+	if r.Code != 200 || day(r.JSON()["verifyBy"]) != "2026-04-02" || r.JSON()["extended"] != true {
+		t.Fatalf("extend: %d %s", r.Code, r.Body) // 12 March + 15 working days (Qingming on 4–6 April is after)
+	}
+	if r := patch(named, map[string]any{"status": "verifying", "extend": true}); r.Code != 409 || r.errField() != "extend" {
+		t.Fatalf("a second extension: %d %s", r.Code, r.Body)
+	}
+	// On 19 March the anonymous tip-off is past its 12 March deadline.
+	clock.Store(time.Date(2026, 3, 19, 9, 0, 0, 0, shanghai).UnixNano())
+	overdue := func() []string {
+		var out []string
+		for _, t := range e.must(200, "GET", "/api/v1/tipoffs?overdue=true", e.reg, nil).JSON()["tipoffs"].([]any) {
+			out = append(out, t.(map[string]any)["receipt"].(string))
+		}
+		return out
+	}
+	if got := overdue(); len(got) != 1 || got[0] != anon {
+		t.Fatalf("overdue on 19 March: %v", got)
+	}
+	r = patch(named, map[string]any{"status": "case_opened"})
+	if r.Code != 200 || day(r.JSON()["notifyTipsterBy"]) != "2026-03-26" {
+		t.Fatalf("decided: %d %s", r.Code, r.Body)
+	}
+	if r := patch(anon, map[string]any{"status": "rejected"}); r.Code != 200 || r.JSON()["notifyTipsterBy"] != nil {
+		t.Fatalf("an anonymous tip-off has nobody to tell: %d %s", r.Code, r.Body)
+	}
+	clock.Store(time.Date(2026, 3, 27, 9, 0, 0, 0, shanghai).UnixNano())
+	if got := overdue(); len(got) != 1 || got[0] != named {
+		t.Fatalf("overdue on 27 March: %v", got)
+	}
+	if r := patch(named, map[string]any{"status": "case_opened", "tipsterNotified": true}); r.Code != 200 || r.JSON()["tipsterNotified"] != true {
+		t.Fatalf("told: %d %s", r.Code, r.Body)
+	}
+	if got := overdue(); len(got) != 0 {
+		t.Fatalf("overdue after telling: %v", got)
+	}
+	if r := patch(named, map[string]any{"status": "closed"}); r.Code != 200 {
+		t.Fatalf("close: %d %s", r.Code, r.Body)
+	}
+	runCases(t, e, map[string]authCase{
+		"overdue bad":    {"GET", "/api/v1/tipoffs?overdue=maybe", e.reg, nil, 400, "invalid"},
+		"overdue public": {"GET", "/api/v1/tipoffs?overdue=true", "", nil, 401, "unauthorized"},
+	})
+}

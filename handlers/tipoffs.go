@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/standards"
+	"tracesvc/trace"
 	"tracesvc/trace/scan"
 )
 
@@ -91,7 +92,15 @@ func (s *Server) listTipoffs(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := s.tipoffs.List(c.Request.Context(), principal(c), standards.TipoffStatus(c.Query("status")), p)
+	var overdue bool
+	switch c.Query("overdue") {
+	case "", "false":
+	case "true":
+		overdue = true
+	default:
+		return trace.Invalid("overdue", "must be true or false, got %q", c.Query("overdue"))
+	}
+	list, next, err := s.tipoffs.List(c.Request.Context(), principal(c), standards.TipoffStatus(c.Query("status")), overdue, p)
 	if err != nil {
 		return err
 	}
@@ -99,18 +108,13 @@ func (s *Server) listTipoffs(c *gin.Context) error {
 	return nil
 }
 
-type tipoffUpdate struct {
-	Status standards.TipoffStatus `json:"status"`
-	Note   string                 `json:"note"`
-}
-
 func (s *Server) updateTipoff(c *gin.Context) error {
-	var in tipoffUpdate
+	var in standards.TipoffUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	setTarget(c, "tipoff:"+c.Param("receipt"))
-	tip, err := s.tipoffs.Update(c.Request.Context(), principal(c), c.Param("receipt"), in.Status, in.Note)
+	tip, err := s.tipoffs.Update(c.Request.Context(), principal(c), c.Param("receipt"), in)
 	if err != nil {
 		return err
 	}

@@ -35,25 +35,50 @@ var (
 // Tipoff is a report from the public about a code, product or entity.
 // Name and Contact are confidential: only regulators see them.
 type Tipoff struct {
-	ID          string       `json:"id"`                       // time-ordered: the list order
-	Receipt     string       `json:"receipt"`                  // what the tipster keeps to ask for its status
-	Subject     string       `json:"subject"`                  // "code", "product" or "entity"
-	Code        string       `json:"code,omitempty"`           // Digital Link or element string
-	GTIN        string       `json:"gtin,omitempty"`           // for a product
-	EntityID    string       `json:"entityId,omitempty"`       // for an entity
-	Category    string       `json:"category"`                 // counterfeit, quality, safety, labelling, other
-	Description string       `json:"description"`              // what the tipster saw
-	Anonymous   bool         `json:"anonymous"`                // no name or contact given
-	Name        string       `json:"name,omitempty"`           // confidential
-	Contact     string       `json:"contact,omitempty"`        // confidential
-	Client      string       `json:"-"`                        // hashed client, for rate limits and abuse review
-	Status      TipoffStatus `json:"status"`                   //
-	Note        string       `json:"note,omitempty"`           // regulator's note, internal
-	HandledBy   string       `json:"handledBy,omitempty"`      // regulator key ID of the last update
-	CreatedAt   time.Time    `json:"createdAt"`                //
-	UpdatedAt   time.Time    `json:"updatedAt"`                //
-	Deadline    time.Time    `json:"verifyBy,omitzero"`        // verification deadline
-	NotifyBy    time.Time    `json:"notifyTipsterBy,omitzero"` // when a named tipster must hear back
+	ID          string       `json:"id"`                        // time-ordered: the list order
+	Receipt     string       `json:"receipt"`                   // what the tipster keeps to ask for its status
+	Subject     string       `json:"subject"`                   // "code", "product" or "entity"
+	Code        string       `json:"code,omitempty"`            // Digital Link or element string
+	GTIN        string       `json:"gtin,omitempty"`            // for a product
+	EntityID    string       `json:"entityId,omitempty"`        // for an entity
+	Category    string       `json:"category"`                  // counterfeit, quality, safety, labelling, other
+	Description string       `json:"description"`               // what the tipster saw
+	Anonymous   bool         `json:"anonymous"`                 // no name or contact given
+	Name        string       `json:"name,omitempty"`            // confidential
+	Contact     string       `json:"contact,omitempty"`         // confidential
+	Client      string       `json:"-"`                         // hashed client, for rate limits and abuse review
+	Status      TipoffStatus `json:"status"`                    //
+	Note        string       `json:"note,omitempty"`            // regulator's note, internal
+	HandledBy   string       `json:"handledBy,omitempty"`       // regulator key ID of the last update
+	CreatedAt   time.Time    `json:"createdAt"`                 //
+	UpdatedAt   time.Time    `json:"updatedAt"`                 //
+	Deadline    time.Time    `json:"verifyBy,omitzero"`         // verification deadline
+	NotifyBy    time.Time    `json:"notifyTipsterBy,omitzero"`  // when a named tipster must hear back
+	Extended    bool         `json:"extended,omitempty"`        // the verification deadline was extended (once)
+	Notified    bool         `json:"tipsterNotified,omitempty"` // the named tipster was told of the decision
+}
+
+// TipoffChange is a regulator's change of a tip-off, as the store applies
+// it.
+type TipoffChange struct {
+	From     TipoffStatus // the status it must have now, or [ErrConflict]
+	Status   TipoffStatus
+	Note     string
+	By       string // the regulator's key ID
+	At       time.Time
+	Deadline time.Time // a new verification deadline; zero keeps it
+	Extended bool      // set when the deadline is extended
+	NotifyBy time.Time // a new notify-by deadline; zero keeps it
+	Notified bool      // set when the tipster was told
+}
+
+// TipoffFilter narrows a list of tip-offs.
+type TipoffFilter struct {
+	Status TipoffStatus // "" for any
+	// OverdueAt keeps the tip-offs that missed a deadline by then: not
+	// decided by their verification deadline, or a named tipster not told
+	// by their notify-by deadline. Zero keeps all.
+	OverdueAt time.Time
 }
 
 // TipoffStore keeps tip-offs. standards/standardssql and
@@ -64,12 +89,12 @@ type TipoffStore interface {
 	CreateTipoff(ctx context.Context, t Tipoff) error
 	// Tipoff finds a tip-off by receipt, or [ErrNotFound].
 	Tipoff(ctx context.Context, receipt string) (Tipoff, error)
-	// ListTipoffs returns tip-offs in ID order after p.After, optionally
-	// of one status.
-	ListTipoffs(ctx context.Context, status TipoffStatus, p trace.Page) ([]Tipoff, error)
-	// UpdateTipoff sets status, note and handler and returns the tip-off;
-	// [ErrNotFound] when there is none with receipt.
-	UpdateTipoff(ctx context.Context, receipt string, status TipoffStatus, note, by string, at time.Time) (Tipoff, error)
+	// ListTipoffs returns tip-offs in ID order after p.After, filtered.
+	ListTipoffs(ctx context.Context, f TipoffFilter, p trace.Page) ([]Tipoff, error)
+	// UpdateTipoff applies c to the tip-off with receipt if its status is
+	// still c.From, and returns it; [ErrNotFound] when there is none,
+	// [ErrConflict] when its status moved.
+	UpdateTipoff(ctx context.Context, receipt string, c TipoffChange) (Tipoff, error)
 }
 
 // NewTipoff is what a member of the public files.
@@ -215,9 +240,10 @@ func (t *Tipoffs) Lookup(ctx context.Context, p trace.Principal, receipt string)
 	return view, full, nil
 }
 
-// List returns one page of tip-offs, of one status when set: for
-// regulators only, since tip-offs name their tipsters.
-func (t *Tipoffs) List(ctx context.Context, caller trace.Principal, status TipoffStatus, p trace.Page) ([]Tipoff, string, error) {
+// List returns one page of tip-offs, of one status when set, or only
+// those overdue now: for regulators only, since tip-offs name their
+// tipsters.
+func (t *Tipoffs) List(ctx context.Context, caller trace.Principal, status TipoffStatus, overdue bool, p trace.Page) ([]Tipoff, string, error) {
 	if err := caller.Require(trace.RoleRegulator); err != nil {
 		return nil, "", err
 	}
@@ -228,27 +254,93 @@ func (t *Tipoffs) List(ctx context.Context, caller trace.Principal, status Tipof
 	if status != "" && !slices.Contains(TipoffStatuses, status) {
 		return nil, "", invalid("status", "unknown status %q", status)
 	}
-	list, err := t.store.ListTipoffs(ctx, status, trace.Page{Limit: p.Limit + 1, After: p.After})
+	f := TipoffFilter{Status: status}
+	if overdue {
+		f.OverdueAt = t.now.Now()
+	}
+	list, err := t.store.ListTipoffs(ctx, f, trace.Page{Limit: p.Limit + 1, After: p.After})
 	if err != nil {
 		return nil, "", fmt.Errorf("list tip-offs: %w", err)
 	}
 	return trace.PageOf(list, p.Limit, func(t Tipoff) string { return t.ID })
 }
 
-// Update moves a tip-off to status with a regulator's note.
-func (t *Tipoffs) Update(ctx context.Context, caller trace.Principal, receipt string, status TipoffStatus, note string) (Tipoff, error) {
+// Working days of the tip-off workflow (market regulation's complaint and
+// report rules).
+const (
+	// ExtendDays is the one extension of the verification deadline.
+	ExtendDays = 15
+	// NotifyDays is how long a named tipster may wait to hear whether a
+	// case was opened, from the decision.
+	NotifyDays = 5
+)
+
+// next lists the statuses a tip-off may move to from each status.
+var next = map[TipoffStatus][]TipoffStatus{
+	TipoffReceived:   {TipoffVerifying, TipoffCaseOpened, TipoffRejected},
+	TipoffVerifying:  {TipoffCaseOpened, TipoffRejected},
+	TipoffCaseOpened: {TipoffClosed},
+	TipoffRejected:   {TipoffClosed},
+}
+
+// TipoffUpdate is what a regulator changes: the status (or the same one,
+// with a note), an extension of the verification deadline, or that the
+// named tipster was told of the decision.
+type TipoffUpdate struct {
+	Status          TipoffStatus `json:"status"`
+	Note            string       `json:"note"`
+	Extend          bool         `json:"extend"`
+	TipsterNotified bool         `json:"tipsterNotified"`
+}
+
+// Update applies a regulator's update: received → verifying → case_opened
+// or rejected (no case opened) → closed. Deciding starts the notify-by
+// deadline of a named tipster; the verification deadline may be extended
+// once, before the decision.
+func (t *Tipoffs) Update(ctx context.Context, caller trace.Principal, receipt string, u TipoffUpdate) (Tipoff, error) {
 	if err := caller.Require(trace.RoleRegulator); err != nil {
 		return Tipoff{}, err
 	}
-	if !slices.Contains(TipoffStatuses, status) {
+	if !slices.Contains(TipoffStatuses, u.Status) {
 		return Tipoff{}, invalid("status", "must be one of received, verifying, case_opened, closed, rejected")
 	}
-	if err := checkText("note", note, false, 4000); err != nil {
+	if err := checkText("note", u.Note, false, 4000); err != nil {
 		return Tipoff{}, err
 	}
-	tip, err := t.store.UpdateTipoff(ctx, strings.ToUpper(strings.TrimSpace(receipt)), status, note, caller.KeyID, t.now.Now())
+	receipt = strings.ToUpper(strings.TrimSpace(receipt))
+	tip, err := t.store.Tipoff(ctx, receipt)
+	if err != nil {
+		return Tipoff{}, fmt.Errorf("tip-off %s: %w", receipt, err)
+	}
+	now := t.now.Now()
+	c := TipoffChange{From: tip.Status, Status: u.Status, Note: u.Note, By: caller.KeyID, At: now}
+	if u.Status != tip.Status && !slices.Contains(next[tip.Status], u.Status) {
+		return Tipoff{}, &trace.FieldError{Field: "status", Kind: ErrConflict,
+			Msg: fmt.Sprintf("a tip-off that is %s cannot become %s", tip.Status, u.Status)}
+	}
+	if u.Extend {
+		switch {
+		case tip.Extended:
+			return Tipoff{}, &trace.FieldError{Field: "extend", Kind: ErrConflict, Msg: "the verification deadline was extended once already"}
+		case tip.Status != TipoffReceived && tip.Status != TipoffVerifying:
+			return Tipoff{}, &trace.FieldError{Field: "extend", Kind: ErrConflict, Msg: "the decision is made: there is nothing to extend"}
+		}
+		c.Deadline, c.Extended = t.days.Deadline(tip.Deadline.Add(-time.Nanosecond), ExtendDays).Due, true
+	}
+	decided := (u.Status == TipoffCaseOpened || u.Status == TipoffRejected) && u.Status != tip.Status
+	if decided && !tip.Anonymous {
+		c.NotifyBy = t.days.Deadline(now, NotifyDays).Due
+	}
+	if u.TipsterNotified {
+		if tip.NotifyBy.IsZero() && c.NotifyBy.IsZero() {
+			return Tipoff{}, &trace.FieldError{Field: "tipsterNotified", Kind: ErrConflict,
+				Msg: "there is no decision to tell a named tipster of"}
+		}
+		c.Notified = true
+	}
+	up, err := t.store.UpdateTipoff(ctx, receipt, c)
 	if err != nil {
 		return Tipoff{}, fmt.Errorf("update tip-off %s: %w", receipt, err)
 	}
-	return tip, nil
+	return up, nil
 }

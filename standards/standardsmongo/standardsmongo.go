@@ -95,6 +95,8 @@ type tipoffDoc struct {
 	UpdatedAt   time.Time  `bson:"updatedAt"`
 	Deadline    *time.Time `bson:"verifyBy,omitempty"`
 	NotifyBy    *time.Time `bson:"notifyBy,omitempty"`
+	Extended    bool       `bson:"extended,omitempty"`
+	Notified    bool       `bson:"notified,omitempty"`
 }
 
 // timeOrNil is t as an optional stored time: nil when t is zero.
@@ -118,7 +120,7 @@ func (d tipoffDoc) tipoff() standards.Tipoff {
 		EntityID: d.EntityID, Category: d.Category, Description: d.Description, Anonymous: d.Anonymous, Name: d.Name,
 		Contact: d.Contact, Client: d.Client, Status: standards.TipoffStatus(d.Status), Note: d.Note,
 		HandledBy: d.HandledBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		Deadline: optTime(d.Deadline), NotifyBy: optTime(d.NotifyBy)}
+		Deadline: optTime(d.Deadline), NotifyBy: optTime(d.NotifyBy), Extended: d.Extended, Notified: d.Notified}
 }
 
 // CreateTipoff implements [standards.TipoffStore].
@@ -127,7 +129,8 @@ func (s *Store) CreateTipoff(ctx context.Context, t standards.Tipoff) error {
 	_, err := c.InsertOne(ctx, tipoffDoc{ID: t.ID, Receipt: t.Receipt, Subject: t.Subject, Code: t.Code, GTIN: t.GTIN,
 		EntityID: t.EntityID, Category: t.Category, Description: t.Description, Anonymous: t.Anonymous, Name: t.Name,
 		Contact: t.Contact, Client: t.Client, Status: string(t.Status), Note: t.Note, HandledBy: t.HandledBy,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Deadline: timeOrNil(t.Deadline), NotifyBy: timeOrNil(t.NotifyBy)})
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Deadline: timeOrNil(t.Deadline), NotifyBy: timeOrNil(t.NotifyBy),
+		Extended: t.Extended, Notified: t.Notified})
 	return translate(err, map[string]string{"_id_": "id", "receipt": "receipt"}, func() string {
 		n, _ := c.CountDocuments(ctx, bson.D{{Key: "_id", Value: t.ID}})
 		if n > 0 {
@@ -148,10 +151,17 @@ func (s *Store) Tipoff(ctx context.Context, receipt string) (standards.Tipoff, e
 }
 
 // ListTipoffs implements [standards.TipoffStore].
-func (s *Store) ListTipoffs(ctx context.Context, status standards.TipoffStatus, p trace.Page) ([]standards.Tipoff, error) {
+func (s *Store) ListTipoffs(ctx context.Context, f standards.TipoffFilter, p trace.Page) ([]standards.Tipoff, error) {
 	q := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: p.After}}}}
-	if status != "" {
-		q = append(q, bson.E{Key: "status", Value: string(status)})
+	if f.Status != "" {
+		q = append(q, bson.E{Key: "status", Value: string(f.Status)})
+	}
+	if !f.OverdueAt.IsZero() {
+		q = append(q, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{string(standards.TipoffReceived), string(standards.TipoffVerifying)}}}},
+				{Key: "verifyBy", Value: bson.D{{Key: "$lte", Value: f.OverdueAt}}}},
+			bson.D{{Key: "notifyBy", Value: bson.D{{Key: "$lte", Value: f.OverdueAt}}}, {Key: "notified", Value: bson.D{{Key: "$ne", Value: true}}}},
+		}})
 	}
 	docs, err := schemamongo.FindAll[tipoffDoc](ctx, s.db.Collection(colTipoffs), q,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit)))
@@ -165,13 +175,34 @@ func (s *Store) ListTipoffs(ctx context.Context, status standards.TipoffStatus, 
 	return out, nil
 }
 
-// UpdateTipoff implements [standards.TipoffStore].
-func (s *Store) UpdateTipoff(ctx context.Context, receipt string, status standards.TipoffStatus, note, by string, at time.Time) (standards.Tipoff, error) {
+// UpdateTipoff implements [standards.TipoffStore], conditional on the
+// status read.
+func (s *Store) UpdateTipoff(ctx context.Context, receipt string, c standards.TipoffChange) (standards.Tipoff, error) {
+	set := bson.D{{Key: "status", Value: string(c.Status)}, {Key: "note", Value: c.Note},
+		{Key: "handledBy", Value: c.By}, {Key: "updatedAt", Value: c.At}}
+	if !c.Deadline.IsZero() {
+		set = append(set, bson.E{Key: "verifyBy", Value: c.Deadline})
+	}
+	if !c.NotifyBy.IsZero() {
+		set = append(set, bson.E{Key: "notifyBy", Value: c.NotifyBy})
+	}
+	if c.Extended {
+		set = append(set, bson.E{Key: "extended", Value: true})
+	}
+	if c.Notified {
+		set = append(set, bson.E{Key: "notified", Value: true})
+	}
 	var d tipoffDoc
-	err := s.db.Collection(colTipoffs).FindOneAndUpdate(ctx, bson.D{{Key: "receipt", Value: receipt}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: string(status)}, {Key: "note", Value: note},
-			{Key: "handledBy", Value: by}, {Key: "updatedAt", Value: at}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	err := s.db.Collection(colTipoffs).FindOneAndUpdate(ctx, bson.D{{Key: "receipt", Value: receipt}, {Key: "status", Value: string(c.From)}},
+		bson.D{{Key: "$set", Value: set}}, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		// No tip-off with this receipt, or its status moved.
+		var now tipoffDoc
+		if err := s.db.Collection(colTipoffs).FindOne(ctx, bson.D{{Key: "receipt", Value: receipt}}).Decode(&now); err != nil {
+			return standards.Tipoff{}, translate(err, nil, nil)
+		}
+		return standards.Tipoff{}, fmt.Errorf("tip-off %s is %s now, not %s: %w", receipt, now.Status, c.From, standards.ErrConflict)
+	}
 	if err != nil {
 		return standards.Tipoff{}, translate(err, nil, nil)
 	}

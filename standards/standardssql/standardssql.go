@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"tracesvc/standards"
 	"tracesvc/trace"
@@ -58,7 +57,26 @@ func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
 	if err := sqlitedb.Migrate(ctx, w, schema); err != nil {
 		return nil, fmt.Errorf("standardssql: %w", err)
 	}
+	if err := workflowColumns(ctx, w); err != nil {
+		return nil, err
+	}
 	return &Store{w: w, r: r}, nil
+}
+
+// workflowColumns upgrades a tipoffs table from before the workflow
+// recorded extensions and notifications.
+func workflowColumns(ctx context.Context, w *sql.DB) error {
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('tipoffs') WHERE name = 'extended'`).Scan(&n); err != nil {
+		return fmt.Errorf("standardssql: inspect tipoffs: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return sqlitedb.Migrate(ctx, w, []string{
+		`ALTER TABLE tipoffs ADD COLUMN extended INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE tipoffs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0`,
+	})
 }
 
 // translate maps driver errors onto the standards sentinels; fields names
@@ -86,7 +104,7 @@ func translate(err error, fields map[string]string) error {
 var tipoffFields = map[string]string{"tipoffs.id": "id", "tipoffs.receipt": "receipt"}
 
 const tipoffCols = `id, receipt, subject, code, gtin, entity_id, category, description, anonymous, name, contact, client,
-	status, note, handled_by, created_at, updated_at, deadline, notify_by`
+	status, note, handled_by, created_at, updated_at, deadline, notify_by, extended, notified`
 
 func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 	var t standards.Tipoff
@@ -94,7 +112,7 @@ func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 	var deadline, notify sql.NullInt64
 	if err := row.Scan(&t.ID, &t.Receipt, &t.Subject, &t.Code, &t.GTIN, &t.EntityID, &t.Category, &t.Description,
 		&t.Anonymous, &t.Name, &t.Contact, &t.Client, &t.Status, &t.Note, &t.HandledBy, &created, &updated,
-		&deadline, &notify); err != nil {
+		&deadline, &notify, &t.Extended, &t.Notified); err != nil {
 		return standards.Tipoff{}, err
 	}
 	t.CreatedAt, t.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
@@ -104,10 +122,10 @@ func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 
 // CreateTipoff implements [standards.TipoffStore].
 func (s *Store) CreateTipoff(ctx context.Context, t standards.Tipoff) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tipoffs (`+tipoffCols+`) VALUES (`+sqlitedb.Marks(19)+`)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tipoffs (`+tipoffCols+`) VALUES (`+sqlitedb.Marks(21)+`)`,
 		t.ID, t.Receipt, t.Subject, t.Code, t.GTIN, t.EntityID, t.Category, t.Description, t.Anonymous, t.Name,
 		t.Contact, t.Client, string(t.Status), t.Note, t.HandledBy, sqlitedb.Millis(t.CreatedAt),
-		sqlitedb.Millis(t.UpdatedAt), sqlitedb.MillisOrNull(t.Deadline), sqlitedb.MillisOrNull(t.NotifyBy))
+		sqlitedb.Millis(t.UpdatedAt), sqlitedb.MillisOrNull(t.Deadline), sqlitedb.MillisOrNull(t.NotifyBy), t.Extended, t.Notified)
 	return translate(err, tipoffFields)
 }
 
@@ -118,12 +136,17 @@ func (s *Store) Tipoff(ctx context.Context, receipt string) (standards.Tipoff, e
 }
 
 // ListTipoffs implements [standards.TipoffStore].
-func (s *Store) ListTipoffs(ctx context.Context, status standards.TipoffStatus, p trace.Page) ([]standards.Tipoff, error) {
+func (s *Store) ListTipoffs(ctx context.Context, f standards.TipoffFilter, p trace.Page) ([]standards.Tipoff, error) {
 	q := `SELECT ` + tipoffCols + ` FROM tipoffs WHERE id > ?`
 	args := []any{p.After}
-	if status != "" {
+	if f.Status != "" {
 		q += ` AND status = ?`
-		args = append(args, string(status))
+		args = append(args, string(f.Status))
+	}
+	if !f.OverdueAt.IsZero() {
+		at := sqlitedb.Millis(f.OverdueAt)
+		q += ` AND ((status IN ('received', 'verifying') AND deadline <= ?) OR (notify_by IS NOT NULL AND notified = 0 AND notify_by <= ?))`
+		args = append(args, at, at)
 	}
 	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, p.Limit)...)
 	if err != nil {
@@ -134,25 +157,28 @@ func (s *Store) ListTipoffs(ctx context.Context, status standards.TipoffStatus, 
 }
 
 // UpdateTipoff implements [standards.TipoffStore].
-func (s *Store) UpdateTipoff(ctx context.Context, receipt string, status standards.TipoffStatus, note, by string, at time.Time) (standards.Tipoff, error) {
+func (s *Store) UpdateTipoff(ctx context.Context, receipt string, c standards.TipoffChange) (standards.Tipoff, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return standards.Tipoff{}, translate(err, nil)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE tipoffs SET status = ?, note = ?, handled_by = ?, updated_at = ? WHERE receipt = ?`,
-		string(status), note, by, sqlitedb.Millis(at), receipt)
+	res, err := tx.ExecContext(ctx, `UPDATE tipoffs SET status = ?, note = ?, handled_by = ?, updated_at = ?,
+		deadline = COALESCE(?, deadline), notify_by = COALESCE(?, notify_by), extended = extended OR ?, notified = notified OR ?
+		WHERE receipt = ? AND status = ?`,
+		string(c.Status), c.Note, c.By, sqlitedb.Millis(c.At), sqlitedb.MillisOrNull(c.Deadline), sqlitedb.MillisOrNull(c.NotifyBy),
+		c.Extended, c.Notified, receipt, string(c.From))
+	if err != nil {
+		return standards.Tipoff{}, translate(err, nil)
+	}
+	t, err := scanTipoff(tx.QueryRowContext(ctx, `SELECT `+tipoffCols+` FROM tipoffs WHERE receipt = ?`, receipt))
 	if err != nil {
 		return standards.Tipoff{}, translate(err, nil)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return standards.Tipoff{}, translate(err, nil)
 	} else if n == 0 {
-		return standards.Tipoff{}, standards.ErrNotFound
-	}
-	t, err := scanTipoff(tx.QueryRowContext(ctx, `SELECT `+tipoffCols+` FROM tipoffs WHERE receipt = ?`, receipt))
-	if err != nil {
-		return standards.Tipoff{}, translate(err, nil)
+		return standards.Tipoff{}, fmt.Errorf("tip-off %s is %s now, not %s: %w", receipt, t.Status, c.From, standards.ErrConflict)
 	}
 	return t, translate(tx.Commit(), nil)
 }

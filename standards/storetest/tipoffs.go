@@ -99,7 +99,7 @@ func testTipoffs(t *testing.T, s standards.TipoffStore) {
 
 	list := func(status standards.TipoffStatus, p trace.Page) []standards.Tipoff {
 		t.Helper()
-		got, err := s.ListTipoffs(ctx, status, p)
+		got, err := s.ListTipoffs(ctx, standards.TipoffFilter{Status: status}, p)
 		storetest.Must(t, err)
 		return got
 	}
@@ -112,7 +112,8 @@ func testTipoffs(t *testing.T, s standards.TipoffStore) {
 	storetest.Equal(t, tipoffIDs(list(standards.TipoffCaseOpened, trace.Page{Limit: 10})), []string{})
 
 	at := t0.Add(26*time.Hour + 5*time.Millisecond)
-	up, err := s.UpdateTipoff(ctx, t2.Receipt, standards.TipoffCaseOpened, "forwarded to the market regulator", "k9", at)
+	up, err := s.UpdateTipoff(ctx, t2.Receipt, standards.TipoffChange{From: standards.TipoffReceived, Status: standards.TipoffCaseOpened,
+		Note: "forwarded to the market regulator", By: "k9", At: at})
 	storetest.Must(t, err)
 	want := t2
 	want.Status, want.Note, want.HandledBy, want.UpdatedAt = standards.TipoffCaseOpened, "forwarded to the market regulator", "k9", at
@@ -128,12 +129,55 @@ func testTipoffs(t *testing.T, s standards.TipoffStore) {
 	storetest.Equal(t, tipoffIDs(list(standards.TipoffReceived, trace.Page{Limit: 10})), []string{"t03"})
 
 	// The named tip-off keeps its confidential fields and deadlines.
-	up, err = s.UpdateTipoff(ctx, t1.Receipt, standards.TipoffClosed, "", "k1", at)
+	up, err = s.UpdateTipoff(ctx, t1.Receipt, standards.TipoffChange{From: standards.TipoffVerifying, Status: standards.TipoffClosed, By: "k1", At: at})
 	storetest.Must(t, err)
 	want = t1
 	want.Status, want.Note, want.UpdatedAt = standards.TipoffClosed, "", at
 	storetest.Equal(t, up, want)
 
-	_, err = s.UpdateTipoff(ctx, "R-nope", standards.TipoffClosed, "", "k1", at)
+	_, err = s.UpdateTipoff(ctx, "R-nope", standards.TipoffChange{From: standards.TipoffReceived, Status: standards.TipoffClosed, At: at})
 	storetest.WantErr(t, err, standards.ErrNotFound, "")
+	// The status moved since it was read: nothing changes.
+	_, err = s.UpdateTipoff(ctx, t3.Receipt, standards.TipoffChange{From: standards.TipoffVerifying, Status: standards.TipoffCaseOpened, At: at})
+	storetest.WantErr(t, err, standards.ErrConflict, "")
+	got, err = s.Tipoff(ctx, t3.Receipt)
+	storetest.Must(t, err)
+	storetest.Equal(t, got, t3)
+
+	// An extension and a notify-by deadline, then the tipster told.
+	ext, notify := t0.Add(30*24*time.Hour), t0.Add(40*24*time.Hour)
+	up, err = s.UpdateTipoff(ctx, t3.Receipt, standards.TipoffChange{From: standards.TipoffReceived, Status: standards.TipoffVerifying,
+		By: "k2", At: at, Deadline: ext, Extended: true})
+	storetest.Must(t, err)
+	if !up.Extended || !up.Deadline.Equal(ext) || up.Notified {
+		t.Fatalf("extended: %+v", up)
+	}
+	up, err = s.UpdateTipoff(ctx, t3.Receipt, standards.TipoffChange{From: standards.TipoffVerifying, Status: standards.TipoffRejected,
+		By: "k2", At: at, NotifyBy: notify})
+	storetest.Must(t, err)
+	if !up.Extended || !up.Deadline.Equal(ext) || !up.NotifyBy.Equal(notify) || up.Notified {
+		t.Fatalf("decided: %+v", up)
+	}
+	overdue := func(at time.Time) []string {
+		t.Helper()
+		got, err := s.ListTipoffs(ctx, standards.TipoffFilter{OverdueAt: at}, trace.Page{Limit: 10})
+		storetest.Must(t, err)
+		return tipoffIDs(got)
+	}
+	// Nothing is due yet; by notify, t1's tipster (due at 15 days) and
+	// t3's are still waiting to be told.
+	storetest.Equal(t, overdue(t0.Add(time.Hour)), []string{})
+	storetest.Equal(t, overdue(notify), []string{"t01", "t03"})
+	up, err = s.UpdateTipoff(ctx, t3.Receipt, standards.TipoffChange{From: standards.TipoffRejected, Status: standards.TipoffRejected,
+		By: "k2", At: at, Notified: true})
+	storetest.Must(t, err)
+	if !up.Notified || !up.NotifyBy.Equal(notify) {
+		t.Fatalf("notified: %+v", up)
+	}
+	storetest.Equal(t, overdue(notify), []string{"t01"})
+	// A tip-off still being verified past its deadline is overdue.
+	late := tipoff(5, standards.TipoffVerifying)
+	late.Deadline = t0.Add(time.Hour)
+	storetest.Must(t, s.CreateTipoff(ctx, late))
+	storetest.Equal(t, overdue(t0.Add(2*time.Hour)), []string{"t05"}) // t4 is closed: its deadline no longer counts
 }
