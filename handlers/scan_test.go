@@ -617,8 +617,20 @@ func TestTipoffWorkflow(t *testing.T) {
 	if got := overdue(); len(got) != 0 {
 		t.Fatalf("overdue after telling: %v", got)
 	}
-	if r := patch(named, map[string]any{"status": "closed"}); r.Code != 200 {
-		t.Fatalf("close: %d %s", r.Code, r.Body)
+	if r := patch(anon, map[string]any{"status": "closed", "reward": "100"}); r.Code != 409 || r.errField() != "reward" {
+		t.Fatalf("a reward for a tip-off whose case was never opened: %d %s", r.Code, r.Body)
+	}
+	if r := patch(named, map[string]any{"status": "closed", "reward": "5OO"}); r.Code != 400 || r.errField() != "reward" {
+		t.Fatalf("a malformed reward: %d %s", r.Code, r.Body)
+	}
+	if r := patch(named, map[string]any{"status": "closed", "reward": "500"}); r.Code != 200 || r.JSON()["reward"] != "500.00" {
+		t.Fatalf("close with a reward: %d %s", r.Code, r.Body)
+	}
+	if r := patch(named, map[string]any{"status": "closed", "reward": "50"}); r.Code != 409 {
+		t.Fatalf("a second reward: %d %s", r.Code, r.Body)
+	}
+	if st := e.must(200, "GET", "/api/v1/tipoffs/"+named, "", nil).JSON(); st["reward"] != nil {
+		t.Fatalf("the public sees the reward: %v", st)
 	}
 	runCases(t, e, map[string]authCase{
 		"overdue bad":    {"GET", "/api/v1/tipoffs?overdue=maybe", e.reg, nil, 400, "invalid"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ type Tipoff struct {
 	NotifyBy    time.Time    `json:"notifyTipsterBy,omitzero"`  // when a named tipster must hear back
 	Extended    bool         `json:"extended,omitempty"`        // the verification deadline was extended (once)
 	Notified    bool         `json:"tipsterNotified,omitempty"` // the named tipster was told of the decision
+	Reward      string       `json:"reward,omitempty"`          // the reward paid for a tip-off that led to a penalty, in yuan ("500.00")
 }
 
 // TipoffChange is a regulator's change of a tip-off, as the store applies
@@ -70,6 +72,7 @@ type TipoffChange struct {
 	Extended bool      // set when the deadline is extended
 	NotifyBy time.Time // a new notify-by deadline; zero keeps it
 	Notified bool      // set when the tipster was told
+	Reward   string    // a reward, in yuan; "" keeps it
 }
 
 // TipoffFilter narrows a list of tip-offs.
@@ -275,6 +278,23 @@ const (
 	NotifyDays = 5
 )
 
+// yuan validates an amount of money in yuan, to the fen, and returns it
+// with two decimals.
+func yuan(s string) (string, error) {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	if whole == "" || len(whole) > 9 || strings.Trim(whole, "0123456789") != "" || len(frac) > 2 || strings.Trim(frac, "0123456789") != "" {
+		return "", invalid("reward", "must be an amount in yuan such as 500 or 500.00, got %q", s)
+	}
+	n, _ := strconv.Atoi(whole)
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	if n == 0 && frac == "00" {
+		return "", invalid("reward", "must be more than zero")
+	}
+	return strconv.Itoa(n) + "." + frac, nil
+}
+
 // next lists the statuses a tip-off may move to from each status.
 var next = map[TipoffStatus][]TipoffStatus{
 	TipoffReceived:   {TipoffVerifying, TipoffCaseOpened, TipoffRejected},
@@ -291,6 +311,9 @@ type TipoffUpdate struct {
 	Note            string       `json:"note"`
 	Extend          bool         `json:"extend"`
 	TipsterNotified bool         `json:"tipsterNotified"`
+	// Reward marks a tip-off that led to a penalty rewarded, with the
+	// amount in yuan ("500" or "500.00"); only once its case is closed.
+	Reward string `json:"reward"`
 }
 
 // Update applies a regulator's update: received → verifying → case_opened
@@ -337,6 +360,20 @@ func (t *Tipoffs) Update(ctx context.Context, caller trace.Principal, receipt st
 				Msg: "there is no decision to tell a named tipster of"}
 		}
 		c.Notified = true
+	}
+	if u.Reward != "" {
+		amount, err := yuan(u.Reward)
+		if err != nil {
+			return Tipoff{}, err
+		}
+		if u.Status != TipoffClosed || tip.Status != TipoffClosed && tip.Status != TipoffCaseOpened {
+			return Tipoff{}, &trace.FieldError{Field: "reward", Kind: ErrConflict,
+				Msg: "a reward is for a tip-off whose case led to a penalty: close the case with it"}
+		}
+		if tip.Reward != "" {
+			return Tipoff{}, &trace.FieldError{Field: "reward", Kind: ErrConflict, Msg: "this tip-off was rewarded already (" + tip.Reward + " yuan)"}
+		}
+		c.Reward = amount
 	}
 	up, err := t.store.UpdateTipoff(ctx, receipt, c)
 	if err != nil {

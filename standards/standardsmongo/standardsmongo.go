@@ -97,6 +97,7 @@ type tipoffDoc struct {
 	NotifyBy    *time.Time `bson:"notifyBy,omitempty"`
 	Extended    bool       `bson:"extended,omitempty"`
 	Notified    bool       `bson:"notified,omitempty"`
+	Reward      string     `bson:"reward,omitempty"`
 }
 
 // timeOrNil is t as an optional stored time: nil when t is zero.
@@ -120,7 +121,7 @@ func (d tipoffDoc) tipoff() standards.Tipoff {
 		EntityID: d.EntityID, Category: d.Category, Description: d.Description, Anonymous: d.Anonymous, Name: d.Name,
 		Contact: d.Contact, Client: d.Client, Status: standards.TipoffStatus(d.Status), Note: d.Note,
 		HandledBy: d.HandledBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		Deadline: optTime(d.Deadline), NotifyBy: optTime(d.NotifyBy), Extended: d.Extended, Notified: d.Notified}
+		Deadline: optTime(d.Deadline), NotifyBy: optTime(d.NotifyBy), Extended: d.Extended, Notified: d.Notified, Reward: d.Reward}
 }
 
 // CreateTipoff implements [standards.TipoffStore].
@@ -130,7 +131,7 @@ func (s *Store) CreateTipoff(ctx context.Context, t standards.Tipoff) error {
 		EntityID: t.EntityID, Category: t.Category, Description: t.Description, Anonymous: t.Anonymous, Name: t.Name,
 		Contact: t.Contact, Client: t.Client, Status: string(t.Status), Note: t.Note, HandledBy: t.HandledBy,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Deadline: timeOrNil(t.Deadline), NotifyBy: timeOrNil(t.NotifyBy),
-		Extended: t.Extended, Notified: t.Notified})
+		Extended: t.Extended, Notified: t.Notified, Reward: t.Reward})
 	return translate(err, map[string]string{"_id_": "id", "receipt": "receipt"}, func() string {
 		n, _ := c.CountDocuments(ctx, bson.D{{Key: "_id", Value: t.ID}})
 		if n > 0 {
@@ -191,6 +192,9 @@ func (s *Store) UpdateTipoff(ctx context.Context, receipt string, c standards.Ti
 	}
 	if c.Notified {
 		set = append(set, bson.E{Key: "notified", Value: true})
+	}
+	if c.Reward != "" {
+		set = append(set, bson.E{Key: "reward", Value: c.Reward})
 	}
 	var d tipoffDoc
 	err := s.db.Collection(colTipoffs).FindOneAndUpdate(ctx, bson.D{{Key: "receipt", Value: receipt}, {Key: "status", Value: string(c.From)}},

@@ -64,19 +64,25 @@ func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
 }
 
 // workflowColumns upgrades a tipoffs table from before the workflow
-// recorded extensions and notifications.
+// recorded extensions, notifications and rewards, one column at a time.
 func workflowColumns(ctx context.Context, w *sql.DB) error {
-	var n int
-	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('tipoffs') WHERE name = 'extended'`).Scan(&n); err != nil {
-		return fmt.Errorf("standardssql: inspect tipoffs: %w", err)
+	for _, col := range []struct{ name, ddl string }{
+		{"extended", `ALTER TABLE tipoffs ADD COLUMN extended INTEGER NOT NULL DEFAULT 0`},
+		{"notified", `ALTER TABLE tipoffs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0`},
+		{"reward", `ALTER TABLE tipoffs ADD COLUMN reward TEXT NOT NULL DEFAULT ''`},
+	} {
+		var n int
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('tipoffs') WHERE name = ?`, col.name).Scan(&n); err != nil {
+			return fmt.Errorf("standardssql: inspect tipoffs: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := sqlitedb.Migrate(ctx, w, []string{col.ddl}); err != nil {
+			return err
+		}
 	}
-	if n > 0 {
-		return nil
-	}
-	return sqlitedb.Migrate(ctx, w, []string{
-		`ALTER TABLE tipoffs ADD COLUMN extended INTEGER NOT NULL DEFAULT 0`,
-		`ALTER TABLE tipoffs ADD COLUMN notified INTEGER NOT NULL DEFAULT 0`,
-	})
+	return nil
 }
 
 // translate maps driver errors onto the standards sentinels; fields names
@@ -104,7 +110,7 @@ func translate(err error, fields map[string]string) error {
 var tipoffFields = map[string]string{"tipoffs.id": "id", "tipoffs.receipt": "receipt"}
 
 const tipoffCols = `id, receipt, subject, code, gtin, entity_id, category, description, anonymous, name, contact, client,
-	status, note, handled_by, created_at, updated_at, deadline, notify_by, extended, notified`
+	status, note, handled_by, created_at, updated_at, deadline, notify_by, extended, notified, reward`
 
 func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 	var t standards.Tipoff
@@ -112,7 +118,7 @@ func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 	var deadline, notify sql.NullInt64
 	if err := row.Scan(&t.ID, &t.Receipt, &t.Subject, &t.Code, &t.GTIN, &t.EntityID, &t.Category, &t.Description,
 		&t.Anonymous, &t.Name, &t.Contact, &t.Client, &t.Status, &t.Note, &t.HandledBy, &created, &updated,
-		&deadline, &notify, &t.Extended, &t.Notified); err != nil {
+		&deadline, &notify, &t.Extended, &t.Notified, &t.Reward); err != nil {
 		return standards.Tipoff{}, err
 	}
 	t.CreatedAt, t.UpdatedAt = sqlitedb.FromMillis(created), sqlitedb.FromMillis(updated)
@@ -122,10 +128,10 @@ func scanTipoff(row sqlitedb.Scanner) (standards.Tipoff, error) {
 
 // CreateTipoff implements [standards.TipoffStore].
 func (s *Store) CreateTipoff(ctx context.Context, t standards.Tipoff) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO tipoffs (`+tipoffCols+`) VALUES (`+sqlitedb.Marks(21)+`)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tipoffs (`+tipoffCols+`) VALUES (`+sqlitedb.Marks(22)+`)`,
 		t.ID, t.Receipt, t.Subject, t.Code, t.GTIN, t.EntityID, t.Category, t.Description, t.Anonymous, t.Name,
 		t.Contact, t.Client, string(t.Status), t.Note, t.HandledBy, sqlitedb.Millis(t.CreatedAt),
-		sqlitedb.Millis(t.UpdatedAt), sqlitedb.MillisOrNull(t.Deadline), sqlitedb.MillisOrNull(t.NotifyBy), t.Extended, t.Notified)
+		sqlitedb.Millis(t.UpdatedAt), sqlitedb.MillisOrNull(t.Deadline), sqlitedb.MillisOrNull(t.NotifyBy), t.Extended, t.Notified, t.Reward)
 	return translate(err, tipoffFields)
 }
 
@@ -164,10 +170,11 @@ func (s *Store) UpdateTipoff(ctx context.Context, receipt string, c standards.Ti
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `UPDATE tipoffs SET status = ?, note = ?, handled_by = ?, updated_at = ?,
-		deadline = COALESCE(?, deadline), notify_by = COALESCE(?, notify_by), extended = extended OR ?, notified = notified OR ?
+		deadline = COALESCE(?, deadline), notify_by = COALESCE(?, notify_by), extended = extended OR ?, notified = notified OR ?,
+		reward = CASE WHEN ? != '' THEN ? ELSE reward END
 		WHERE receipt = ? AND status = ?`,
 		string(c.Status), c.Note, c.By, sqlitedb.Millis(c.At), sqlitedb.MillisOrNull(c.Deadline), sqlitedb.MillisOrNull(c.NotifyBy),
-		c.Extended, c.Notified, receipt, string(c.From))
+		c.Extended, c.Notified, c.Reward, c.Reward, receipt, string(c.From))
 	if err != nil {
 		return standards.Tipoff{}, translate(err, nil)
 	}

@@ -180,4 +180,14 @@ func testTipoffs(t *testing.T, s standards.TipoffStore) {
 	late.Deadline = t0.Add(time.Hour)
 	storetest.Must(t, s.CreateTipoff(ctx, late))
 	storetest.Equal(t, overdue(t0.Add(2*time.Hour)), []string{"t05"}) // t4 is closed: its deadline no longer counts
+
+	// A reward, kept with the rest.
+	up, err = s.UpdateTipoff(ctx, t4.Receipt, standards.TipoffChange{From: standards.TipoffClosed, Status: standards.TipoffClosed,
+		By: "k3", At: at, Reward: "500.00"})
+	storetest.Must(t, err)
+	got, err = s.Tipoff(ctx, t4.Receipt)
+	storetest.Must(t, err)
+	if up.Reward != "500.00" || got.Reward != "500.00" || !got.Deadline.Equal(t4.Deadline) {
+		t.Fatalf("rewarded: %+v", got)
+	}
 }
