@@ -222,13 +222,19 @@ func recoverCaptures(ctx context.Context, events trace.EventStore, logger *slog.
 			return
 		case <-tick.C:
 		}
-		n, err := events.RecoverCaptures(ctx, time.Now().Add(-captureStale), "")
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
-		case n > 0:
-			logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
-		}
+		recoverOnce(ctx, events, "", logger)
+	}
+}
+
+// recoverOnce runs one recovery pass (also of writer's own intents, when
+// named) and logs what it did.
+func recoverOnce(ctx context.Context, events trace.EventStore, writer string, logger *slog.Logger) {
+	n, err := events.RecoverCaptures(ctx, time.Now().Add(-captureStale), writer)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
+	case n > 0:
+		logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
 	}
 }
 
@@ -312,11 +318,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// What this instance's previous run left half written is undone before
 	// it serves, so that no capture of this run is taken for it.
-	if n, err := db.stores.Events.RecoverCaptures(ctx, time.Now().Add(-captureStale), cfg.instance); err != nil {
-		logger.ErrorContext(ctx, "recovering half-written captures failed", "err", err)
-	} else if n > 0 {
-		logger.WarnContext(ctx, "undid captures a process left half written", "count", n)
-	}
+	recoverOnce(ctx, db.stores.Events, cfg.instance, logger)
 	go recoverCaptures(ctx, db.stores.Events, logger)
 	// The shutdown's deadline, once it begins. Requests get most of the
 	// grace period; the reserve is for cancelling those still running,

@@ -109,21 +109,11 @@ func TestLegacyEntityWebhooks(t *testing.T) {
 // lease columns, and the issuance counts as abandoned.
 func TestLegacyIssuances(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, stmt := range []string{
+	db := legacyDB(t,
 		`CREATE TABLE issuances (id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner_id TEXT NOT NULL, gtin TEXT NOT NULL,
 			lot TEXT NOT NULL, requested INTEGER NOT NULL, issued INTEGER NOT NULL, state TEXT NOT NULL,
 			idem_key TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID`,
-		`INSERT INTO issuances VALUES ('old', 'sgtin', 'e1', '09506000134352', 'L1', 1000, 0, 'running', 'k', 1, 1)`,
-	} {
-		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`INSERT INTO issuances VALUES ('old', 'sgtin', 'e1', '09506000134352', 'L1', 1000, 0, 'running', 'k', 1, 1)`)
 	s, err := tracesql.New(ctx, db.W, db.R)
 	if err != nil {
 		t.Fatal(err)
@@ -145,22 +135,12 @@ func TestLegacyIssuances(t *testing.T) {
 // kept, and the key holds from then on.
 func TestLegacyAlerts(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, stmt := range []string{
+	db := legacyDB(t,
 		`CREATE TABLE alerts (id TEXT PRIMARY KEY, kind TEXT NOT NULL, gtin TEXT NOT NULL, serial TEXT NOT NULL,
 			owner_id TEXT NOT NULL, scans TEXT NOT NULL, detail TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID`,
 		`CREATE INDEX alerts_code ON alerts(kind, gtin, serial)`,
 		`INSERT INTO alerts VALUES ('a1', 'too_many_scans', '09506000134352', 'S1', 'e1', '[]', 'first', 1)`,
-		`INSERT INTO alerts VALUES ('a2', 'too_many_scans', '09506000134352', 'S1', 'e1', '[]', 'again', 2)`,
-	} {
-		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`INSERT INTO alerts VALUES ('a2', 'too_many_scans', '09506000134352', 'S1', 'e1', '[]', 'again', 2)`)
 	s, err := tracesql.New(ctx, db.W, db.R)
 	if err != nil {
 		t.Fatal(err)
@@ -221,4 +201,21 @@ func TestCaptureAllOrNothing(t *testing.T) {
 			})
 		}
 	}
+}
+
+// legacyDB opens a fresh database holding what stmts make: tables as an
+// earlier version wrote them.
+func legacyDB(t *testing.T, stmts ...string) *sqlitedb.DB {
+	t.Helper()
+	db, err := sqlitedb.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, stmt := range stmts {
+		if _, err := db.W.ExecContext(context.Background(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }
