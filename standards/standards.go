@@ -39,3 +39,11 @@ func checkText(field, s string, required bool, max int) error {
 	}
 	return nil
 }
+
+// isNotFound reports whether err is a not-found of this domain or of trace.
+func isNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, trace.ErrNotFound)
+}
+
+// isConflict reports whether err is a conflict of this domain.
+func isConflict(err error) bool { return errors.Is(err, ErrConflict) }

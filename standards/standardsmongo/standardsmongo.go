@@ -41,7 +41,9 @@ func indexes() schemamongo.Indexes {
 
 // New creates the domain's indexes if needed and returns the store.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	if err := schemamongo.EnsureIndexes(ctx, db, indexes()); err != nil {
+	ix := indexes()
+	ix.Add(declarationIndexes())
+	if err := schemamongo.EnsureIndexes(ctx, db, ix); err != nil {
 		return nil, fmt.Errorf("standardsmongo: %w", translate(err, nil, nil))
 	}
 	return &Store{db: db}, nil

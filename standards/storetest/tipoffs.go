@@ -18,13 +18,15 @@ import (
 
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
-	Tipoffs standards.TipoffStore
+	Tipoffs      standards.TipoffStore
+	Declarations standards.DeclarationStore
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
 func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 	tests := map[string]func(*testing.T, Stores){
-		"Tipoffs": func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
+		"Tipoffs":      func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
+		"Declarations": func(t *testing.T, s Stores) { testDeclarations(t, s.Declarations) },
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
