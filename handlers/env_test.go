@@ -81,8 +81,9 @@ func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
 }
 
 // newEnvWith is newEnvOn with the options adjust sets. The test service
-// lets entities without a company prefix register GTINs unless adjust
-// says otherwise: most tests are about something else.
+// lets entities without a company prefix register GTINs, and batches
+// without a published declaration, unless adjust says otherwise: most
+// tests are about something else.
 func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
@@ -107,7 +108,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	}
 	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
 		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32),
-		Instance: testInstance}
+		Instance: testInstance, DeclarationGated: []trace.Category{}}
 	adjust(&o)
 	svc, err := wire.Build(st, o)
 	if err != nil {

@@ -24,17 +24,19 @@ import (
 
 // Config is what [New] wires together. Every field is required.
 type Config struct {
-	Registry  *trace.Registry
-	Access    *access.Service
-	Audit     *audit.Log
-	Codes     *trace.Codes
-	Chain     *trace.Chain
-	FSMA      *fsma.Exporter
-	Resolver  *scan.Resolver
-	Tipoffs   *standards.Tipoffs
-	Endpoints *recall.Endpoints
-	Logger    *slog.Logger
-	BaseURL   string // public origin, e.g. https://id.example.cn
+	Registry *trace.Registry
+	Access   *access.Service
+	Audit    *audit.Log
+	Codes    *trace.Codes
+	Chain    *trace.Chain
+	FSMA     *fsma.Exporter
+	Resolver *scan.Resolver
+	Tipoffs  *standards.Tipoffs
+	// Declarations are the standard self-declarations.
+	Declarations *standards.Declarations
+	Endpoints    *recall.Endpoints
+	Logger       *slog.Logger
+	BaseURL      string // public origin, e.g. https://id.example.cn
 
 	// LabelFont is an optional TrueType font for label text beyond
 	// Western European characters (see label.Layout.FontPath).
@@ -55,32 +57,33 @@ type Config struct {
 
 // Server serves the API. It is an [http.Handler].
 type Server struct {
-	registry  *trace.Registry
-	access    *access.Service
-	audit     *audit.Log
-	codes     *trace.Codes
-	chain     *trace.Chain
-	fsma      *fsma.Exporter
-	resolver  *scan.Resolver
-	tipoffs   *standards.Tipoffs
-	endpoints *recall.Endpoints
-	pages     *pages
-	fpKey     []byte
-	metrics   *metrics
-	public    *limiter
-	tipLimit  *limiter
-	logger    *slog.Logger
-	baseURL   string
-	labelFont string
-	labels    label.Renderer
-	engine    *gin.Engine
-	now       trace.Clock
+	registry     *trace.Registry
+	access       *access.Service
+	audit        *audit.Log
+	codes        *trace.Codes
+	chain        *trace.Chain
+	fsma         *fsma.Exporter
+	resolver     *scan.Resolver
+	tipoffs      *standards.Tipoffs
+	declarations *standards.Declarations
+	endpoints    *recall.Endpoints
+	pages        *pages
+	fpKey        []byte
+	metrics      *metrics
+	public       *limiter
+	tipLimit     *limiter
+	logger       *slog.Logger
+	baseURL      string
+	labelFont    string
+	labels       label.Renderer
+	engine       *gin.Engine
+	now          trace.Clock
 }
 
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -129,6 +132,17 @@ func (s *Server) routes() {
 	api.GET("/tipoffs", s.allow(regulator...), s.handle(s.listTipoffs))
 	api.PATCH("/tipoffs/:receipt", s.allow(regulator...), s.handle(s.updateTipoff))
 	api.GET("/alerts", s.allow(anyKey...), s.handle(s.listAlerts))
+
+	api.POST("/declarations", s.allow(entityOnly...), s.handle(s.declare))
+	api.GET("/declarations", s.handle(s.listDeclarations))
+	api.GET("/declarations/:id", s.handle(s.getDeclaration))
+	api.PUT("/declarations/:id", s.allow(entityOnly...), s.handle(s.replaceDeclaration))
+	api.GET("/declarations/:id/history", s.handle(s.declarationHistory))
+	api.POST("/declarations/:id/publish", s.allow(entityOnly...), s.handle(s.publishDeclaration))
+	api.POST("/declarations/:id/revise", s.allow(entityOnly...), s.handle(s.reviseDeclaration))
+	api.POST("/declarations/:id/withdraw", s.allow(entityOrRegulator...), s.handle(s.withdrawDeclaration))
+	api.PUT("/declarations/:id/standards/:n/text", s.allow(entityOnly...), s.handle(s.putStandardText))
+	api.GET("/declarations/:id/standards/:n/text", s.handle(s.standardText))
 	api.GET("/me", s.me)
 
 	api.POST("/keys", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.createKey))

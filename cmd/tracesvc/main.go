@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,6 +30,7 @@ import (
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
 	"tracesvc/recall/webhook"
+	"tracesvc/standards"
 	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -63,6 +65,7 @@ type config struct {
 	mongoTimeout   time.Duration
 	holidays       string
 	timezone       string
+	gated          []trace.Category
 	webhookPrivate bool
 	gtinsNoPrefix  bool
 	instance       string
@@ -121,6 +124,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"holiday file for working-day deadlines (format in standards/workday/cn.txt); default: the embedded Chinese schedule (TRACESVC_HOLIDAYS)")
 	fs.StringVar(&cfg.timezone, "timezone", envOr("TRACESVC_TIMEZONE", "Asia/Shanghai"),
 		"the regulator's time zone, in which working-day deadlines are counted (TRACESVC_TIMEZONE)")
+	gated := fs.String("declaration-categories", envOr("TRACESVC_DECLARATION_CATEGORIES", categoryList(standards.GatedCategories)),
+		"comma-separated product categories whose batches need a published standards declaration; \"none\" for none (TRACESVC_DECLARATION_CATEGORIES)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -136,6 +141,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if _, err := time.LoadLocation(cfg.timezone); err != nil {
 		return config{}, fmt.Errorf("-timezone: %w", err)
+	}
+	if cfg.gated, err = parseCategories(*gated); err != nil {
+		return config{}, fmt.Errorf("-declaration-categories: %w", err)
 	}
 	if cfg.mongoTimeout <= 0 {
 		return config{}, fmt.Errorf("-mongo-timeout: %s is not a positive duration", cfg.mongoTimeout)
@@ -190,6 +198,33 @@ func envInt(getenv func(string) string, name string, def int) int {
 		}
 	}
 	return def
+}
+
+// categoryList writes categories as the -declaration-categories flag
+// takes them.
+func categoryList(cs []trace.Category) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return strings.Join(out, ",")
+}
+
+// parseCategories reads a comma-separated list of product categories, or
+// "none".
+func parseCategories(s string) ([]trace.Category, error) {
+	out := []trace.Category{}
+	if strings.TrimSpace(s) == "none" {
+		return out, nil
+	}
+	for _, c := range strings.Split(s, ",") {
+		c := trace.Category(strings.TrimSpace(c))
+		if !slices.Contains(trace.Categories, c) {
+			return nil, fmt.Errorf("%q is not a product category (use %s, or none)", c, categoryList(trace.Categories))
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // workingDays is the calendar of -holidays (or the embedded schedule) in
@@ -300,7 +335,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
-	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days,
+	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,

@@ -106,6 +106,20 @@ func (in *instance) call(t *testing.T, method, path, key, body string) (int, map
 	return resp.StatusCode, m
 }
 
+// declare declares and publishes the standards of the food product with
+// gtin, which registering its batches needs.
+func declare(t *testing.T, call func(t *testing.T, method, path, key, body string) (int, map[string]any), key, gtin string) {
+	t.Helper()
+	code, body := call(t, "POST", "/api/v1/declarations", key, `{"gtins":["`+gtin+`"],"standards":[
+		{"type":"GB","number":"GB 25190-2010","name":"食品安全国家标准 灭菌乳"}]}`)
+	if code != 201 {
+		t.Fatalf("declare: %d %v", code, body)
+	}
+	if code, body = call(t, "POST", "/api/v1/declarations/"+body["id"].(string)+"/publish", key, ""); code != 200 {
+		t.Fatalf("publish: %d %v", code, body)
+	}
+}
+
 func TestRunEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	const admin = "e2e-27e33f9448c6b380a74f9729d4430efd"
@@ -129,8 +143,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if code, body = in.call(t, "POST", "/api/v1/products", key, `{"gtin":"09506000134352","name":"Whole milk 1L","brand":"Haihe","category":"food"}`); code != 201 {
 		t.Fatalf("create product: %d %v", code, body)
 	}
-	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key,
-		`{"lot":"L2026-11","productionDate":"2026-11-20","expiryDate":"2026-12-05","quantity":5000,"unit":"EA"}`); code != 201 {
+	const batch = `{"lot":"L2026-11","productionDate":"2026-11-20","expiryDate":"2026-12-05","quantity":5000,"unit":"EA"}`
+	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key, batch); code != 409 ||
+		!strings.Contains(fmt.Sprint(body["error"]), "published declaration") {
+		t.Fatalf("a food batch without a declaration: %d %v", code, body)
+	}
+	declare(t, in.call, key, "09506000134352")
+	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key, batch); code != 201 {
 		t.Fatalf("create batch: %d %v", code, body)
 	}
 	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true {
@@ -353,6 +372,7 @@ func TestRunOnMongo(t *testing.T) {
 	if code, body = in.call(t, "POST", "/api/v1/products", key, `{"gtin":"09506000134352","name":"Eggs","category":"food"}`); code != 201 {
 		t.Fatalf("create product: %d %v", code, body)
 	}
+	declare(t, in.call, key, "09506000134352")
 	if code, body = in.call(t, "POST", "/api/v1/products/09506000134352/batches", key,
 		`{"lot":"E1","productionDate":"2026-11-20","quantity":360,"unit":"EA"}`); code != 201 {
 		t.Fatalf("create batch: %d %v", code, body)

@@ -133,6 +133,7 @@ func (p *process) batch(t *testing.T, admin string) (key, codesPath string) {
 	if code, body = p.api.call(t, "POST", "/api/v1/products", key, `{"gtin":"09506000134352","name":"Whole milk 1L","category":"food"}`); code != 201 {
 		t.Fatalf("create product: %d %v", code, body)
 	}
+	declare(t, p.api.call, key, "09506000134352")
 	if code, body = p.api.call(t, "POST", "/api/v1/products/09506000134352/batches", key,
 		`{"lot":"L1","productionDate":"2026-11-20","quantity":1000000,"unit":"EA"}`); code != 201 {
 		t.Fatalf("create batch: %d %v", code, body)

@@ -43,8 +43,9 @@ type Stores struct {
 	Scans     scan.Store
 	Keys      access.Store
 	Audit     audit.Store
-	Tipoffs   standards.TipoffStore
-	Endpoints recall.EndpointStore
+	Tipoffs      standards.TipoffStore
+	Declarations standards.DeclarationStore
+	Endpoints    recall.EndpointStore
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
@@ -62,7 +63,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, Endpoints: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -80,7 +81,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, Endpoints: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -112,6 +113,10 @@ type Options struct {
 	// WorkingDays counts deadlines in working days; nil is the embedded
 	// Chinese schedule in Asia/Shanghai.
 	WorkingDays *workday.Calendar
+	// DeclarationGated are the product categories whose batches need a
+	// published standards declaration: nil is standards.GatedCategories,
+	// an empty list none.
+	DeclarationGated []trace.Category
 	// RecordTimeSettle: see trace.ChainConfig.
 	RecordTimeSettle time.Duration
 	// IssuanceLease is how long a running issuance stays held without a
@@ -143,8 +148,27 @@ func Build(st Stores, o Options) (*Service, error) {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 
+	days := o.WorkingDays
+	if days == nil {
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			return nil, fmt.Errorf("the regulator's time zone: %w", err)
+		}
+		if days, err = workday.Default(shanghai); err != nil {
+			return nil, err
+		}
+	}
+	if o.DeclarationGated == nil {
+		o.DeclarationGated = standards.GatedCategories
+	}
+	// The declarations read products from the register's store, and rule
+	// on its batches as a gate.
+	declarations := standards.NewDeclarations(st.Declarations, st.Trace, standards.DeclarationsConfig{
+		Now: o.Now, Location: days.Location(), Gated: o.DeclarationGated})
+
 	// trace, the register and custody record.
-	registry := trace.NewRegistry(st.Trace, trace.RegistryConfig{Now: o.Now, GTINsWithoutPrefix: o.GTINsWithoutPrefix})
+	registry := trace.NewRegistry(st.Trace, trace.RegistryConfig{Now: o.Now, GTINsWithoutPrefix: o.GTINsWithoutPrefix,
+		Gates: []trace.Gate{declarations}})
 	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
 		SerialLength: o.SerialLength, Now: o.Now, Instance: o.Instance, Lease: o.IssuanceLease})
 	if err != nil {
@@ -160,28 +184,18 @@ func Build(st Stores, o Options) (*Service, error) {
 	}
 
 	// standards and recall, built on the register.
-	days := o.WorkingDays
-	if days == nil {
-		shanghai, err := time.LoadLocation("Asia/Shanghai")
-		if err != nil {
-			return nil, fmt.Errorf("the regulator's time zone: %w", err)
-		}
-		if days, err = workday.Default(shanghai); err != nil {
-			return nil, err
-		}
-	}
 	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now, days)
 	endpoints := recall.NewEndpoints(st.Endpoints, sealer, o.WebhookPolicy, o.Now)
 
 	// The consumer-facing resolver reads the higher domains' answers
-	// through its lookups; none are wired yet (no recall campaigns,
-	// declarations or credit records exist), which the lookups' doc
-	// comments define as "nothing to show".
+	// through its lookups: the declared standards; recall campaigns and
+	// credit records do not exist yet, which the lookups' doc comments
+	// define as "nothing to show".
 	resolver := scan.New(registry, st.Codes, st.Events, chain, st.Scans, scan.Config{
-		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now})
+		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations})
 
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
-		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Endpoints: endpoints,
+		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Endpoints: endpoints,
 		Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
 	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver}, nil
