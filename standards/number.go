@@ -38,11 +38,11 @@ var provinces = []string{"11", "12", "13", "14", "15", "21", "22", "23", "31", "
 // The number patterns by type, on a normalised number. Each ends with the
 // year; the parts before it are the code and the serial.
 var numberPatterns = map[StandardType]*regexp.Regexp{
-	TypeGB:         regexp.MustCompile(`^GB (\d+(?:\.\d+)*)-(\d{4})$`),
-	TypeGBT:        regexp.MustCompile(`^GB/T (\d+(?:\.\d+)*)-(\d{4})$`),
-	TypeIndustry:   regexp.MustCompile(`^([A-Z]{2})(/T)? (\d+(?:\.\d+)*)-(\d{4})$`),
-	TypeLocal:      regexp.MustCompile(`^DB(\d{2})(/T|/)? ?(\d+(?:\.\d+)*)-(\d{4})$`),
-	TypeGroup:      regexp.MustCompile(`^T/([A-Z]{2,12}) ?(\d+(?:\.\d+)*[A-Z]?)-(\d{4})$`),
+	TypeGB:       regexp.MustCompile(`^GB (\d+(?:\.\d+)*)-(\d{4})$`),
+	TypeGBT:      regexp.MustCompile(`^GB/T (\d+(?:\.\d+)*)-(\d{4})$`),
+	TypeIndustry: regexp.MustCompile(`^([A-Z]{2})(/T)? (\d+(?:\.\d+)*)-(\d{4})$`),
+	TypeLocal:    regexp.MustCompile(`^DB(\d{2})(/T|/)? ?(\d+(?:\.\d+)*)-(\d{4})$`),
+	TypeGroup:    regexp.MustCompile(`^T/([A-Z]{2,12}) ?(\d+(?:\.\d+)*[A-Z]?)-(\d{4})$`),
 	// An enterprise code may hold digits, so the space before the serial
 	// is needed to tell them apart.
 	TypeEnterprise: regexp.MustCompile(`^Q/([A-Z0-9]{2,20}) (\d{1,8}[A-Z]?)-(\d{4})$`),

@@ -37,12 +37,12 @@ import (
 
 // Stores is every domain's stores on one database.
 type Stores struct {
-	Trace     trace.Store
-	Codes     trace.CodeStore
-	Events    trace.EventStore
-	Scans     scan.Store
-	Keys      access.Store
-	Audit     audit.Store
+	Trace        trace.Store
+	Codes        trace.CodeStore
+	Events       trace.EventStore
+	Scans        scan.Store
+	Keys         access.Store
+	Audit        audit.Store
 	Tipoffs      standards.TipoffStore
 	Declarations standards.DeclarationStore
 	Endpoints    recall.EndpointStore
