@@ -8,14 +8,21 @@ import (
 	"tracesvc/trace/audit"
 )
 
-const auditTargetKey = "tracesvc.auditTarget"
+const (
+	auditTargetKey     = "tracesvc.auditTarget"
+	auditComplianceKey = "tracesvc.auditCompliance"
+)
 
 // setTarget names what a write acted on, for its audit record.
 func setTarget(c *gin.Context, target string) { c.Set(auditTargetKey, target) }
 
+// compliance marks the routes that change compliance records, whose
+// every change is audited, by entities too.
+func compliance(c *gin.Context) { c.Set(auditComplianceKey, true) }
+
 // auditWrites appends an audit record for the requests audit.Records
-// names: every write by an official, whatever its outcome, and every key
-// issued. The record
+// names: every write by an official, whatever its outcome, every key
+// issued, and every change of a compliance record. The record
 // is appended before the response leaves the server's buffer; when the
 // append fails the write stands and the failure is logged as an error.
 func (s *Server) auditWrites(c *gin.Context) {
@@ -25,8 +32,9 @@ func (s *Server) auditWrites(c *gin.Context) {
 		// Verifying against a checkpoint is a POST that changes nothing.
 		Write: c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead &&
 			c.FullPath() != "/api/v1/audit/verify",
-		IssuesKey: c.FullPath() == "/api/v1/keys" || c.FullPath() == "/api/v1/entities",
-		Succeeded: c.Writer.Status() < 300,
+		IssuesKey:  c.FullPath() == "/api/v1/keys" || c.FullPath() == "/api/v1/entities",
+		Succeeded:  c.Writer.Status() < 300,
+		Compliance: c.GetBool(auditComplianceKey),
 	}
 	if !audit.Records(p, req) {
 		return

@@ -98,15 +98,19 @@ type Request struct {
 	Write     bool // it changes something (not a read)
 	IssuesKey bool // it issues an API key (creating a key or an entity with its first key)
 	Succeeded bool // it was answered with a success status
+	// Compliance marks a change of a compliance record (a standards
+	// declaration, an incident report), audited whoever makes it.
+	Compliance bool
 }
 
 // Records says whether the audit log records a request by p: every write
-// by an official, whatever its outcome, and every key issued to anyone.
+// by an official, whatever its outcome, and every key issued and every
+// compliance record changed, by anyone.
 func Records(p trace.Principal, r Request) bool {
 	if !r.Write {
 		return false
 	}
-	return p.IsOfficial() || (r.IssuesKey && r.Succeeded)
+	return p.IsOfficial() || ((r.IssuesKey || r.Compliance) && r.Succeeded)
 }
 
 // Hash returns the chain hash of r under the log's key: "hmac-sha256:"

@@ -36,6 +36,10 @@ func TestRecordsPolicy(t *testing.T) {
 		{ent, audit.Request{Write: false, IssuesKey: true, Succeeded: true}, false}, // reads never
 		{ent, audit.Request{Write: false, Succeeded: true}, false},
 		{reg, audit.Request{Write: true, IssuesKey: true, Succeeded: false}, true},
+		{ent, audit.Request{Write: true, Compliance: true, Succeeded: true}, true}, // a declaration changed
+		{ent, audit.Request{Write: true, Compliance: true, Succeeded: false}, false},
+		{ent, audit.Request{Write: false, Compliance: true, Succeeded: true}, false},
+		{trace.Public, audit.Request{Write: true, Compliance: true, Succeeded: true}, true},
 	}
 	for _, c := range cases {
 		if got := audit.Records(c.p, c.r); got != c.want {
