@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -39,6 +40,9 @@ func browser(t *testing.T) context.Context {
 // $SCAN_SCREENSHOTS when set).
 func TestScanPageInBrowser(t *testing.T) {
 	s := newScanEnv(t)
+	// The maker's published declaration shows on the page (issue 11).
+	d := s.must(201, "POST", "/api/v1/declarations", s.owner, map[string]any{"gtins": []string{s.gtin}, "standards": milkStandards}).JSON()
+	s.must(200, "POST", "/api/v1/declarations/"+d["id"].(string)+"/publish", s.owner, nil)
 	srv := httptest.NewServer(s.h)
 	defer srv.Close()
 	ctx := browser(t)
@@ -50,8 +54,8 @@ func TestScanPageInBrowser(t *testing.T) {
 		name, path, lang, verdict, words string
 		sections                         []string
 	}{
-		{"genuine", path(s.codes[0].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#tipoff"}},
-		{"genuine-zh", path(s.codes[0].URI), "zh", "genuine", "正品码", []string{"#product", "#batch", "#provenance", "#tipoff"}},
+		{"genuine", path(s.codes[0].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#standards", "#tipoff"}},
+		{"genuine-zh", path(s.codes[0].URI), "zh", "genuine", "正品码", []string{"#product", "#batch", "#provenance", "#standards", "#tipoff"}},
 		{"unknown", "/01/" + s.gtin + "/21/FAKE23456789", "en", "unknown_code", "Unknown code — possibly counterfeit", []string{"#product", "#tipoff"}},
 		{"sold", path(s.codes[4].URI), "en", "genuine", "Genuine code", []string{"#product", "#batch", "#provenance", "#sale", "#checks", "#tipoff"}},
 		{"decommissioned", path(s.codes[5].URI), "en", "decommissioned", "Taken out of use — check with the seller", []string{"#product", "#batch", "#provenance", "#tipoff"}},
@@ -103,6 +107,31 @@ func TestScanPageInBrowser(t *testing.T) {
 			}
 		})
 	}
+	// The declared standards, each flagged where it falls below the
+	// national standard, in both languages.
+	for lang, below := range map[string]string{"en": "below the national standard", "zh": "低于国家标准"} {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+path(s.codes[0].URI)+"&lang="+lang), chromedp.WaitVisible(chromedp.CSS("#standards")))
+		text, err2 := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#standards")))
+		cancel()
+		if err = errors.Join(err, err2); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(text, "\n")
+		var gb, ent string
+		for _, l := range lines {
+			switch {
+			case strings.Contains(l, "GB 25190-2010"):
+				gb = l
+			case strings.Contains(l, "Q/TJXX 0001S-2023 Haihe UHT milk"):
+				ent = l
+			}
+		}
+		if gb == "" || ent == "" || strings.Contains(gb, below) || !strings.Contains(ent, below) {
+			t.Fatalf("%s standards section:\n%s", lang, text)
+		}
+	}
+
 	// The language switch, then a tip-off from the page's form.
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
