@@ -380,7 +380,7 @@ func TestRunOnMongo(t *testing.T) {
 	if code, body = in.call(t, "GET", "/api/v1/products/09506000134352/batches/E1", "", ""); code != 200 || body["quantity"] != 360.0 {
 		t.Fatalf("read batch: %d %v", code, body)
 	}
-	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true || body["records"] != 2.0 {
+	if code, body = in.call(t, "GET", "/api/v1/audit/verify", admin, ""); code != 200 || body["ok"] != true || body["records"] != 4.0 { // the entity and its key, the declaration and its publication
 		t.Fatalf("audit verify: %d %v", code, body)
 	}
 	// Codes, custody and query on MongoDB too.

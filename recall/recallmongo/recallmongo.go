@@ -27,10 +27,16 @@ var _ recall.EndpointStore = (*Store)(nil)
 
 const colEndpoints = "recall_endpoints"
 
+// indexes are the domain's collections and their indexes beyond _id.
+func indexes() schemamongo.Indexes {
+	return schemamongo.Indexes{
+		colEndpoints: nil, // keyed by entity ID (_id) only
+	}
+}
+
 // New creates the domain's indexes if needed and returns the store.
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
-	// Endpoints are keyed by entity ID (_id); no other index is needed yet.
-	if err := schemamongo.EnsureIndexes(ctx, db, schemamongo.Indexes{}); err != nil {
+	if err := schemamongo.EnsureIndexes(ctx, db, indexes()); err != nil {
 		return nil, fmt.Errorf("recallmongo: %w", translate(err))
 	}
 	return &Store{db: db}, nil

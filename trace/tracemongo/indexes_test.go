@@ -1,18 +1,19 @@
 package tracemongo
 
 import (
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"tracesvc/trace/schemamongo"
 )
 
 // queryMethods are the driver and helper calls that read or write by a
@@ -316,45 +317,7 @@ func TestShardPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := map[string][]string{} // collection → shard key fields; nil when unsharded
-	rowRE := regexp.MustCompile("^\\| (`[^|]+`) \\| ([^|]+) \\|")
-	fieldRE := regexp.MustCompile(`(\w+): (?:1|"hashed")`)
-	for _, line := range strings.Split(string(doc), "\n") {
-		m := rowRE.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		var key []string
-		for _, f := range fieldRE.FindAllStringSubmatch(m[2], -1) {
-			key = append(key, f[1])
-		}
-		for _, col := range regexp.MustCompile("`(\\w+)`").FindAllStringSubmatch(m[1], -1) {
-			plan[col[1]] = key
-		}
-	}
-	for col, models := range indexes() {
-		key, ok := plan[col]
-		if !ok {
-			t.Errorf("deploy/OPERATIONS.md has no shard plan for %s", col)
-			continue
-		}
-		for _, m := range models {
-			var o options.IndexOptions
-			if m.Options != nil {
-				for _, set := range m.Options.List() {
-					set(&o)
-				}
-			}
-			if o.Unique == nil || !*o.Unique || key == nil {
-				continue
-			}
-			var fields []string
-			for _, e := range m.Keys.(bson.D) {
-				fields = append(fields, e.Key)
-			}
-			if len(fields) < len(key) || !slices.Equal(fields[:len(key)], key) {
-				t.Errorf("%s is sharded by %v, but its unique index %v does not start with it", col, key, fields)
-			}
-		}
+	for _, p := range schemamongo.PlanProblems(schemamongo.ShardPlan(string(doc)), indexes()) {
+		t.Error(p)
 	}
 }
