@@ -43,6 +43,7 @@ func indexes() schemamongo.Indexes {
 func New(ctx context.Context, db *mongo.Database) (*Store, error) {
 	ix := indexes()
 	ix.Add(declarationIndexes())
+	ix.Add(spotCheckIndexes())
 	if err := schemamongo.EnsureIndexes(ctx, db, ix); err != nil {
 		return nil, fmt.Errorf("standardsmongo: %w", translate(err, nil, nil))
 	}

@@ -20,6 +20,7 @@ import (
 type Stores struct {
 	Tipoffs      standards.TipoffStore
 	Declarations standards.DeclarationStore
+	SpotChecks   standards.SpotCheckStore
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
@@ -27,6 +28,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 	tests := map[string]func(*testing.T, Stores){
 		"Tipoffs":      func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
 		"Declarations": func(t *testing.T, s Stores) { testDeclarations(t, s.Declarations) },
+		"SpotChecks":   func(t *testing.T, s Stores) { testSpotChecks(t, s.SpotChecks) },
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
