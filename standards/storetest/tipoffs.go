@@ -18,13 +18,16 @@ import (
 
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
-	Tipoffs standards.TipoffStore
+	Tipoffs   standards.TipoffStore
+	Incidents standards.IncidentStore
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
 func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 	tests := map[string]func(*testing.T, Stores){
-		"Tipoffs": func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
+		"Tipoffs":   func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
+		"Incidents": func(t *testing.T, s Stores) { testIncidents(t, s.Incidents) },
+		"Awareness": func(t *testing.T, s Stores) { testAwareness(t, s.Incidents) },
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
