@@ -32,6 +32,7 @@ type Config struct {
 	FSMA      *fsma.Exporter
 	Resolver  *scan.Resolver
 	Tipoffs   *standards.Tipoffs
+	Incidents *standards.Incidents
 	Endpoints *recall.Endpoints
 	Logger    *slog.Logger
 	BaseURL   string // public origin, e.g. https://id.example.cn
@@ -63,6 +64,7 @@ type Server struct {
 	fsma      *fsma.Exporter
 	resolver  *scan.Resolver
 	tipoffs   *standards.Tipoffs
+	incidents *standards.Incidents
 	endpoints *recall.Endpoints
 	pages     *pages
 	fpKey     []byte
@@ -80,7 +82,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, incidents: cfg.Incidents, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -129,6 +131,13 @@ func (s *Server) routes() {
 	api.GET("/tipoffs", s.allow(regulator...), s.handle(s.listTipoffs))
 	api.PATCH("/tipoffs/:receipt", s.allow(regulator...), s.handle(s.updateTipoff))
 	api.GET("/alerts", s.allow(anyKey...), s.handle(s.listAlerts))
+	api.POST("/incidents", s.allow(entityOrRegulator...), s.handle(s.fileIncident))
+	api.GET("/incidents", s.allow(anyKey...), s.handle(s.listIncidents))
+	api.GET("/incidents/stats", s.handle(s.incidentStats))
+	api.POST("/incidents/awareness", s.allow(regulator...), s.handle(s.recordAwareness))
+	api.GET("/incidents/overdue", s.allow(regulator...), s.handle(s.overdueIncidents))
+	api.GET("/incidents/:id", s.allow(anyKey...), s.handle(s.getIncident))
+	api.PATCH("/incidents/:id", s.allow(regulator...), s.handle(s.updateIncident))
 	api.GET("/me", s.me)
 
 	api.POST("/keys", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.createKey))

@@ -29,6 +29,7 @@ import (
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
 	"tracesvc/recall/webhook"
+	"tracesvc/standards"
 	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -67,6 +68,8 @@ type config struct {
 	gtinsNoPrefix  bool
 	instance       string
 	grace          time.Duration
+	incidentDays   standards.DeadlineRules
+	clusterReports int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -121,12 +124,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"holiday file for working-day deadlines (format in standards/workday/cn.txt); default: the embedded Chinese schedule (TRACESVC_HOLIDAYS)")
 	fs.StringVar(&cfg.timezone, "timezone", envOr("TRACESVC_TIMEZONE", "Asia/Shanghai"),
 		"the regulator's time zone, in which working-day deadlines are counted (TRACESVC_TIMEZONE)")
+	var incidentDays string
+	fs.StringVar(&incidentDays, "incident-deadlines", getenv("TRACESVC_INCIDENT_DEADLINES"),
+		"working days an incident report has, over the defaults ("+standards.DefaultDeadlineRules().String()+
+			"): comma-separated key=days, key being *, a category, category/severity or */severity (TRACESVC_INCIDENT_DEADLINES)")
+	fs.IntVar(&cfg.clusterReports, "incident-cluster", envInt(getenv, "TRACESVC_INCIDENT_CLUSTER", 3),
+		"incident reports on one product within 30 days that raise a risk alert (TRACESVC_INCIDENT_CLUSTER)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if cfg.incidentDays, err = standards.ParseDeadlineRules(incidentDays); err != nil {
+		return config{}, fmt.Errorf("-incident-deadlines: %w", err)
+	}
+	if cfg.clusterReports < 2 {
+		return config{}, fmt.Errorf("-incident-cluster: %d reports are no cluster; give 2 or more", cfg.clusterReports)
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("-log-level: %w", err)
@@ -304,6 +319,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
+		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
 	if err != nil {
