@@ -11,7 +11,8 @@ import (
 // TestCrossTenant is issue 9's table: on every write and read path of the
 // custody record — capture of each event type, in each identifier form,
 // as a document and as a single event; traces both ways; the FSMA export;
-// the event query; a single event; a capture job — a stranger acting on
+// the event query; a single event; a capture job; an incident report on
+// the cheese, and filing one — a stranger acting on
 // the cheese works' goods is refused, or sees only what it may.
 func TestCrossTenant(t *testing.T) { eachBackend(t, testCrossTenant) }
 
@@ -88,7 +89,30 @@ func testCrossTenant(t *testing.T, backend string) {
 		t.Fatal("the owner sees no events of its item")
 	}
 	_, ownJob := c.capture(c.procK, doc(objectEvent("OBSERVE", "inspecting", c.at(8), []string{c.item(c.cheeseSerials[9])}, "")))
+	// Retailer A's incident report on the cheese it held.
+	incident := c.must(201, "POST", "/api/v1/incidents", c.retAK, map[string]any{"gtin": c.cheese, "lot": "CH1",
+		"eventDate": "2026-11-20", "awareDate": "2026-11-20", "severity": "minor_injury", "personsAffected": 1,
+		"description": "Mould under the wax", "location": "Tianjin", "contact": map[string]any{"name": "Zhou Qi", "phone": "12345"}}).JSON()["id"].(string)
 	reads := map[string]func(t *testing.T){
+		"incident report": func(t *testing.T) {
+			if r := c.with(t).do("GET", "/api/v1/incidents/"+incident, stranger, nil); r.Code != 403 {
+				t.Fatalf("incident report: %d", r.Code)
+			}
+			if r := c.with(t).do("GET", "/api/v1/incidents?gtin="+c.cheese, stranger, nil); r.Code != 200 || strings.Contains(string(r.Body), incident) {
+				t.Fatalf("incident list: %d %s", r.Code, r.Body)
+			}
+			if r := c.with(t).do("PATCH", "/api/v1/incidents/"+incident, stranger, `{"status":"under_assessment"}`); r.Code != 403 {
+				t.Fatalf("incident follow-up: %d", r.Code)
+			}
+		},
+		"incident report on the cheese": func(t *testing.T) {
+			r := c.with(t).do("POST", "/api/v1/incidents", stranger, map[string]any{"gtin": c.cheese, "lot": "CH1",
+				"eventDate": "2026-11-20", "awareDate": "2026-11-20", "severity": "near_miss", "description": "Claims to have held it",
+				"location": "Tianjin", "contact": map[string]any{"name": "X", "phone": "1"}})
+			if r.Code != 403 {
+				t.Fatalf("a report on goods never held: %d %s", r.Code, r.Body)
+			}
+		},
 		"event query by EPC": func(t *testing.T) {
 			for form, item := range itemForms {
 				if got := c.with(t).queryEvents(stranger, "MATCH_epc="+url.QueryEscape(item)); len(got) != 0 {

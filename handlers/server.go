@@ -34,6 +34,8 @@ type Config struct {
 	Tipoffs  *standards.Tipoffs
 	// Declarations are the standard self-declarations.
 	Declarations *standards.Declarations
+	Incidents    *standards.Incidents
+	SpotChecks   *standards.SpotChecks
 	Endpoints    *recall.Endpoints
 	Logger       *slog.Logger
 	BaseURL      string // public origin, e.g. https://id.example.cn
@@ -66,6 +68,8 @@ type Server struct {
 	resolver     *scan.Resolver
 	tipoffs      *standards.Tipoffs
 	declarations *standards.Declarations
+	incidents    *standards.Incidents
+	spotChecks   *standards.SpotChecks
 	endpoints    *recall.Endpoints
 	pages        *pages
 	fpKey        []byte
@@ -83,7 +87,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -144,6 +148,20 @@ func (s *Server) routes() {
 	decl.POST("/:id/withdraw", s.allow(entityOrRegulator...), s.handle(s.withdrawDeclaration))
 	decl.PUT("/:id/standards/:n/text", s.allow(entityOnly...), s.handle(s.putStandardText))
 	decl.GET("/:id/standards/:n/text", s.handle(s.standardText))
+
+	spot := api.Group("/spotchecks", compliance)
+	spot.POST("", s.allow(officials...), s.handle(s.recordSpotCheck))
+	spot.GET("", s.allow(anyKey...), s.handle(s.listSpotChecks))
+	spot.GET("/:id", s.allow(anyKey...), s.handle(s.getSpotCheck))
+
+	inc := api.Group("/incidents", compliance)
+	inc.POST("", s.allow(entityOrRegulator...), s.handle(s.fileIncident))
+	inc.GET("", s.allow(anyKey...), s.handle(s.listIncidents))
+	inc.GET("/stats", s.handle(s.incidentStats))
+	inc.POST("/awareness", s.allow(regulator...), s.handle(s.recordAwareness))
+	inc.GET("/overdue", s.allow(regulator...), s.handle(s.overdueIncidents))
+	inc.GET("/:id", s.allow(anyKey...), s.handle(s.getIncident))
+	inc.PATCH("/:id", s.allow(regulator...), s.handle(s.updateIncident))
 	api.GET("/me", s.me)
 
 	api.POST("/keys", s.allow(trace.RoleRegulator, trace.RoleEntity), s.handle(s.createKey))

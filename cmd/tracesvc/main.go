@@ -70,6 +70,8 @@ type config struct {
 	gtinsNoPrefix  bool
 	instance       string
 	grace          time.Duration
+	incidentDays   standards.DeadlineRules
+	clusterReports int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -126,12 +128,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"the regulator's time zone, in which working-day deadlines are counted (TRACESVC_TIMEZONE)")
 	gated := fs.String("declaration-categories", envOr("TRACESVC_DECLARATION_CATEGORIES", categoryList(standards.GatedCategories)),
 		"comma-separated product categories whose batches need a published standards declaration; \"none\" for none (TRACESVC_DECLARATION_CATEGORIES)")
+	var incidentDays string
+	fs.StringVar(&incidentDays, "incident-deadlines", getenv("TRACESVC_INCIDENT_DEADLINES"),
+		"working days an incident report has, over the defaults ("+standards.DefaultDeadlineRules().String()+
+			"): comma-separated key=days, key being *, a category, category/severity or */severity (TRACESVC_INCIDENT_DEADLINES)")
+	fs.IntVar(&cfg.clusterReports, "incident-cluster", envInt(getenv, "TRACESVC_INCIDENT_CLUSTER", 3),
+		"incident reports on one product within 30 days that raise a risk alert (TRACESVC_INCIDENT_CLUSTER)")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if cfg.incidentDays, err = standards.ParseDeadlineRules(incidentDays); err != nil {
+		return config{}, fmt.Errorf("-incident-deadlines: %w", err)
+	}
+	if cfg.clusterReports < 2 {
+		return config{}, fmt.Errorf("-incident-cluster: %d reports are no cluster; give 2 or more", cfg.clusterReports)
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(level)); err != nil {
 		return config{}, fmt.Errorf("-log-level: %w", err)
@@ -339,6 +353,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
+		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
 	if err != nil {

@@ -497,3 +497,28 @@ func TestHolidayFile(t *testing.T) {
 		t.Fatalf("a broken file: %v", err)
 	}
 }
+
+// TestIncidentFlags reads the incident deadlines over the defaults and the
+// cluster size, and refuses bad ones.
+func TestIncidentFlags(t *testing.T) {
+	none := func(string) string { return "" }
+	cfg, err := parseConfig([]string{"-incident-deadlines", "*=3, toy/death=1", "-incident-cluster", "4"}, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.incidentDays.String(); got != "*=3,medical_device/death=7,medical_device/serious_injury=20,toy/death=1" || cfg.clusterReports != 4 {
+		t.Fatalf("rules %s, cluster %d", got, cfg.clusterReports)
+	}
+	cfg, err = parseConfig(nil, func(k string) string { return map[string]string{"TRACESVC_INCIDENT_DEADLINES": "food=5"}[k] }, io.Discard)
+	if err != nil || cfg.incidentDays["food"] != 5 || cfg.incidentDays["*"] != 2 || cfg.clusterReports != 3 {
+		t.Fatalf("from the environment: %v, %v", cfg.incidentDays, err)
+	}
+	for _, bad := range []string{"toy", "toy=x", "toy=61", "toy=-1", "fruit=2", "toy/bruise=2"} {
+		if _, err := parseConfig([]string{"-incident-deadlines", bad}, none, io.Discard); err == nil {
+			t.Errorf("-incident-deadlines %q accepted", bad)
+		}
+	}
+	if _, err := parseConfig([]string{"-incident-cluster", "1"}, none, io.Discard); err == nil {
+		t.Error("-incident-cluster 1 accepted")
+	}
+}

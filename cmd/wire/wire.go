@@ -45,6 +45,8 @@ type Stores struct {
 	Audit        audit.Store
 	Tipoffs      standards.TipoffStore
 	Declarations standards.DeclarationStore
+	SpotChecks   standards.SpotCheckStore
+	Incidents    standards.IncidentStore
 	Endpoints    recall.EndpointStore
 }
 
@@ -63,7 +65,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -81,7 +83,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -117,6 +119,12 @@ type Options struct {
 	// published standards declaration: nil is standards.GatedCategories,
 	// an empty list none.
 	DeclarationGated []trace.Category
+	// IncidentDeadlines are the working days incident reports have, by
+	// product category and severity; nil is standards.DefaultDeadlineRules.
+	IncidentDeadlines standards.DeadlineRules
+	// IncidentCluster is how many reports on one product within 30 days
+	// raise a risk alert; 0 means 3.
+	IncidentCluster int
 	// RecordTimeSettle: see trace.ChainConfig.
 	RecordTimeSettle time.Duration
 	// IssuanceLease is how long a running issuance stays held without a
@@ -185,6 +193,9 @@ func Build(st Stores, o Options) (*Service, error) {
 
 	// standards and recall, built on the register.
 	tipoffs := standards.NewTipoffs(st.Tipoffs, registry, o.Now, days)
+	incidents := standards.NewIncidents(st.Incidents, registry, custody{chain: chain, registry: registry},
+		clusterAlerts{scans: st.Scans, now: o.Now}, o.Now, days,
+		standards.IncidentConfig{Deadlines: o.IncidentDeadlines, ClusterReports: o.IncidentCluster, Logger: o.Logger})
 	endpoints := recall.NewEndpoints(st.Endpoints, sealer, o.WebhookPolicy, o.Now)
 
 	// The consumer-facing resolver reads the higher domains' answers
@@ -195,8 +206,9 @@ func Build(st Stores, o Options) (*Service, error) {
 		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations})
 
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
-		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Endpoints: endpoints,
-		Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
+		SpotChecks: standards.NewSpotChecks(st.SpotChecks, registry, declarations, o.Now, days.Location()),
+		Endpoints:  endpoints, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
 	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver}, nil
 }

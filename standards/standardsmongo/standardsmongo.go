@@ -31,12 +31,14 @@ var _ standards.TipoffStore = (*Store)(nil)
 const colTipoffs = "tipoffs"
 
 func indexes() schemamongo.Indexes {
-	return schemamongo.Indexes{
+	ix := schemamongo.Indexes{
 		colTipoffs: {
 			{Keys: bson.D{{Key: "receipt", Value: 1}}, Options: options.Index().SetUnique(true).SetName("receipt")},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("status")},
 		},
 	}
+	ix.Add(incidentIndexes())
+	return ix
 }
 
 // New creates the domain's indexes if needed and returns the store.

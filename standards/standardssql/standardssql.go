@@ -55,7 +55,7 @@ var schema = []string{
 // New creates the domain's tables if needed and returns the store. w is
 // the single-connection writer pool, r the read-only pool.
 func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
-	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, declarationSchema, spotCheckSchema)); err != nil {
+	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, declarationSchema, spotCheckSchema, incidentSchema)); err != nil {
 		return nil, fmt.Errorf("standardssql: %w", err)
 	}
 	if err := workflowColumns(ctx, w); err != nil {

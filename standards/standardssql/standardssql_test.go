@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Tipoffs: s, Declarations: s, SpotChecks: s}
+		return storetest.Stores{Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s}
 	})
 }
 

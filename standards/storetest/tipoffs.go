@@ -21,6 +21,7 @@ type Stores struct {
 	Tipoffs      standards.TipoffStore
 	Declarations standards.DeclarationStore
 	SpotChecks   standards.SpotCheckStore
+	Incidents    standards.IncidentStore
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
@@ -29,6 +30,8 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Tipoffs":      func(t *testing.T, s Stores) { testTipoffs(t, s.Tipoffs) },
 		"Declarations": func(t *testing.T, s Stores) { testDeclarations(t, s.Declarations) },
 		"SpotChecks":   func(t *testing.T, s Stores) { testSpotChecks(t, s.SpotChecks) },
+		"Incidents":    func(t *testing.T, s Stores) { testIncidents(t, s.Incidents) },
+		"Awareness":    func(t *testing.T, s Stores) { testAwareness(t, s.Incidents) },
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

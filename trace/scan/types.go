@@ -58,11 +58,17 @@ const (
 	// AlertDataMismatch is a scanned link whose lot or dates disagree
 	// with the record: a relabelled or tampered code.
 	AlertDataMismatch AlertKind = "data_mismatch"
+	// AlertIncidentCluster is a risk alert, not a counterfeit signal:
+	// several incident reports on one product within a few weeks (the
+	// standards domain raises it). Its Serial is "incidents:" and the
+	// event date of the cluster's first report, so a cluster months later
+	// is an alert of its own.
+	AlertIncidentCluster AlertKind = "incident_cluster"
 )
 
 // AlertKinds lists every [AlertKind].
 var AlertKinds = []AlertKind{AlertUnknownSerial, AlertScannedAfterSale, AlertImpossibleTravel, AlertTooManyScans,
-	AlertForgedSerial, AlertRecalledSale, AlertDataMismatch}
+	AlertForgedSerial, AlertRecalledSale, AlertDataMismatch, AlertIncidentCluster}
 
 // Alert is a counterfeit signal, with the scans that raised it.
 type Alert struct {
