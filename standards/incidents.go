@@ -15,14 +15,6 @@ import (
 	"tracesvc/trace/gs1"
 )
 
-// Register is what the incident service reads of the register;
-// trace.Registry implements it.
-type Register interface {
-	Entities
-	Product(ctx context.Context, gtin string) (trace.Product, error)
-	Batch(ctx context.Context, gtin, lot string) (trace.Batch, error)
-}
-
 // Holders tells whether custody events show that an entity held a
 // product's goods. cmd wires it to the trace graph.
 type Holders interface {
@@ -66,7 +58,7 @@ type IncidentConfig struct {
 // lets regulators follow them up.
 type Incidents struct {
 	store    IncidentStore
-	register Register
+	register trace.Register
 	holders  Holders
 	alerts   RiskAlerts
 	now      trace.Clock
@@ -76,7 +68,7 @@ type Incidents struct {
 
 // NewIncidents returns the incident service. days counts its deadlines:
 // the one calendar of the service.
-func NewIncidents(store IncidentStore, register Register, holders Holders, alerts RiskAlerts, now trace.Clock,
+func NewIncidents(store IncidentStore, register trace.Register, holders Holders, alerts RiskAlerts, now trace.Clock,
 	days *workday.Calendar, cfg IncidentConfig) *Incidents {
 	if cfg.Deadlines == nil {
 		cfg.Deadlines = DefaultDeadlineRules()
@@ -208,7 +200,7 @@ func (in NewIncident) check(today string) (NewIncident, error) {
 		return in, invalid("codes", "at most %d codes per report", MaxIncidentCodes)
 	}
 	for i, code := range in.Codes {
-		field := "codes." + strconv.Itoa(i)
+		field := "codes[" + strconv.Itoa(i) + "]"
 		if err := checkText(field, code, true, 500); err != nil {
 			return in, err
 		}
