@@ -377,6 +377,17 @@ func testIncidentOverdueAwareness(t *testing.T, backend string) {
 	if got := overdue(); len(got) != 0 {
 		t.Fatalf("all answered: %v", got)
 	}
+	// A record of what the maker reported already is answered at once.
+	early := c.file(c.makerK, c.report(c.device, "2026-03-16", "2026-03-17", "serious_injury"))
+	e := c.must(201, "POST", "/api/v1/incidents/awareness", c.reg, map[string]any{"entityId": c.maker, "gtin": c.device,
+		"source": "hospital_report", "awareDate": "2026-03-18"}).JSON()
+	if e["incidentId"] != early["id"] {
+		t.Fatalf("a record of a report filed already: %v", e)
+	}
+	c.at("2026-05-20")
+	if got := overdue(); len(got) != 0 {
+		t.Fatalf("all answered: %v", got)
+	}
 }
 
 // TestIncidentCluster (issue 11): three reports on one product with event

@@ -664,6 +664,25 @@ func (s *Incidents) RecordAwareness(ctx context.Context, caller trace.Principal,
 	if err := s.store.CreateAwareness(ctx, a); err != nil {
 		return Awareness{}, fmt.Errorf("record awareness: %w", err)
 	}
+	// The entity may have reported already: its latest report on the same
+	// goods, about an incident that happened by the aware date, filed at
+	// most the cluster window before it and answering no other record,
+	// answers this one.
+	aware, _ := time.ParseInLocation(time.DateOnly, a.AwareDate, s.days.Location())
+	reports, err := s.store.ListIncidents(ctx, IncidentFilter{EntityID: a.EntityID, GTIN: a.GTIN,
+		FiledFrom: aware.AddDate(0, 0, -s.cfg.ClusterDays)}, trace.Page{Limit: trace.MaxLimit})
+	if err != nil {
+		return Awareness{}, fmt.Errorf("record awareness: reports filed already: %w", err)
+	}
+	for _, r := range slices.Backward(reports) {
+		if r.AwarenessID == "" && r.EventDate <= a.AwareDate && (a.Lot == "" || r.Lot == "" || a.Lot == r.Lot) {
+			if err := s.store.LinkAwareness(ctx, a.ID, r.ID); err != nil {
+				return Awareness{}, fmt.Errorf("record awareness: link report %s: %w", r.ID, err)
+			}
+			a.IncidentID = r.ID
+			break
+		}
+	}
 	return a, nil
 }
 
