@@ -158,12 +158,16 @@ func (s *Server) standardText(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	pdf, name, err := s.declarations.StandardText(c.Request.Context(), principal(c), c.Param("id"), n)
+	f, err := s.declarations.StandardText(c.Request.Context(), principal(c), c.Param("id"), n)
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
-	c.Header("Cache-Control", "public, max-age=86400, immutable") // a text never changes under its URL's declaration
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	c.Header("Content-Disposition", `inline; filename="`+f.Name+`"`)
+	if f.Public {
+		c.Header("Cache-Control", "public, max-age=86400, immutable") // a published text never changes
+	} else {
+		c.Header("Cache-Control", "private, no-store") // a draft's, for its entity and officials
+	}
+	c.Data(http.StatusOK, "application/pdf", f.PDF)
 	return nil
 }

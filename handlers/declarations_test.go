@@ -123,6 +123,9 @@ func testDeclarations(t *testing.T, backend string) {
 		t.Fatalf("text url %v, want %s", url, text)
 	}
 	e.must(401, "GET", text, "", nil) // the draft's text is not public yet
+	if r := e.must(200, "GET", text, a, nil); r.Hdr.Get("Cache-Control") != "private, no-store" {
+		t.Fatalf("a draft's text may be cached by others: %q", r.Hdr.Get("Cache-Control"))
+	}
 
 	// Editing a draft keeps the text of a standard it keeps.
 	edit := e.must(200, "PUT", path, a, map[string]any{"gtins": []string{milk}, "standards": milkStandards}).JSON()
@@ -145,7 +148,7 @@ func testDeclarations(t *testing.T, backend string) {
 	}
 	e.must(200, "GET", path, "", nil)
 	pdf := e.must(200, "GET", text, "", nil)
-	if pdf.Hdr.Get("Content-Type") != "application/pdf" || !bytes.Equal(pdf.Body, pdfText) ||
+	if pdf.Hdr.Get("Content-Type") != "application/pdf" || !bytes.Equal(pdf.Body, pdfText) || !strings.HasPrefix(pdf.Hdr.Get("Cache-Control"), "public") ||
 		!strings.Contains(pdf.Hdr.Get("Content-Disposition"), "Q_TJXX_0001S-2023.pdf") {
 		t.Fatalf("text served as %q %q, %d bytes", pdf.Hdr.Get("Content-Type"), pdf.Hdr.Get("Content-Disposition"), len(pdf.Body))
 	}

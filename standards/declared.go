@@ -57,23 +57,32 @@ func (s *Declarations) PutText(ctx context.Context, caller trace.Principal, id s
 	return s.update(ctx, Draft, d)
 }
 
+// TextFile is a standard's text as it is served.
+type TextFile struct {
+	PDF  []byte
+	Name string // a file name for it: Q_TJXX_0001S-2023.pdf
+	// Public is set when anyone may read it (its declaration is no
+	// draft), so that shared caches may keep it.
+	Public bool
+}
+
 // StandardText returns the PDF text of standard n of the declaration with
-// id, to whoever may see the declaration, and a file name for it.
-func (s *Declarations) StandardText(ctx context.Context, caller trace.Principal, id string, n int) ([]byte, string, error) {
+// id, to whoever may see the declaration.
+func (s *Declarations) StandardText(ctx context.Context, caller trace.Principal, id string, n int) (TextFile, error) {
 	d, err := s.Get(ctx, caller, id)
 	if err != nil {
-		return nil, "", err
+		return TextFile{}, err
 	}
 	if n, err = standardAt(d, n); err != nil {
-		return nil, "", err
+		return TextFile{}, err
 	}
 	st := d.Standards[n]
 	if st.Text == nil {
-		return nil, "", fmt.Errorf("no text of %s was uploaded: %w", st.Number, ErrNotFound)
+		return TextFile{}, fmt.Errorf("no text of %s was uploaded: %w", st.Number, ErrNotFound)
 	}
 	pdf, err := s.store.Text(ctx, st.Text.SHA256)
 	if err != nil {
-		return nil, "", fmt.Errorf("the text of %s: %w", st.Number, err)
+		return TextFile{}, fmt.Errorf("the text of %s: %w", st.Number, err)
 	}
 	name := strings.Map(func(r rune) rune {
 		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
@@ -81,7 +90,7 @@ func (s *Declarations) StandardText(ctx context.Context, caller trace.Principal,
 		}
 		return '_'
 	}, st.Number)
-	return pdf, name + ".pdf", nil
+	return TextFile{PDF: pdf, Name: name + ".pdf", Public: d.Status != Draft}, nil
 }
 
 // published returns the published declarations of gtin (by owner, when
