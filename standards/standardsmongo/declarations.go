@@ -105,18 +105,7 @@ func (s *Store) ListDeclarations(ctx context.Context, f standards.DeclarationFil
 	if f.Query != "" {
 		q = append(q, bson.E{Key: "search", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(f.Query)}}})
 	}
-	docs, err := schemamongo.FindAll[declarationDoc](ctx, s.db.Collection(colDeclarations), q,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, translate(err, nil, nil)
-	}
-	out := make([]standards.Declaration, len(docs))
-	for i, d := range docs {
-		if out[i], err = d.declaration(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return findPage(ctx, s.db.Collection(colDeclarations), q, p.Limit, declarationDoc.declaration)
 }
 
 // UpdateDeclaration implements [standards.DeclarationStore]: one

@@ -160,16 +160,7 @@ func (s *Store) ListIncidents(ctx context.Context, f standards.IncidentFilter, p
 		}
 		q = append(q, bson.E{Key: "createdAt", Value: r})
 	}
-	docs, err := schemamongo.FindAll[incidentDoc](ctx, s.db.Collection(colIncidents), q,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, translate(err, nil, nil)
-	}
-	out := make([]standards.Incident, len(docs))
-	for i, d := range docs {
-		out[i] = d.incident()
-	}
-	return out, nil
+	return findPage(ctx, s.db.Collection(colIncidents), q, p.Limit, infallible(incidentDoc.incident))
 }
 
 // UpdateIncident implements [standards.IncidentStore], conditional on the

@@ -93,16 +93,5 @@ func (s *Store) ListSpotChecks(ctx context.Context, f standards.SpotCheckFilter,
 		}
 		q = append(q, bson.E{Key: "reportedOn", Value: rng})
 	}
-	docs, err := schemamongo.FindAll[spotCheckDoc](ctx, s.db.Collection(colSpotChecks), q,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, translate(err, nil, nil)
-	}
-	out := make([]standards.SpotCheck, len(docs))
-	for i, d := range docs {
-		if out[i], err = d.spotCheck(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return findPage(ctx, s.db.Collection(colSpotChecks), q, p.Limit, spotCheckDoc.spotCheck)
 }

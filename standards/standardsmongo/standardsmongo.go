@@ -78,6 +78,27 @@ func translate(err error, fields map[string]string, guess func() string) error {
 	return err
 }
 
+// findPage returns the documents of c that match q in _id order, at most
+// limit, each converted by conv.
+func findPage[D, T any](ctx context.Context, c *mongo.Collection, q bson.D, limit int, conv func(D) (T, error)) ([]T, error) {
+	docs, err := schemamongo.FindAll[D](ctx, c, q, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, translate(err, nil, nil)
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		if out[i], err = conv(d); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// infallible adapts a conversion that cannot fail to findPage.
+func infallible[D, T any](f func(D) T) func(D) (T, error) {
+	return func(d D) (T, error) { return f(d), nil }
+}
+
 // tipoffDoc is a stored tip-off. verifyBy and notifyBy are absent when
 // not set.
 type tipoffDoc struct {
@@ -169,16 +190,7 @@ func (s *Store) ListTipoffs(ctx context.Context, f standards.TipoffFilter, p tra
 			bson.D{{Key: "notifyBy", Value: bson.D{{Key: "$lte", Value: f.OverdueAt}}}, {Key: "notified", Value: bson.D{{Key: "$ne", Value: true}}}},
 		}})
 	}
-	docs, err := schemamongo.FindAll[tipoffDoc](ctx, s.db.Collection(colTipoffs), q,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Limit)))
-	if err != nil {
-		return nil, translate(err, nil, nil)
-	}
-	out := make([]standards.Tipoff, len(docs))
-	for i, d := range docs {
-		out[i] = d.tipoff()
-	}
-	return out, nil
+	return findPage(ctx, s.db.Collection(colTipoffs), q, p.Limit, infallible(tipoffDoc.tipoff))
 }
 
 // UpdateTipoff implements [standards.TipoffStore], conditional on the

@@ -3,6 +3,7 @@ package schemamongo
 import (
 	"fmt"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -71,4 +72,14 @@ func PlanProblems(plan map[string][]string, ix Indexes) []string {
 		}
 	}
 	return out
+}
+
+// CheckPlan reads the operations guide at path and holds ix to its shard
+// plan (see [PlanProblems]); each store's tests call it.
+func CheckPlan(path string, ix Indexes) ([]string, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return PlanProblems(ShardPlan(string(doc)), ix), nil
 }
