@@ -132,3 +132,26 @@ func TestLimits(t *testing.T) {
 		t.Errorf("≤ reads as %q, %v", uni.Comparator, err)
 	}
 }
+
+// FuzzParseNumber: any text either fails with an error or gives a
+// canonical number that parses to itself, under the same type.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"GB 2760-2014", "GB/T 1.1-2020", "QB/T 1234-2019", "DB11/ 501-2017", "T/CAB 0001-2017",
+		"Q/TJXX 0001S-2023", "ＧＢ　２７６０－２０１４", "gb /t 1 - 2020", "", "DB99/T 1-2015", "\xff"} {
+		for i := range StandardTypes {
+			f.Add(i, s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, i int, s string) {
+		typ := StandardTypes[(i%len(StandardTypes)+len(StandardTypes))%len(StandardTypes)]
+		n, err := ParseNumber(typ, s, 2026)
+		if err != nil {
+			return
+		}
+		again, err := ParseNumber(typ, n, 2026)
+		if err != nil || again != n {
+			t.Fatalf("%s %q → %q → %q, %v", typ, s, n, again, err)
+		}
+		_ = normalizeQuery(s)
+	})
+}
