@@ -214,6 +214,9 @@ func BenchmarkResolve(b *testing.B) {
 			e := newEnv(b)
 			_, key := e.newEntity()
 			g := e.newProduct(key, 1)
+			// The maker's declared standards are on every scan page.
+			d := e.must(201, "POST", "/api/v1/declarations", key, map[string]any{"gtins": []string{g}, "standards": milkStandards}).JSON()
+			e.must(200, "POST", "/api/v1/declarations/"+d["id"].(string)+"/publish", key, nil)
 			e.must(201, "POST", "/api/v1/products/"+g+"/batches", key, map[string]any{"lot": "B1",
 				"productionDate": "2026-11-01", "expiryDate": "2027-11-01", "quantity": 1000, "unit": "EA"})
 			var got issued
