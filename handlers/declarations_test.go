@@ -31,7 +31,9 @@ var pdfText = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << 
 func (e *env) putText(path, key, contentType string, body []byte) response {
 	e.t.Helper()
 	req := httptest.NewRequest("PUT", path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	req.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
@@ -303,4 +305,69 @@ func testBatchGate(t *testing.T, backend string) {
 	e.must(200, "POST", "/api/v1/declarations/"+d["id"].(string)+"/withdraw", a, map[string]any{})
 	batch["lot"] = "L2"
 	e.must(409, "POST", "/api/v1/products/"+milk+"/batches", a, batch)
+}
+
+// TestDeclarationRoles is the role table of every declarations endpoint:
+// no key, a wrong key, another entity's key, an inspector, a regulator
+// and the entity itself, on a draft and on a published declaration.
+func TestDeclarationRoles(t *testing.T) {
+	e := newEnv(t)
+	_, a := e.newEntity()
+	_, b := e.newEntity()
+	inspector := e.must(201, "POST", "/api/v1/keys", e.reg, map[string]any{"role": "inspector"}).JSON()["key"].(string)
+	const wrong = "tsk_0123456789abcdef0123456789abcdef"
+	milk := e.newProduct(a, 1)
+	body := map[string]any{"gtins": []string{milk}, "standards": milkStandards}
+	draft := func() string {
+		t.Helper()
+		id := e.must(201, "POST", "/api/v1/declarations", a, body).JSON()["id"].(string)
+		if r := e.putText("/api/v1/declarations/"+id+"/standards/1/text", a, "application/pdf", pdfText); r.Code != 200 {
+			t.Fatalf("upload: %d %s", r.Code, r.Body)
+		}
+		return id
+	}
+	published := func() string {
+		t.Helper()
+		id := draft()
+		e.must(200, "POST", "/api/v1/declarations/"+id+"/publish", a, nil)
+		return id
+	}
+	keys := []struct{ name, key string }{{"no key", ""}, {"wrong key", wrong}, {"another entity", b},
+		{"inspector", inspector}, {"regulator", e.reg}, {"the entity", a}}
+	type want [6]int // by keys, in order
+	reason := map[string]any{"reason": "misleading"}
+	for _, c := range []struct {
+		name   string
+		method string
+		path   func() string // a fresh target for each key
+		body   any
+		want   want
+	}{
+		{"declare", "POST", func() string { return "/api/v1/declarations" }, body, want{401, 401, 403, 403, 403, 201}},
+		{"search", "GET", func() string { return "/api/v1/declarations?gtin=" + milk }, nil, want{200, 401, 200, 200, 200, 200}},
+		{"read a draft", "GET", func() string { return "/api/v1/declarations/" + draft() }, nil, want{401, 401, 403, 200, 200, 200}},
+		{"read a published one", "GET", func() string { return "/api/v1/declarations/" + published() }, nil, want{200, 401, 200, 200, 200, 200}},
+		{"a draft's history", "GET", func() string { return "/api/v1/declarations/" + draft() + "/history" }, nil, want{401, 401, 403, 200, 200, 200}},
+		{"history", "GET", func() string { return "/api/v1/declarations/" + published() + "/history" }, nil, want{200, 401, 200, 200, 200, 200}},
+		{"edit a draft", "PUT", func() string { return "/api/v1/declarations/" + draft() }, body, want{401, 401, 403, 403, 403, 200}},
+		{"publish", "POST", func() string { return "/api/v1/declarations/" + draft() + "/publish" }, nil, want{401, 401, 403, 403, 403, 200}},
+		{"revise", "POST", func() string { return "/api/v1/declarations/" + published() + "/revise" }, body, want{401, 401, 403, 403, 403, 201}},
+		{"withdraw", "POST", func() string { return "/api/v1/declarations/" + published() + "/withdraw" }, reason, want{401, 401, 403, 403, 200, 200}},
+		{"discard a draft", "POST", func() string { return "/api/v1/declarations/" + draft() + "/withdraw" }, reason, want{401, 401, 403, 403, 200, 200}},
+		{"a draft's text", "GET", func() string { return "/api/v1/declarations/" + draft() + "/standards/1/text" }, nil, want{401, 401, 403, 200, 200, 200}},
+		{"a published text", "GET", func() string { return "/api/v1/declarations/" + published() + "/standards/1/text" }, nil, want{200, 401, 200, 200, 200, 200}},
+	} {
+		for i, k := range keys {
+			path := c.path()
+			if r := e.do(c.method, path, k.key, c.body); r.Code != c.want[i] {
+				t.Errorf("%s with %s: %d, want %d: %s", c.name, k.name, r.Code, c.want[i], r.Body)
+			}
+		}
+	}
+	for i, k := range keys {
+		r := e.putText("/api/v1/declarations/"+draft()+"/standards/1/text", k.key, "application/pdf", pdfText)
+		if wantCode := (want{401, 401, 403, 403, 403, 200})[i]; r.Code != wantCode {
+			t.Errorf("upload a text with %s: %d, want %d: %s", k.name, r.Code, wantCode, r.Body)
+		}
+	}
 }

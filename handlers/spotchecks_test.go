@@ -127,6 +127,10 @@ func testSpotChecks(t *testing.T, backend string) {
 		return out
 	}
 	e.must(401, "GET", "/api/v1/spotchecks", "", nil)
+	e.must(401, "GET", "/api/v1/spotchecks", wrong, nil)
+	if got := ids(e.must(200, "GET", "/api/v1/spotchecks", e.reg, nil)); len(got) != 2 {
+		t.Fatalf("the regulator's list: %v", got)
+	}
 	if got := ids(e.must(200, "GET", "/api/v1/spotchecks", a, nil)); len(got) != 2 {
 		t.Fatalf("the maker's checks: %v", got)
 	}
