@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"tracesvc/recall"
 	"tracesvc/trace/sqlitedb"
@@ -33,7 +34,7 @@ var schema = []string{
 // New creates the domain's tables if needed and returns the store. w is
 // the single-connection writer pool, r the read-only pool.
 func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
-	if err := sqlitedb.Migrate(ctx, w, schema); err != nil {
+	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, campaignSchema)); err != nil {
 		return nil, fmt.Errorf("recallsql: %w", err)
 	}
 	return &Store{w: w, r: r}, nil
