@@ -37,8 +37,10 @@ type Config struct {
 	Incidents    *standards.Incidents
 	SpotChecks   *standards.SpotChecks
 	Endpoints    *recall.Endpoints
-	Logger       *slog.Logger
-	BaseURL      string // public origin, e.g. https://id.example.cn
+	// Recalls are the recall campaigns and their notices.
+	Recalls *recall.Campaigns
+	Logger  *slog.Logger
+	BaseURL string // public origin, e.g. https://id.example.cn
 
 	// LabelFont is an optional TrueType font for label text beyond
 	// Western European characters (see label.Layout.FontPath).
@@ -71,6 +73,7 @@ type Server struct {
 	incidents    *standards.Incidents
 	spotChecks   *standards.SpotChecks
 	endpoints    *recall.Endpoints
+	recalls      *recall.Campaigns
 	pages        *pages
 	fpKey        []byte
 	metrics      *metrics
@@ -87,7 +90,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -148,6 +151,18 @@ func (s *Server) routes() {
 	decl.POST("/:id/withdraw", s.allow(entityOrRegulator...), s.handle(s.withdrawDeclaration))
 	decl.PUT("/:id/standards/:n/text", s.allow(entityOnly...), s.handle(s.putStandardText))
 	decl.GET("/:id/standards/:n/text", s.handle(s.standardText))
+
+	rc := api.Group("/recalls", compliance)
+	rc.POST("", s.allow(entityOrRegulator...), s.handle(s.createRecall))
+	rc.GET("", s.handle(s.listRecalls))
+	rc.GET("/:id", s.handle(s.getRecall))
+	rc.GET("/:id/report.csv", s.allow(anyKey...), s.handle(s.recallReport))
+	rc.POST("/:id/:action", s.allow(entityOrRegulator...), s.handle(s.recallAction))
+	notices := api.Group("/notices", compliance)
+	notices.GET("", s.allow(anyKey...), s.handle(s.listNotices))
+	notices.GET("/:id", s.allow(anyKey...), s.handle(s.getNotice))
+	notices.POST("/:id/ack", s.allow(entityOnly...), s.handle(s.ackNotice))
+	notices.POST("/:id/returns", s.allow(entityOnly...), s.handle(s.reportRecovery))
 
 	spot := api.Group("/spotchecks", compliance)
 	spot.POST("", s.allow(officials...), s.handle(s.recordSpotCheck))

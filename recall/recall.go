@@ -27,3 +27,18 @@ var (
 func invalid(field, format string, args ...any) error {
 	return &trace.FieldError{Field: field, Msg: fmt.Sprintf(format, args...), Kind: ErrInvalid}
 }
+
+// checkText validates a text field as [trace.CheckText] does, as this
+// domain's invalid error.
+func checkText(field, s string, required bool, max int) error {
+	var fe *trace.FieldError
+	if err := trace.CheckText(field, s, required, max); errors.As(err, &fe) {
+		return invalid(fe.Field, "%s", fe.Msg)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// isConflict reports whether err is a conflict of this domain.
+func isConflict(err error) bool { return errors.Is(err, ErrConflict) }

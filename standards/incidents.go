@@ -609,6 +609,39 @@ func (s *Incidents) Update(ctx context.Context, caller trace.Principal, id strin
 	return up, nil
 }
 
+// ForRecall returns the report with id for a recall campaign being
+// drafted (a system read: the campaign checks who may link it).
+func (s *Incidents) ForRecall(ctx context.Context, id string) (Incident, error) {
+	r, err := s.store.Incident(ctx, id)
+	if err != nil {
+		return Incident{}, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// LinkRecall fills a report's recall link when a campaign that names it
+// opens: a report received or under assessment becomes recall_linked; one
+// linked to that recall already is left alone; any other is
+// [ErrConflict].
+func (s *Incidents) LinkRecall(ctx context.Context, id, recallID string) error {
+	r, err := s.store.Incident(ctx, id)
+	if err != nil {
+		return fmt.Errorf("incident %s: %w", id, err)
+	}
+	if r.RecallID == recallID {
+		return nil
+	}
+	if !slices.Contains(incidentNext[r.Status], IncidentRecallLinked) {
+		return fmt.Errorf("incident %s is %s: it cannot be linked to recall %s: %w", id, r.Status, recallID, ErrConflict)
+	}
+	_, err = s.store.UpdateIncident(ctx, id, IncidentChange{From: r.Status, Status: IncidentRecallLinked, RecallID: recallID,
+		Note: r.Note, By: "recall:" + recallID, At: s.now.Now()})
+	if err != nil {
+		return fmt.Errorf("link incident %s to recall %s: %w", id, recallID, err)
+	}
+	return nil
+}
+
 // NewAwareness is a regulator's record that an entity became aware of an
 // incident.
 type NewAwareness struct {
