@@ -1,0 +1,49 @@
+package recall
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"tracesvc/trace"
+)
+
+// Facts the credit record reads: the recalls of a maker's products, and
+// the notices a custodian did not acknowledge in time. They are read from
+// the campaigns and notices themselves, so they never drift from them.
+
+// RecallsOf returns the campaigns opened on maker's products in [from,
+// to), ordered and voluntary alike (a campaign's Kind tells which).
+func (s *Campaigns) RecallsOf(ctx context.Context, maker string, from, to time.Time) ([]Campaign, error) {
+	var out []Campaign
+	f := CampaignFilter{Maker: maker, Statuses: []Status{Open, Completed, Terminated}, OpenedFrom: from, OpenedTo: to}
+	for p := (trace.Page{Limit: trace.MaxLimit}); ; {
+		list, err := s.cfg.Store.ListCampaigns(ctx, f, p)
+		if err != nil {
+			return nil, fmt.Errorf("recalls of %s: %w", maker, err)
+		}
+		out = append(out, list...)
+		if len(list) < p.Limit {
+			return out, nil
+		}
+		p.After = list[len(list)-1].ID
+	}
+}
+
+// Unacknowledged returns the notices entity had not acknowledged by
+// their deadline, of deadlines in [from, to) that had passed at at.
+func (s *Campaigns) Unacknowledged(ctx context.Context, entity string, from, to, at time.Time) ([]Notice, error) {
+	var out []Notice
+	f := NoticeFilter{EntityID: entity, UnackedAt: at, AckByFrom: from, AckByTo: to}
+	for p := (trace.Page{Limit: trace.MaxLimit}); ; {
+		list, err := s.cfg.Store.ListNotices(ctx, f, p)
+		if err != nil {
+			return nil, fmt.Errorf("unacknowledged notices of %s: %w", entity, err)
+		}
+		out = append(out, list...)
+		if len(list) < p.Limit {
+			return out, nil
+		}
+		p.After = list[len(list)-1].ID
+	}
+}
