@@ -30,17 +30,25 @@ func (s *Campaigns) RecallsOf(ctx context.Context, maker string, from, to time.T
 	}
 }
 
-// Unacknowledged returns the notices entity had not acknowledged by
-// their deadline, of deadlines in [from, to) that had passed at at.
+// Unacknowledged returns the notices entity did not acknowledge by their
+// deadline — never, or late — of deadlines in [from, to) that had passed
+// at at.
 func (s *Campaigns) Unacknowledged(ctx context.Context, entity string, from, to, at time.Time) ([]Notice, error) {
 	var out []Notice
-	f := NoticeFilter{EntityID: entity, UnackedAt: at, AckByFrom: from, AckByTo: to}
+	if at.Before(to) {
+		to = at
+	}
+	f := NoticeFilter{EntityID: entity, AckByFrom: from, AckByTo: to}
 	for p := (trace.Page{Limit: trace.MaxLimit}); ; {
 		list, err := s.cfg.Store.ListNotices(ctx, f, p)
 		if err != nil {
 			return nil, fmt.Errorf("unacknowledged notices of %s: %w", entity, err)
 		}
-		out = append(out, list...)
+		for _, n := range list {
+			if n.AckedAt.IsZero() || n.AckedAt.After(n.AckBy) {
+				out = append(out, n)
+			}
+		}
 		if len(list) < p.Limit {
 			return out, nil
 		}
