@@ -45,7 +45,7 @@ func (s *Campaigns) Unacknowledged(ctx context.Context, entity string, from, to,
 			return nil, fmt.Errorf("unacknowledged notices of %s: %w", entity, err)
 		}
 		for _, n := range list {
-			if n.AckedAt.IsZero() || n.AckedAt.After(n.AckBy) {
+			if n.AckedAt.IsZero() || !n.AckedAt.Before(n.AckBy) {
 				out = append(out, n)
 			}
 		}
