@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tracesvc/cmd/wire"
 )
 
 // chainEnv is the farm → processor → distributor → two retailers chain.
@@ -50,7 +52,12 @@ func source(party string) string {
 func newChainEnv(t *testing.T) *chainEnv { return newChainEnvOn(t, "sqlite") }
 
 func newChainEnvOn(t *testing.T, backend string) *chainEnv {
-	e := newEnvOn(t, backend, 0, 0)
+	return newChainEnvWith(t, backend, func(*wire.Options) {})
+}
+
+// newChainEnvWith is newChainEnvOn with the options adjust sets.
+func newChainEnvWith(t *testing.T, backend string, adjust func(*wire.Options)) *chainEnv {
+	e := newEnvWith(t, backend, adjust)
 	c := &chainEnv{env: e, t0: time.Date(2026, 11, 1, 6, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	mk := func(name string, prefix string, kinds ...string) (string, string) {
 		n := e.serial.Add(1)

@@ -1,0 +1,262 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tracesvc/cmd/wire"
+	"tracesvc/recall/webhook"
+)
+
+// noticeReceiver is a custodian's webhook: it verifies each request with
+// the documented algorithm (webhook.Verify, five minutes of clock skew)
+// and keeps each notice once, by its Idempotency-Key.
+type noticeReceiver struct {
+	*httptest.Server
+	secret   string
+	mu       sync.Mutex
+	bodies   map[string][]byte // by Idempotency-Key
+	attempts map[string]int
+	refused  int // requests whose signature did not verify
+}
+
+func newNoticeReceiver(t *testing.T) *noticeReceiver {
+	rc := &noticeReceiver{secret: webhook.NewSecret(), bodies: map[string][]byte{}, attempts: map[string]int{}}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if err := webhook.Verify(body, r.Header, [][]byte{[]byte(rc.secret)}, time.Now(), 5*time.Minute); err != nil {
+			rc.refused++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		rc.attempts[key]++
+		if _, ok := rc.bodies[key]; !ok {
+			rc.bodies[key] = body
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+// notices waits until the receiver holds n notices and returns them
+// decoded, by key.
+func (rc *noticeReceiver) notices(t *testing.T, n int) map[string]map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		rc.mu.Lock()
+		got := len(rc.bodies)
+		rc.mu.Unlock()
+		if got >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver has %d notices after 15 s, want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := map[string]map[string]any{}
+	for k, b := range rc.bodies {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = m
+	}
+	return out
+}
+
+// newRecallEnv is the custody scenario on backend, with webhooks allowed
+// to the test's loopback receivers: the milk goes from the farm to the
+// cheese works, the cheese to the distributor and on pallets to both
+// retailers, who receive them; retailer A sells one cheese.
+func newRecallEnv(t *testing.T, backend string) *chainEnv {
+	c := newChainEnvWith(t, backend, func(o *wire.Options) {
+		o.WebhookPolicy = webhook.Policy{AllowPrivate: true, AllowHTTPHosts: []string{"127.0.0.1"}}
+	})
+	c.run()
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet1}, ""))
+	c.captureOK(c.retBK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet2}, ""))
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "retail_selling", c.at(9), []string{c.item(c.cheeseSerials[0])}, ""))
+	return c
+}
+
+// TestRecallEndToEnd (issue 12): a regulator recalls one milk lot; the
+// cheese made from it is in scope; both retailers' receivers get signed
+// notices they verify; a retailer acknowledges and returns units, by code
+// and by quantity; effectiveness follows; a recalled serial resolves as
+// recalled; the campaign cannot be completed with units out, and a
+// regulator terminates it. On both backends.
+func TestRecallEndToEnd(t *testing.T) { eachBackend(t, testRecallEndToEnd) }
+
+func testRecallEndToEnd(t *testing.T, backend string) {
+	c := newRecallEnv(t, backend)
+	recvA, recvB := newNoticeReceiver(t), newNoticeReceiver(t)
+	c.must(200, "PATCH", "/api/v1/entities/"+c.retA, c.retAK, map[string]any{"webhookUrl": recvA.URL + "/recall", "webhookSecret": recvA.secret})
+	c.must(200, "PATCH", "/api/v1/entities/"+c.retB, c.retBK, map[string]any{"webhookUrl": recvB.URL + "/recall", "webhookSecret": recvB.secret})
+	cheese := func(i int) string { return "/01/" + c.cheese + "/21/" + c.cheeseSerials[i] }
+	verdict := func(p string) string {
+		return c.must(200, "GET", p, "", nil).JSON()["verdict"].(string)
+	}
+	if v := verdict(cheese(5)); v != "genuine" {
+		t.Fatalf("before the recall: %s", v)
+	}
+
+	body := map[string]any{"class": "I", "depth": "consumer", "hazard": "Listeria monocytogenes found in the raw milk",
+		"reason": "a farm sample tested positive", "remedy": "refund",
+		"custodianInstructions": "Stop selling; hold the stock apart and return it to Haihe Cheese Works.",
+		"consumerInstructions":  "Do not eat it. Take it back to the shop for a refund.",
+		"scope":                 map[string]any{"lots": []map[string]any{{"gtin": c.milk, "lot": "MILK1"}}}}
+	c.must(401, "POST", "/api/v1/recalls", "", body)
+	c.must(403, "POST", "/api/v1/recalls", c.retAK, body) // another entity's milk
+	r := c.must(201, "POST", "/api/v1/recalls", c.reg, body).JSON()
+	id := r["id"].(string)
+	if r["status"] != "draft" || r["kind"] != "ordered" {
+		t.Fatalf("draft: %v", r)
+	}
+	if v := verdict(cheese(5)); v != "genuine" {
+		t.Fatalf("a draft recalls nothing yet: %s", v)
+	}
+	c.must(403, "POST", "/api/v1/recalls/"+id+"/open", c.farmK, nil) // ordered: the regulator's
+	opened := c.must(200, "POST", "/api/v1/recalls/"+id+"/open", c.reg, nil).JSON()
+	scope := opened["scope"].(map[string]any)
+	if opened["status"] != "open" || scope["units"] != 10.0 || scope["sold"] != 1.0 || scope["logisticUnits"] != 2.0 {
+		t.Fatalf("opened: %v", opened)
+	}
+	levels := map[string]string{}
+	for _, cu := range scope["custodians"].([]any) {
+		m := cu.(map[string]any)
+		levels[m["entityId"].(string)] = m["level"].(string)
+	}
+	if levels[c.retA] != "retail" || levels[c.retB] != "retail" || levels[c.dist] != "wholesale" || levels[c.proc] != "maker" {
+		t.Fatalf("custodians and levels: %v", levels)
+	}
+	for i := range c.cheeseSerials {
+		if v := verdict(cheese(i)); v != "recalled" {
+			t.Fatalf("cheese %d after the recall opened: %s", i, v)
+		}
+	}
+
+	// Both retailers get one signed notice each, naming their stock.
+	for name, rc := range map[string]*noticeReceiver{"A": recvA, "B": recvB} {
+		got := rc.notices(t, 1)
+		if len(got) != 1 || rc.refused != 0 {
+			t.Fatalf("retailer %s: %d notices, %d refused", name, len(got), rc.refused)
+		}
+		for key, n := range got {
+			if n["type"] != "recall_notice" || n["notice"] != key || n["recall"].(map[string]any)["hazard"] != body["hazard"] {
+				t.Fatalf("retailer %s's notice: %v", name, n)
+			}
+		}
+	}
+	var noticeA string
+	for k, n := range recvA.notices(t, 1) {
+		noticeA = k
+		codes := strings.Join(toStrings(n["codes"]), " ")
+		if !strings.Contains(codes, c.pallet1) || !strings.Contains(codes, c.cheeseSerials[1]) || strings.Contains(codes, c.cheeseSerials[9]) {
+			t.Fatalf("retailer A's codes: %s", codes)
+		}
+	}
+
+	// Retailer A acknowledges and returns units; retailer B reports a
+	// quantity destroyed.
+	c.must(403, "POST", "/api/v1/notices/"+noticeA+"/ack", c.retBK, nil)
+	if a := c.must(200, "POST", "/api/v1/notices/"+noticeA+"/ack", c.retAK, nil).JSON(); a["ackedAt"] == nil {
+		t.Fatalf("ack: %v", a)
+	}
+	ret := c.must(200, "POST", "/api/v1/notices/"+noticeA+"/returns", c.retAK, map[string]any{"recovery": "returned",
+		"codes": []string{c.item(c.cheeseSerials[1]), c.item(c.cheeseSerials[2]), c.item(c.cheeseSerials[3])}}).JSON()
+	if ret["notice"].(map[string]any)["recovery"].(map[string]any)["serials"] == nil {
+		t.Fatalf("returned: %v", ret)
+	}
+	again := c.must(200, "POST", "/api/v1/notices/"+noticeA+"/returns", c.retAK, map[string]any{"recovery": "returned",
+		"codes": []string{c.item(c.cheeseSerials[1])}}).JSON()
+	if len(toStrings(again["alreadyReported"])) != 1 {
+		t.Fatalf("a code reported twice counts once: %v", again)
+	}
+	outside := "https://id.example.cn/01/" + c.cheese + "/21/NOTINSCOPE1"
+	if r := c.must(400, "POST", "/api/v1/notices/"+noticeA+"/returns", c.retAK, map[string]any{"recovery": "returned",
+		"codes": []string{outside}}); !strings.Contains(r.errMessage(), outside) {
+		t.Fatalf("a code outside the scope is named: %s", r.Body)
+	}
+	if v := c.must(200, "GET", cheese(2), "", nil).JSON(); v["verdict"] != "recalled" {
+		t.Fatalf("a returned unit still resolves as recalled: %v", v["verdict"])
+	}
+	var noticeB string
+	for k := range recvB.notices(t, 1) {
+		noticeB = k
+	}
+	c.must(200, "POST", "/api/v1/notices/"+noticeB+"/returns", c.retBK, map[string]any{"recovery": "destroyed", "quantity": 2})
+	c.must(400, "POST", "/api/v1/notices/"+noticeB+"/returns", c.retBK, map[string]any{"recovery": "destroyed", "quantity": 99})
+
+	// Effectiveness, for the regulator and the maker; the public sees no
+	// consignees.
+	full := c.must(200, "GET", "/api/v1/recalls/"+id, c.reg, nil).JSON()
+	eff := full["effectiveness"].(map[string]any)
+	if eff["units"] != 10.0 || eff["recoveredTotal"] != 5.0 || eff["outstanding"] != 5.0 {
+		t.Fatalf("effectiveness: %v", eff)
+	}
+	cons := eff["consignees"].(map[string]any)
+	if cons["acknowledged"] != 1.0 || cons["notified"].(float64) < 2 {
+		t.Fatalf("consignees: %v", cons)
+	}
+	retail := eff["byLevel"].(map[string]any)["retail"].(map[string]any)
+	if retail["recovered"].(map[string]any)["returned"] != 3.0 || retail["recovered"].(map[string]any)["destroyed"] != 2.0 {
+		t.Fatalf("retail level: %v", retail)
+	}
+	if sc := eff["consumerScans"].(map[string]any); sc["units"].(float64) < 10 {
+		t.Fatalf("the scans of recalled units since opening: %v", sc)
+	}
+	c.must(200, "GET", "/api/v1/recalls/"+id, c.farmK, nil) // a maker
+	pub := c.must(200, "GET", "/api/v1/recalls/"+id, "", nil)
+	if strings.Contains(string(pub.Body), c.retA) || strings.Contains(string(pub.Body), "custodians") {
+		t.Fatalf("the public view names consignees: %s", pub.Body)
+	}
+	list := c.must(200, "GET", "/api/v1/recalls?status=open", "", nil)
+	if !strings.Contains(string(list.Body), id) || strings.Contains(string(list.Body), c.retA) {
+		t.Fatalf("public list: %s", list.Body)
+	}
+	csv := c.must(200, "GET", "/api/v1/recalls/"+id+"/report.csv", c.reg, nil)
+	if !strings.Contains(string(csv.Body), noticeA) || !strings.HasPrefix(csv.Hdr.Get("Content-Type"), "text/csv") {
+		t.Fatalf("report: %s", csv.Body)
+	}
+	c.must(403, "GET", "/api/v1/recalls/"+id+"/report.csv", c.retAK, nil)
+	if ns := c.must(200, "GET", "/api/v1/notices", c.retBK, nil).JSON()["notices"].([]any); len(ns) != 1 {
+		t.Fatalf("retailer B's notices: %v", ns)
+	}
+
+	// Not complete while units are out; a regulator terminates it.
+	if r := c.must(409, "POST", "/api/v1/recalls/"+id+"/complete", c.reg, nil); !strings.Contains(r.errMessage(), "unaccounted") {
+		t.Fatalf("complete with units out: %s", r.Body)
+	}
+	c.must(400, "POST", "/api/v1/recalls/"+id+"/terminate", c.reg, map[string]any{})
+	c.must(403, "POST", "/api/v1/recalls/"+id+"/terminate", c.farmK, map[string]any{"reason": "x"})
+	end := c.must(200, "POST", "/api/v1/recalls/"+id+"/terminate", c.reg, map[string]any{"reason": "the rest was eaten"}).JSON()
+	if end["status"] != "terminated" {
+		t.Fatalf("terminated: %v", end)
+	}
+	if v := verdict(cheese(9)); v != "recalled" {
+		t.Fatalf("a unit of an ended recall is still recalled: %s", v)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	list, _ := v.([]any)
+	for _, x := range list {
+		out = append(out, x.(string))
+	}
+	return out
+}
