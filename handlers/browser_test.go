@@ -154,3 +154,42 @@ func TestScanPageInBrowser(t *testing.T) {
 	}
 	s.must(200, "GET", "/api/v1/tipoffs/"+strings.TrimSpace(receipt), "", nil)
 }
+
+// TestRecallBannerInBrowser (issue 12): once a recall opens, the scan
+// page of an affected unit says so plainly, in both languages: "Product
+// safety recall", stop using it, the hazard, the remedy in words and the
+// consumer instructions.
+func TestRecallBannerInBrowser(t *testing.T) {
+	c := newRecallEnv(t, "sqlite")
+	id := c.must(201, "POST", "/api/v1/recalls", c.reg, map[string]any{"class": "I", "depth": "consumer",
+		"hazard": "Listeria monocytogenes found in the raw milk", "remedy": "refund",
+		"custodianInstructions": "Stop selling and return the stock.",
+		"consumerInstructions":  "Do not eat it. Take it back to the shop for a refund.",
+		"scope":                 map[string]any{"lots": []map[string]any{{"gtin": c.milk, "lot": "MILK1"}}}}).JSON()["id"].(string)
+	c.must(200, "POST", "/api/v1/recalls/"+id+"/open", c.reg, nil)
+	srv := httptest.NewServer(c.h)
+	defer srv.Close()
+	ctx := browser(t)
+	for lang, want := range map[string][]string{
+		"en": {"PRODUCT SAFETY RECALL", "Listeria monocytogenes found in the raw milk", "Refund", "Do not eat it."},
+		"zh": {"产品安全召回", "Listeria monocytogenes found in the raw milk", "退款", "Do not eat it."},
+	} {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/01/"+c.cheese+"/21/"+c.cheeseSerials[4]+"?lang="+lang),
+			chromedp.WaitVisible(chromedp.CSS("#recall-stop")))
+		text, err2 := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#verdict")))
+		attrs, err3 := chromedp.Run(tctx, chromedp.Attributes(chromedp.CSS("#verdict")))
+		cancel()
+		if err = errors.Join(err, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		if attrs["data-verdict"] != "recalled" {
+			t.Fatalf("%s: verdict %v", lang, attrs)
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the banner lacks %q:\n%s", lang, w, text)
+			}
+		}
+	}
+}
