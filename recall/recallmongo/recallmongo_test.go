@@ -23,7 +23,11 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Endpoints: s, Campaigns: s}
+		st := storetest.Stores{Endpoints: s, Campaigns: s}
+		if srv.IsFerretDB() {
+			st.NotAtomic = "FerretDB applies a conditional replace in Go without a lock: racing writers of one version may all win"
+		}
+		return st
 	})
 }
 

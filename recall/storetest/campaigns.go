@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -540,5 +542,50 @@ func testNoticesBulk(t *testing.T, s Stores) {
 	storetest.Must(t, err)
 	if len(list) != 998 { // 0..999 due before, 0 and 999 acknowledged
 		t.Fatalf("%d overdue, want 998", len(list))
+	}
+}
+
+// testUpdateRace: writers that read the same version race to update a
+// campaign and a notice; exactly one of each wins, the others get
+// [recall.ErrConflict].
+func testUpdateRace(t *testing.T, s Stores) {
+	if s.NotAtomic != "" {
+		t.Skip(s.NotAtomic)
+	}
+	ctx := context.Background()
+	st := s.Campaigns
+	c := campaign("c1", recall.Ordered, recall.Draft, "m1")
+	storetest.Must(t, st.CreateCampaign(ctx, c))
+	n := notice("c1", "e1", t0)
+	storetest.Must(t, st.PutNotices(ctx, []recall.Notice{n}))
+
+	const writers = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers)
+	for i := range writers {
+		wg.Go(func() {
+			u := c
+			u.Version, u.Reason = 2, fmt.Sprint("writer ", i)
+			errs <- st.UpdateCampaign(ctx, u)
+		})
+		wg.Go(func() {
+			u := n
+			u.Version, u.AckedBy, u.AckedAt = 2, fmt.Sprint("writer ", i), t0.Add(time.Hour)
+			errs <- st.UpdateNotice(ctx, u)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, recall.ErrConflict):
+			t.Fatalf("a losing writer got %v, want %v", err, recall.ErrConflict)
+		}
+	}
+	if won != 2 {
+		t.Fatalf("%d updates won, want 2 (one campaign, one notice)", won)
 	}
 }

@@ -18,6 +18,11 @@ import (
 type Stores struct {
 	Endpoints recall.EndpointStore
 	Campaigns recall.CampaignStore
+
+	// NotAtomic says why the backend's conditional single-document
+	// updates are not atomic under concurrency (FerretDB); "" when they
+	// are. The tests that race writers skip with it.
+	NotAtomic string
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
@@ -31,6 +36,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Notices":        testNotices,
 		"NoticeList":     testNoticeList,
 		"NoticesBulk":    testNoticesBulk,
+		"UpdateRace":     testUpdateRace,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
