@@ -29,9 +29,11 @@ const colEndpoints = "recall_endpoints"
 
 // indexes are the domain's collections and their indexes beyond _id.
 func indexes() schemamongo.Indexes {
-	return schemamongo.Indexes{
+	ix := schemamongo.Indexes{
 		colEndpoints: nil, // keyed by entity ID (_id) only
 	}
+	ix.Add(campaignIndexes())
+	return ix
 }
 
 // New creates the domain's indexes if needed and returns the store.

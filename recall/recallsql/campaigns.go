@@ -32,6 +32,10 @@ var campaignSchema = []string{
 		campaign_id TEXT NOT NULL,
 		PRIMARY KEY (maker, campaign_id)
 	) WITHOUT ROWID`,
+	// UpdateCampaign replaces a campaign's makers by campaign_id, which the
+	// primary key (maker first) cannot serve: without this index every
+	// update scanned the whole table.
+	`CREATE INDEX IF NOT EXISTS recall_campaign_makers_campaign ON recall_campaign_makers(campaign_id)`,
 	`CREATE TABLE IF NOT EXISTS recall_keys (
 		key TEXT NOT NULL,
 		campaign_id TEXT NOT NULL,

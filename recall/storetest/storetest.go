@@ -17,12 +17,26 @@ import (
 // Stores is one fresh, empty set of stores of a backend.
 type Stores struct {
 	Endpoints recall.EndpointStore
+	Campaigns recall.CampaignStore
+
+	// NotAtomic says why the backend's conditional single-document
+	// updates are not atomic under concurrency (FerretDB); "" when they
+	// are. The tests that race writers skip with it.
+	NotAtomic string
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
 func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 	tests := map[string]func(*testing.T, Stores){
-		"Endpoints": testEndpoints,
+		"Endpoints":      testEndpoints,
+		"Campaigns":      testCampaigns,
+		"CampaignUpdate": testCampaignUpdate,
+		"CampaignList":   testCampaignList,
+		"RecallKeys":     testRecallKeys,
+		"Notices":        testNotices,
+		"NoticeList":     testNoticeList,
+		"NoticesBulk":    testNoticesBulk,
+		"UpdateRace":     testUpdateRace,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {

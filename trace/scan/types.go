@@ -97,6 +97,12 @@ type Store interface {
 	RecentScans(ctx context.Context, gtin, serial string, limit int) ([]Scan, error)
 	// CountScans returns how many times a code was scanned.
 	CountScans(ctx context.Context, gtin, serial string) (int, error)
+	// CountScansByVerdict returns, for the scans of gtin answered with
+	// verdict at or after since, the number of scans per serial: of the
+	// serials in ascending order, at most limit. Scans without a serial
+	// are not counted. Recall effectiveness reads it: consumer scans of
+	// recalled units since the recall opened.
+	CountScansByVerdict(ctx context.Context, gtin string, verdict Verdict, since time.Time, limit int) (map[string]int, error)
 	// InsertAlert stores an alert; [trace.ErrConflict] when its ID exists
 	// or an alert of its kind and code does (one per kind and code).
 	InsertAlert(ctx context.Context, a Alert) error

@@ -156,3 +156,59 @@ func testAlerts(t *testing.T, s Stores) {
 		}
 	}
 }
+
+func testScanCounts(t *testing.T, s Stores) {
+	ctx := context.Background()
+	since := t0.Add(24 * time.Hour)
+	recalled := func(id, gtin, serial string, at time.Time) scan.Scan {
+		sc := scanAt(id, gtin, serial, at)
+		sc.Verdict = scan.VerdictRecalled
+		return sc
+	}
+	counts, err := s.Scans.CountScansByVerdict(ctx, scanGTIN, scan.VerdictRecalled, since, 10)
+	Must(t, err)
+	Equal(t, counts, map[string]int{})
+
+	Must(t, s.Scans.InsertScans(ctx, []scan.Scan{
+		recalled("r01", scanGTIN, "S1", since.Add(-time.Millisecond)), // before the recall opened
+		recalled("r02", scanGTIN, "S1", since),                        // at it: counted
+		recalled("r03", scanGTIN, "S1", since.Add(time.Hour)),
+		recalled("r04", scanGTIN, "S2", since.Add(2*time.Hour)),
+		recalled("r05", scanGTIN, "", since.Add(3*time.Hour)),  // no serial: a product link
+		recalled("r06", scanGTIN2, "S1", since.Add(time.Hour)), // another product
+		recalled("r07", scanGTIN, "S0", since.Add(4*time.Hour)),
+		recalled("r08", scanGTIN, "S3", since.Add(5*time.Hour)),
+		recalled("r09", scanGTIN, "S3", since.Add(6*time.Hour)),
+		recalled("r10", scanGTIN, "S3", since.Add(7*time.Hour)),
+		scanAt("g01", scanGTIN, "S1", since.Add(time.Hour)), // genuine: another verdict
+		scanAt("g02", scanGTIN, "S4", since.Add(time.Hour)),
+	}))
+	// A scan stored again is counted once.
+	Must(t, s.Scans.InsertScans(ctx, []scan.Scan{recalled("r03", scanGTIN, "S1", since.Add(time.Hour))}))
+
+	for _, tc := range []struct {
+		name    string
+		gtin    string
+		verdict scan.Verdict
+		since   time.Time
+		limit   int
+		want    map[string]int
+	}{
+		{"since the recall", scanGTIN, scan.VerdictRecalled, since, 10, map[string]int{"S0": 1, "S1": 2, "S2": 1, "S3": 3}},
+		{"every scan", scanGTIN, scan.VerdictRecalled, time.Time{}, 10, map[string]int{"S0": 1, "S1": 3, "S2": 1, "S3": 3}},
+		{"later", scanGTIN, scan.VerdictRecalled, since.Add(5 * time.Hour), 10, map[string]int{"S3": 3}},
+		{"after the last", scanGTIN, scan.VerdictRecalled, since.Add(7*time.Hour + time.Millisecond), 10, map[string]int{}},
+		{"the first serials", scanGTIN, scan.VerdictRecalled, since, 2, map[string]int{"S0": 1, "S1": 2}},
+		{"one serial", scanGTIN, scan.VerdictRecalled, since, 1, map[string]int{"S0": 1}},
+		{"no serials", scanGTIN, scan.VerdictRecalled, since, 0, map[string]int{}},
+		{"another product", scanGTIN2, scan.VerdictRecalled, since, 10, map[string]int{"S1": 1}},
+		{"another verdict", scanGTIN, scan.VerdictGenuine, since, 10, map[string]int{"S1": 1, "S4": 1}},
+		{"a verdict never given", scanGTIN, scan.VerdictExpired, time.Time{}, 10, map[string]int{}},
+	} {
+		counts, err := s.Scans.CountScansByVerdict(ctx, tc.gtin, tc.verdict, tc.since, tc.limit)
+		Must(t, err)
+		if fmt.Sprint(counts) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, counts, tc.want)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"RecordTimeAtWrite": testRecordTimeAtWrite,
 		"CaptureJobs":       testCaptureJobs,
 		"Scans":             testScans,
+		"ScanCounts":        testScanCounts,
 		"Alerts":            testAlerts,
 	}
 	names := make([]string, 0, len(tests))

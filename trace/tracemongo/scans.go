@@ -28,7 +28,10 @@ func scanIndexes() map[string][]mongo.IndexModel {
 		// Serves RecentScans' order (at, then _id, both descending) and
 		// CountScans.
 		colScans: {{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "serial", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}},
-			Options: options.Index().SetName("code_at")}},
+			Options: options.Index().SetName("code_at")},
+			// Serves CountScansByVerdict: equality, then the time range.
+			{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "verdict", Value: 1}, {Key: "at", Value: 1}},
+				Options: options.Index().SetName("verdict_at")}},
 		colAlerts: {
 			{Keys: bson.D{{Key: "ownerId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("owner")},
 			{Keys: bson.D{{Key: "kind", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("kind")},
@@ -105,6 +108,38 @@ func (s *Store) RecentScans(ctx context.Context, gtin, serial string, limit int)
 func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error) {
 	n, err := s.db.Collection(colScans).CountDocuments(ctx, bson.D{{Key: "gtin", Value: gtin}, {Key: "serial", Value: serial}})
 	return int(n), err
+}
+
+// CountScansByVerdict implements [scan.Store]: the scans grouped by
+// serial on the server, so that only the counts come back.
+func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error) {
+	counts := map[string]int{}
+	if limit < 1 {
+		return counts, nil // $limit must be positive
+	}
+	// serial > "" leaves out scans without a serial. One accumulator per
+	// $group: FerretDB gets only the first of several right.
+	cur, err := s.db.Collection(colScans).Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "gtin", Value: gtin}, {Key: "verdict", Value: string(verdict)},
+			{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}, {Key: "serial", Value: bson.D{{Key: "$gt", Value: ""}}}}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$serial"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
+		{{Key: "$limit", Value: limit}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil, nil))
+	}
+	var groups []struct {
+		Serial string `bson:"_id"`
+		N      int    `bson:"n"`
+	}
+	if err := cur.All(ctx, &groups); err != nil {
+		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil, nil))
+	}
+	for _, g := range groups {
+		counts[g.Serial] = g.N
+	}
+	return counts, nil
 }
 
 type alertDoc struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"tracesvc/trace"
 	"tracesvc/trace/scan"
@@ -29,6 +30,9 @@ var scanSchema = []string{
 	// The primary key (id) trails every index of a WITHOUT ROWID table, so
 	// this one also serves RecentScans' ORDER BY at DESC, id DESC.
 	`CREATE INDEX IF NOT EXISTS scans_code ON scans(gtin, serial, at)`,
+	// Serves CountScansByVerdict: equality, then the time range; serial
+	// trails it so that the count reads the index alone.
+	`CREATE INDEX IF NOT EXISTS scans_verdict ON scans(gtin, verdict, at, serial)`,
 	`CREATE TABLE IF NOT EXISTS alerts (
 		id TEXT PRIMARY KEY,
 		kind TEXT NOT NULL,
@@ -108,6 +112,33 @@ func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error
 	var n int
 	err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM scans WHERE gtin = ? AND serial = ?`, gtin, serial).Scan(&n)
 	return n, err
+}
+
+// CountScansByVerdict implements [scan.Store].
+func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error) {
+	counts := map[string]int{}
+	if limit < 1 {
+		return counts, nil // SQLite reads LIMIT -1 as no limit at all
+	}
+	rows, err := s.db.R.QueryContext(ctx, `SELECT serial, COUNT(*) FROM scans
+		WHERE gtin = ? AND verdict = ? AND at >= ? AND serial <> ''
+		GROUP BY serial ORDER BY serial LIMIT ?`, gtin, string(verdict), sqlitedb.Millis(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var serial string
+		var n int
+		if err := rows.Scan(&serial, &n); err != nil {
+			return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+		}
+		counts[serial] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+	}
+	return counts, nil
 }
 
 // InsertAlert implements [scan.Store].
