@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Endpoints: s}
+		return storetest.Stores{Endpoints: s, Outbox: s, NotAtomic: notAtomic()}
 	})
 }
 
@@ -33,4 +33,12 @@ func TestReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// notAtomic says why racing claims are not tested on FerretDB.
+func notAtomic() string {
+	if srv.IsFerretDB() {
+		return "FerretDB applies findOneAndUpdate without a lock: racing claimers can get the same delivery (see trace/mongotest); MongoDB's is atomic"
+	}
+	return ""
 }

@@ -21,6 +21,6 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Endpoints: s}
+		return storetest.Stores{Endpoints: s, Outbox: s}
 	})
 }
