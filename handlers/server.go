@@ -37,8 +37,11 @@ type Config struct {
 	Incidents    *standards.Incidents
 	SpotChecks   *standards.SpotChecks
 	Endpoints    *recall.Endpoints
-	Logger       *slog.Logger
-	BaseURL      string // public origin, e.g. https://id.example.cn
+	// Outbox is the outbox of notices to custodians' webhooks, whose
+	// deliveries regulators list and re-drive.
+	Outbox  *recall.Outbox
+	Logger  *slog.Logger
+	BaseURL string // public origin, e.g. https://id.example.cn
 
 	// LabelFont is an optional TrueType font for label text beyond
 	// Western European characters (see label.Layout.FontPath).
@@ -71,6 +74,7 @@ type Server struct {
 	incidents    *standards.Incidents
 	spotChecks   *standards.SpotChecks
 	endpoints    *recall.Endpoints
+	outbox       *recall.Outbox
 	pages        *pages
 	fpKey        []byte
 	metrics      *metrics
@@ -87,7 +91,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, outbox: cfg.Outbox, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -202,6 +206,9 @@ func (s *Server) routes() {
 	ep.GET("/events", s.allow(anyKey...), s.handle(s.queryEvents))
 	ep.GET("/events/:id", s.allow(anyKey...), s.handle(s.getEvent))
 	ep.GET("/epcs/:epc/events", s.allow(anyKey...), s.handle(s.queryEvents))
+
+	api.GET("/deliveries", s.allow(regulator...), s.handle(s.listDeliveries))
+	api.POST("/deliveries/:id/redrive", s.allow(regulator...), s.handle(s.redriveDelivery))
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))
