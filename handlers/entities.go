@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -23,10 +24,20 @@ type entityBody struct {
 type webhookFields struct {
 	WebhookURL    *string `json:"webhookUrl"`
 	WebhookSecret *string `json:"webhookSecret"`
+	// WebhookSecretGraceHours is how long the secret a new webhookSecret
+	// replaces keeps signing beside it (default 24, 0 to stop at once).
+	WebhookSecretGraceHours *int `json:"webhookSecretGraceHours"`
 }
 
 func (w webhookFields) change() recall.EndpointChange {
-	return recall.EndpointChange{URL: w.WebhookURL, Secret: w.WebhookSecret}
+	ch := recall.EndpointChange{URL: w.WebhookURL, Secret: w.WebhookSecret}
+	if w.WebhookSecretGraceHours != nil {
+		// Clamped so that the multiplication cannot overflow; the domain
+		// refuses anything out of range.
+		g := time.Duration(min(max(*w.WebhookSecretGraceHours, -1), 100_000)) * time.Hour
+		ch.SecretGrace = &g
+	}
+	return ch
 }
 
 func (s *Server) viewEntity(ctx context.Context, p trace.Principal, e trace.Entity) (entityBody, error) {

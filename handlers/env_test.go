@@ -17,6 +17,7 @@ import (
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
+	"tracesvc/recall"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
@@ -43,6 +44,7 @@ type env struct {
 	serial   *atomic.Int64
 	st       wire.Stores  // the stores under the service, to set up what requests cannot
 	codes    *trace.Codes // its process is named testInstance
+	outbox   *recall.Outbox
 }
 
 // testInstance names the process of every test service to its issuances.
@@ -120,7 +122,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		t.Fatal(err)
 	}
 	return &env{t: t, h: svc.Handler, db: db, resolver: svc.Resolver, reg: secret, keys: svc.Access,
-		serial: new(atomic.Int64), st: st, codes: svc.Codes}
+		serial: new(atomic.Int64), st: st, codes: svc.Codes, outbox: svc.Outbox}
 }
 
 // response is a recorded reply.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tracesvc/cmd/wire"
+	"tracesvc/recall"
 	"tracesvc/recall/webhook"
 )
 
@@ -85,7 +86,10 @@ func (rc *noticeReceiver) notices(t *testing.T, n int) map[string]map[string]any
 func newRecallEnv(t *testing.T, backend string) *chainEnv {
 	c := newChainEnvWith(t, backend, func(o *wire.Options) {
 		o.WebhookPolicy = webhook.Policy{AllowPrivate: true, AllowHTTPHosts: []string{"127.0.0.1"}}
+		o.Notices = recall.OutboxConfig{Workers: 4, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+			AttemptTimeout: 2 * time.Second, Poll: 20 * time.Millisecond}
 	})
+	c.runOutbox(t)
 	c.run()
 	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet1}, ""))
 	c.captureOK(c.retBK, objectEvent("OBSERVE", "receiving", c.at(8), []string{"https://id.example.cn/00/" + c.pallet2}, ""))
@@ -108,7 +112,13 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 	c.must(200, "PATCH", "/api/v1/entities/"+c.retB, c.retBK, map[string]any{"webhookUrl": recvB.URL + "/recall", "webhookSecret": recvB.secret})
 	cheese := func(i int) string { return "/01/" + c.cheese + "/21/" + c.cheeseSerials[i] }
 	verdict := func(p string) string {
-		return c.must(200, "GET", p, "", nil).JSON()["verdict"].(string)
+		t.Helper()
+		r := c.get(p, "application/json", "")
+		v, _ := r.JSON()["verdict"].(string)
+		if v == "" {
+			t.Fatalf("GET %s: %s", p, r.Body)
+		}
+		return v
 	}
 	if v := verdict(cheese(5)); v != "genuine" {
 		t.Fatalf("before the recall: %s", v)
@@ -191,8 +201,8 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 		"codes": []string{outside}}); !strings.Contains(r.errMessage(), outside) {
 		t.Fatalf("a code outside the scope is named: %s", r.Body)
 	}
-	if v := c.must(200, "GET", cheese(2), "", nil).JSON(); v["verdict"] != "recalled" {
-		t.Fatalf("a returned unit still resolves as recalled: %v", v["verdict"])
+	if v := verdict(cheese(2)); v != "recalled" {
+		t.Fatalf("a returned unit still resolves as recalled: %v", v)
 	}
 	var noticeB string
 	for k := range recvB.notices(t, 1) {
@@ -216,8 +226,17 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 	if retail["recovered"].(map[string]any)["returned"] != 3.0 || retail["recovered"].(map[string]any)["destroyed"] != 2.0 {
 		t.Fatalf("retail level: %v", retail)
 	}
-	if sc := eff["consumerScans"].(map[string]any); sc["units"].(float64) < 10 {
-		t.Fatalf("the scans of recalled units since opening: %v", sc)
+	// Scans are stored in the background: wait for the ten resolves of
+	// recalled units above to be counted.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		full := c.must(200, "GET", "/api/v1/recalls/"+id, c.reg, nil).JSON()
+		sc := full["effectiveness"].(map[string]any)["consumerScans"].(map[string]any)
+		if sc["units"] == 10.0 && sc["scans"] == 11.0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scans of recalled units since opening: %v", sc)
+		}
 	}
 	c.must(200, "GET", "/api/v1/recalls/"+id, c.farmK, nil) // a maker
 	pub := c.must(200, "GET", "/api/v1/recalls/"+id, "", nil)

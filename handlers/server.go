@@ -39,6 +39,9 @@ type Config struct {
 	Endpoints    *recall.Endpoints
 	// Recalls are the recall campaigns and their notices.
 	Recalls *recall.Campaigns
+	// Outbox is the outbox of notices to custodians' webhooks, whose
+	// deliveries regulators list and re-drive.
+	Outbox  *recall.Outbox
 	Logger  *slog.Logger
 	BaseURL string // public origin, e.g. https://id.example.cn
 
@@ -74,6 +77,7 @@ type Server struct {
 	spotChecks   *standards.SpotChecks
 	endpoints    *recall.Endpoints
 	recalls      *recall.Campaigns
+	outbox       *recall.Outbox
 	pages        *pages
 	fpKey        []byte
 	metrics      *metrics
@@ -90,7 +94,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -217,6 +221,9 @@ func (s *Server) routes() {
 	ep.GET("/events", s.allow(anyKey...), s.handle(s.queryEvents))
 	ep.GET("/events/:id", s.allow(anyKey...), s.handle(s.getEvent))
 	ep.GET("/epcs/:epc/events", s.allow(anyKey...), s.handle(s.queryEvents))
+
+	api.GET("/deliveries", s.allow(regulator...), s.handle(s.listDeliveries))
+	api.POST("/deliveries/:id/redrive", s.allow(regulator...), s.handle(s.redriveDelivery))
 
 	api.GET("/audit", s.allow(regulator...), s.handle(s.listAudit))
 	api.GET("/audit/verify", s.allow(regulator...), s.handle(s.verifyAudit))

@@ -18,7 +18,7 @@ type Consignees struct {
 	// or acknowledged it.
 	Notified     int `json:"notified"`
 	Acknowledged int `json:"acknowledged"`
-	Silent       int `json:"silent"` // not acknowledged (yet)
+	Silent       int `json:"silent"`  // not acknowledged (yet)
 	Overdue      int `json:"overdue"` // not acknowledged by the deadline
 }
 
@@ -190,8 +190,8 @@ func (s *Campaigns) consumerScans(ctx context.Context, c Campaign) (ConsumerScan
 	for _, p := range c.Products {
 		gtins[p.GTIN] = true
 	}
-	for _, l := range c.Scope.Lots {
-		gtins[l.GTIN] = true
+	for _, g := range c.Scope.GTINs {
+		gtins[g] = true
 	}
 	for _, g := range slices.Sorted(maps.Keys(gtins)) {
 		counts, err := s.cfg.Scans.CountScansByVerdict(ctx, g, scan.VerdictRecalled, c.OpenedAt, trace.MaxTraceNodes)

@@ -15,11 +15,21 @@ import (
 // Endpoint is where an entity receives recall notices: an https URL and
 // the secret notices are signed with (see recall/webhook). The secret is
 // kept sealed; only [Endpoints] opens it.
+//
+// After a rotation the replaced secret keeps signing beside the new one
+// until PreviousUntil, so that a receiver can switch over without
+// refusing notices. Endpoints stored before rotations existed have no
+// previous secret.
 type Endpoint struct {
 	EntityID     string
 	URL          string
 	SealedSecret string
-	UpdatedAt    time.Time
+	// PreviousSealedSecret is the sealed secret the last rotation replaced,
+	// or "" when there is none.
+	PreviousSealedSecret string
+	// PreviousUntil is when the previous secret stops signing.
+	PreviousUntil time.Time
+	UpdatedAt     time.Time
 }
 
 // EndpointStore keeps one endpoint per entity. recall/recallsql and
@@ -39,22 +49,37 @@ type EndpointStore interface {
 type EndpointChange struct {
 	URL    *string
 	Secret *string
+	// SecretGrace is how long the secret Secret replaces keeps signing
+	// beside it; nil means [DefaultSecretGrace], zero drops it at once.
+	// It is only valid with Secret.
+	SecretGrace *time.Duration
 }
 
 // IsZero reports whether the change changes nothing.
-func (c EndpointChange) IsZero() bool { return c.URL == nil && c.Secret == nil }
+func (c EndpointChange) IsZero() bool { return c.URL == nil && c.Secret == nil && c.SecretGrace == nil }
 
 // EndpointView is an endpoint as its entity and officials see it: never
-// the secret, only whether one is set.
+// the secret, only whether one is set, and until when a rotated-out
+// secret still signs.
 type EndpointView struct {
 	URL       string `json:"webhookUrl,omitempty"`
 	SecretSet bool   `json:"webhookSecretSet"`
+	// PreviousSecretUntil is set while the secret a rotation replaced
+	// still signs notices.
+	PreviousSecretUntil *time.Time `json:"webhookPreviousSecretUntil,omitempty"`
 }
 
 // Secret length limits, in bytes.
 const (
 	MinSecretLen = 16
 	MaxSecretLen = 200
+)
+
+// Grace periods of a rotated-out secret: the default, and the longest a
+// change may ask for.
+const (
+	DefaultSecretGrace = 24 * time.Hour
+	MaxSecretGrace     = 7 * 24 * time.Hour
 )
 
 // Endpoints manages entities' recall-notice endpoints.
@@ -78,6 +103,14 @@ func (s *Endpoints) Check(current Endpoint, ch EndpointChange) error {
 	url := current.URL
 	if ch.URL != nil {
 		url = *ch.URL
+	}
+	if ch.SecretGrace != nil {
+		if ch.Secret == nil {
+			return invalid("webhookSecretGraceHours", "is set but webhookSecret is not: the grace period is for the secret a new one replaces")
+		}
+		if g := *ch.SecretGrace; g < 0 || g > MaxSecretGrace {
+			return invalid("webhookSecretGraceHours", "must be between 0 and %d hours", int(MaxSecretGrace/time.Hour))
+		}
 	}
 	if ch.Secret != nil {
 		if url == "" {
@@ -116,12 +149,17 @@ func (s *Endpoints) Apply(ctx context.Context, p trace.Principal, entityID strin
 		return EndpointView{}, err
 	}
 	if ch.IsZero() {
-		return viewOf(current), nil
+		return s.viewOf(current), nil
 	}
 	if err := s.Check(current, ch); err != nil {
 		return EndpointView{}, err
 	}
-	next := Endpoint{EntityID: entityID, URL: current.URL, SealedSecret: current.SealedSecret, UpdatedAt: s.now.Now()}
+	now := s.now.Now()
+	next := current
+	next.EntityID, next.UpdatedAt = entityID, now
+	if !next.PreviousUntil.After(now) {
+		next.PreviousSealedSecret, next.PreviousUntil = "", time.Time{}
+	}
 	if ch.URL != nil {
 		next.URL = *ch.URL
 	}
@@ -135,11 +173,21 @@ func (s *Endpoints) Apply(ctx context.Context, p trace.Principal, entityID strin
 		if next.SealedSecret, err = s.sealer.Seal([]byte(*ch.Secret)); err != nil {
 			return EndpointView{}, fmt.Errorf("seal secret of %s: %w", entityID, err)
 		}
+		// The secret replaced keeps signing for the grace period; a second
+		// rotation within it retires the oldest at once.
+		grace := DefaultSecretGrace
+		if ch.SecretGrace != nil {
+			grace = *ch.SecretGrace
+		}
+		next.PreviousSealedSecret, next.PreviousUntil = "", time.Time{}
+		if current.SealedSecret != "" && grace > 0 {
+			next.PreviousSealedSecret, next.PreviousUntil = current.SealedSecret, now.Add(grace)
+		}
 	}
 	if err := s.store.PutEndpoint(ctx, next); err != nil {
 		return EndpointView{}, fmt.Errorf("store endpoint of %s: %w", entityID, err)
 	}
-	return viewOf(next), nil
+	return s.viewOf(next), nil
 }
 
 // Current returns the entity's endpoint for p to change (the zero
@@ -171,7 +219,7 @@ func (s *Endpoints) View(ctx context.Context, p trace.Principal, entityID string
 	if err != nil {
 		return nil, fmt.Errorf("read endpoint of %s: %w", entityID, err)
 	}
-	v := viewOf(e)
+	v := s.viewOf(e)
 	return &v, nil
 }
 
@@ -189,8 +237,38 @@ func (s *Endpoints) Target(ctx context.Context, entityID string) (url string, se
 	return e.URL, secret, nil
 }
 
-func viewOf(e Endpoint) EndpointView {
-	return EndpointView{URL: e.URL, SecretSet: e.SealedSecret != ""}
+// Signing returns where to deliver the entity's notices and every secret
+// that signs them: the current one, then the one a rotation replaced while
+// its grace period lasts. It returns [ErrNotFound] when the entity has no
+// endpoint.
+func (s *Endpoints) Signing(ctx context.Context, entityID string) (url string, secrets [][]byte, err error) {
+	e, err := s.store.Endpoint(ctx, entityID)
+	if err != nil {
+		return "", nil, fmt.Errorf("endpoint of %s: %w", entityID, err)
+	}
+	secret, err := s.sealer.Open(e.SealedSecret)
+	if err != nil {
+		return "", nil, fmt.Errorf("open secret of %s: %w", entityID, err)
+	}
+	secrets = [][]byte{secret}
+	if e.PreviousSealedSecret != "" && e.PreviousUntil.After(s.now.Now()) {
+		prev, err := s.sealer.Open(e.PreviousSealedSecret)
+		if err != nil {
+			return "", nil, fmt.Errorf("open previous secret of %s: %w", entityID, err)
+		}
+		secrets = append(secrets, prev)
+	}
+	return e.URL, secrets, nil
+}
+
+// viewOf shows e, with its previous secret's end while it still signs.
+func (s *Endpoints) viewOf(e Endpoint) EndpointView {
+	v := EndpointView{URL: e.URL, SecretSet: e.SealedSecret != ""}
+	if e.PreviousSealedSecret != "" && e.PreviousUntil.After(s.now.Now()) {
+		until := e.PreviousUntil
+		v.PreviousSecretUntil = &until
+	}
+	return v
 }
 
 // mayManage lets regulators and the entity itself change its endpoint.

@@ -334,4 +334,3 @@ func (s *Campaigns) record(ctx context.Context, caller trace.Principal, n Notice
 	}
 	return nil
 }
-

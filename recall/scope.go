@@ -82,7 +82,8 @@ func (s *Campaigns) scope(ctx context.Context, c Campaign, version int) (Scope, 
 	if err != nil {
 		return Scope{}, nil, nil, err
 	}
-	sc := Scope{Version: version, ComputedAt: s.cfg.Now.Now(), ByLevel: LevelCount{}, Lots: []LotRef{}, Custodians: []Custodian{}}
+	sc := Scope{Version: version, ComputedAt: s.cfg.Now.Now(), ByLevel: LevelCount{}, Lots: []LotRef{}, GTINs: []string{},
+		Custodians: []Custodian{}}
 	out := map[string]stock{}
 	if len(start) == 0 {
 		return sc, keys, out, nil
@@ -95,6 +96,9 @@ func (s *Campaigns) scope(ctx context.Context, c Campaign, version int) (Scope, 
 	sc.Truncated = g.Truncated
 	var items []string
 	for _, n := range g.Nodes {
+		if n.GTIN != "" && !slices.Contains(sc.GTINs, n.GTIN) {
+			sc.GTINs = append(sc.GTINs, n.GTIN)
+		}
 		switch n.Kind {
 		case trace.NodeItem:
 			items = append(items, n.Key)
@@ -165,6 +169,7 @@ func (s *Campaigns) scope(ctx context.Context, c Campaign, version int) (Scope, 
 		sc.Custodians = append(sc.Custodians, cu)
 		out[h.EntityID] = stock{custodian: cu, keys: h.Keys}
 	}
+	slices.Sort(sc.GTINs)
 	slices.SortFunc(sc.Lots, func(a, b LotRef) int { return compareLot(a, b) })
 	sc.Lots = slices.Compact(sc.Lots)
 	slices.Sort(keys)

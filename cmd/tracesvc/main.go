@@ -29,6 +29,7 @@ import (
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
+	"tracesvc/recall"
 	"tracesvc/recall/webhook"
 	"tracesvc/standards"
 	"tracesvc/standards/workday"
@@ -67,6 +68,8 @@ type config struct {
 	timezone       string
 	gated          []trace.Category
 	webhookPrivate bool
+	webhookHTTP    []string
+	notices        recall.OutboxConfig
 	gtinsNoPrefix  bool
 	instance       string
 	grace          time.Duration
@@ -111,6 +114,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg.auditKey = getenv("TRACESVC_AUDIT_KEY")
 	fs.BoolVar(&cfg.webhookPrivate, "webhook-allow-private", false,
 		"let entities register webhook URLs on loopback and private addresses (tests, on-premise installs)")
+	httpHosts := fs.String("webhook-http-hosts", getenv("TRACESVC_WEBHOOK_HTTP_HOSTS"),
+		"comma-separated webhook hosts that may be reached over plain http rather than https (on-premise receivers, tests) (TRACESVC_WEBHOOK_HTTP_HOSTS)")
+	fs.IntVar(&cfg.notices.MaxAttempts, "notice-attempts", envInt(getenv, "TRACESVC_NOTICE_ATTEMPTS", recall.DefaultNoticeAttempts),
+		"attempts a notice delivery gets before it is dead-lettered for regulators to re-drive (TRACESVC_NOTICE_ATTEMPTS)")
+	fs.IntVar(&cfg.notices.Workers, "notice-workers", envInt(getenv, "TRACESVC_NOTICE_WORKERS", recall.DefaultNoticeWorkers),
+		"notice delivery attempts made at once by this process (TRACESVC_NOTICE_WORKERS)")
+	fs.DurationVar(&cfg.notices.AttemptTimeout, "notice-timeout", webhook.DefaultTimeout,
+		"longest one webhook attempt may take; a claimed delivery's lease lasts twice that and 10 s more")
+	fs.DurationVar(&cfg.notices.RetryBase, "notice-retry-base", recall.DefaultRetryBase,
+		"wait after a notice's first failed attempt; it doubles with each failure (with jitter), up to -notice-retry-max")
+	fs.DurationVar(&cfg.notices.RetryMax, "notice-retry-max", recall.DefaultRetryMax, "longest wait between two attempts of a notice")
+	fs.DurationVar(&cfg.notices.Poll, "notice-poll", recall.DefaultOutboxPoll,
+		"how often the outbox looks for due notices when nothing wakes it (retries, notices other processes enqueued)")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
 		"let entities with no GS1 company prefix registered here register GTINs under no one's prefix (otherwise a regulator registers them)")
 	fs.StringVar(&cfg.instance, "instance", getenv("TRACESVC_INSTANCE"),
@@ -140,6 +156,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, h := range strings.Split(*httpHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.webhookHTTP = append(cfg.webhookHTTP, h)
+		}
+	}
+	switch n := cfg.notices; {
+	case n.MaxAttempts < 1:
+		return config{}, fmt.Errorf("-notice-attempts: %d; give 1 or more", n.MaxAttempts)
+	case n.Workers < 1 || n.Workers > 256:
+		return config{}, fmt.Errorf("-notice-workers: %d; give 1 to 256", n.Workers)
+	case n.AttemptTimeout <= 0 || n.RetryBase <= 0 || n.RetryMax < n.RetryBase || n.Poll <= 0:
+		return config{}, errors.New("-notice-timeout, -notice-retry-base and -notice-poll must be positive, and -notice-retry-max at least -notice-retry-base")
 	}
 	if cfg.incidentDays, err = standards.ParseDeadlineRules(incidentDays); err != nil {
 		return config{}, fmt.Errorf("-incident-deadlines: %w", err)
@@ -351,7 +380,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
-		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate}, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
+		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
 		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
@@ -400,6 +429,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.WarnContext(ctx, "issuances left running by an earlier process are interrupted; "+
 			"repeating their requests with the same Idempotency-Key resumes them", "count", n)
 	}
+	// The outbox delivers notices in the background. At shutdown it stops
+	// claiming at once; the attempts under way may finish within the grace
+	// period, and are cancelled near its end. Their results are stored
+	// before the store closes; what is left is delivered after a restart.
+	attemptCtx, cancelAttempts := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAttempts()
+	outboxCtx, stopOutbox := context.WithCancel(ctx)
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		svc.Outbox.Run(outboxCtx, attemptCtx)
+	}()
+	defer func() {
+		stopOutbox()
+		if stopBy.IsZero() {
+			stopBy = time.Now().Add(cfg.grace)
+		}
+		select {
+		case <-outboxDone:
+			return
+		case <-time.After(time.Until(stopBy.Add(-reserve / 2))):
+		}
+		logger.WarnContext(ctx, "grace period ending: cancelling notice attempts still running")
+		cancelAttempts()
+		<-outboxDone
+	}()
 	// Requests run on a context of their own, which shutdown cancels only
 	// when the grace period runs out; active counts them, as the server
 	// stops waiting for them once it closes their connections.

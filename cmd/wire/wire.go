@@ -48,6 +48,8 @@ type Stores struct {
 	SpotChecks   standards.SpotCheckStore
 	Incidents    standards.IncidentStore
 	Endpoints    recall.EndpointStore
+	Outbox       recall.OutboxStore
+	Campaigns    recall.CampaignStore
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
@@ -65,7 +67,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -83,7 +85,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -130,6 +132,12 @@ type Options struct {
 	// IssuanceLease is how long a running issuance stays held without a
 	// renewal; 0 means trace.DefaultLease.
 	IssuanceLease time.Duration
+	// RecallAckDays are the working days a custodian has to acknowledge
+	// a recall notice; 0 means recall.DefaultAckDays.
+	RecallAckDays int
+	// Notices configures the outbox of notices to custodians' webhooks;
+	// its Owner is Instance, its Logger and Now the ones above.
+	Notices recall.OutboxConfig
 }
 
 // Service is the built service.
@@ -140,6 +148,11 @@ type Service struct {
 	Registry *trace.Registry
 	Codes    *trace.Codes   // call InterruptAbandoned at start, before serving
 	Resolver *scan.Resolver // Close it after the server stops, before the database closes
+	// Outbox delivers notices to custodians' webhooks: Run it in the
+	// background, and let it end before the database closes.
+	Outbox *recall.Outbox
+	// Recalls are the recall campaigns: Sweep them from time to time.
+	Recalls *recall.Campaigns
 }
 
 // Build builds the services over st and the handlers over them. It starts
@@ -197,18 +210,32 @@ func Build(st Stores, o Options) (*Service, error) {
 		clusterAlerts{scans: st.Scans, now: o.Now}, o.Now, days,
 		standards.IncidentConfig{Deadlines: o.IncidentDeadlines, ClusterReports: o.IncidentCluster, Logger: o.Logger})
 	endpoints := recall.NewEndpoints(st.Endpoints, sealer, o.WebhookPolicy, o.Now)
+	notices := o.Notices
+	notices.Owner, notices.Logger, notices.Now = o.Instance, o.Logger, o.Now
+	if notices.Owner == "" {
+		notices.Owner = "tracesvc"
+	}
+	outbox, err := recall.NewOutbox(st.Outbox, endpoints, webhook.New(webhook.Config{Policy: o.WebhookPolicy,
+		Timeout: notices.AttemptTimeout, Logger: o.Logger}), notices)
+	if err != nil {
+		return nil, err
+	}
+
+	recalls := recall.NewCampaigns(recall.CampaignsConfig{Store: st.Campaigns, Register: registry, Graph: chain,
+		Custodies: st.Events, Codes: st.Codes, Scans: st.Scans, Incidents: incidents, Sender: outbox, Days: days,
+		Now: o.Now, Logger: o.Logger, BaseURL: o.BaseURL, AckDays: o.RecallAckDays})
 
 	// The consumer-facing resolver reads the higher domains' answers
-	// through its lookups: the declared standards; recall campaigns and
-	// credit records do not exist yet, which the lookups' doc comments
-	// define as "nothing to show".
+	// through its lookups: the declared standards and the recalls; credit
+	// records do not exist yet, which the lookup's doc comment defines as
+	// "nothing to show".
 	resolver := scan.New(registry, st.Codes, st.Events, chain, st.Scans, scan.Config{
-		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations})
+		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations, Recalls: recalls})
 
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
 		SpotChecks: standards.NewSpotChecks(st.SpotChecks, registry, declarations, o.Now, days.Location()),
-		Endpoints:  endpoints, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		Endpoints:  endpoints, Outbox: outbox, Recalls: recalls, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
-	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver}, nil
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls}, nil
 }

@@ -23,7 +23,10 @@ type Store struct {
 	db *mongo.Database
 }
 
-var _ recall.EndpointStore = (*Store)(nil)
+var (
+	_ recall.EndpointStore = (*Store)(nil)
+	_ recall.OutboxStore   = (*Store)(nil)
+)
 
 const colEndpoints = "recall_endpoints"
 
@@ -33,6 +36,7 @@ func indexes() schemamongo.Indexes {
 		colEndpoints: nil, // keyed by entity ID (_id) only
 	}
 	ix.Add(campaignIndexes())
+	ix.Add(outboxIndexes())
 	return ix
 }
 
@@ -60,17 +64,22 @@ func translate(err error) error {
 	return err
 }
 
+// endpointDoc is an entity's endpoint. Documents stored before secrets
+// were rotated lack the previous secret's fields.
 type endpointDoc struct {
-	EntityID     string    `bson:"_id"`
-	URL          string    `bson:"url"`
-	SealedSecret string    `bson:"sealedSecret"`
-	UpdatedAt    time.Time `bson:"updatedAt"`
+	EntityID       string    `bson:"_id"`
+	URL            string    `bson:"url"`
+	SealedSecret   string    `bson:"sealedSecret"`
+	PreviousSecret string    `bson:"previousSecret,omitempty"`
+	PreviousUntil  time.Time `bson:"previousUntil,omitempty"`
+	UpdatedAt      time.Time `bson:"updatedAt"`
 }
 
 // PutEndpoint implements [recall.EndpointStore].
 func (s *Store) PutEndpoint(ctx context.Context, e recall.Endpoint) error {
 	_, err := s.db.Collection(colEndpoints).ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.EntityID}},
-		endpointDoc{EntityID: e.EntityID, URL: e.URL, SealedSecret: e.SealedSecret, UpdatedAt: e.UpdatedAt},
+		endpointDoc{EntityID: e.EntityID, URL: e.URL, SealedSecret: e.SealedSecret,
+			PreviousSecret: e.PreviousSealedSecret, PreviousUntil: e.PreviousUntil, UpdatedAt: e.UpdatedAt},
 		options.Replace().SetUpsert(true))
 	return translate(err)
 }
@@ -81,7 +90,12 @@ func (s *Store) Endpoint(ctx context.Context, entityID string) (recall.Endpoint,
 	if err := s.db.Collection(colEndpoints).FindOne(ctx, bson.D{{Key: "_id", Value: entityID}}).Decode(&d); err != nil {
 		return recall.Endpoint{}, translate(err)
 	}
-	return recall.Endpoint{EntityID: d.EntityID, URL: d.URL, SealedSecret: d.SealedSecret, UpdatedAt: d.UpdatedAt.UTC()}, nil
+	e := recall.Endpoint{EntityID: d.EntityID, URL: d.URL, SealedSecret: d.SealedSecret,
+		PreviousSealedSecret: d.PreviousSecret, UpdatedAt: d.UpdatedAt.UTC()}
+	if !d.PreviousUntil.IsZero() {
+		e.PreviousUntil = d.PreviousUntil.UTC()
+	}
+	return e, nil
 }
 
 // DeleteEndpoint implements [recall.EndpointStore].

@@ -20,7 +20,10 @@ type Store struct {
 	w, r *sql.DB
 }
 
-var _ recall.EndpointStore = (*Store)(nil)
+var (
+	_ recall.EndpointStore = (*Store)(nil)
+	_ recall.OutboxStore   = (*Store)(nil)
+)
 
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS recall_endpoints (
@@ -34,10 +37,34 @@ var schema = []string{
 // New creates the domain's tables if needed and returns the store. w is
 // the single-connection writer pool, r the read-only pool.
 func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
-	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, campaignSchema)); err != nil {
+	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, campaignSchema, outboxSchema)); err != nil {
 		return nil, fmt.Errorf("recallsql: %w", err)
 	}
+	if err := rotationColumns(ctx, w); err != nil {
+		return nil, err
+	}
 	return &Store{w: w, r: r}, nil
+}
+
+// rotationColumns upgrades a recall_endpoints table from before secrets
+// were rotated with a grace period, one column at a time.
+func rotationColumns(ctx context.Context, w *sql.DB) error {
+	for _, col := range []struct{ name, ddl string }{
+		{"previous_secret", `ALTER TABLE recall_endpoints ADD COLUMN previous_secret TEXT NOT NULL DEFAULT ''`},
+		{"previous_until", `ALTER TABLE recall_endpoints ADD COLUMN previous_until INTEGER NOT NULL DEFAULT 0`},
+	} {
+		var n int
+		if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('recall_endpoints') WHERE name = ?`, col.name).Scan(&n); err != nil {
+			return fmt.Errorf("recallsql: inspect recall_endpoints: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		if err := sqlitedb.Migrate(ctx, w, []string{col.ddl}); err != nil {
+			return fmt.Errorf("recallsql: %w", err)
+		}
+	}
+	return nil
 }
 
 // translate maps driver errors onto the recall sentinels.
@@ -58,23 +85,32 @@ func translate(err error) error {
 
 // PutEndpoint implements [recall.EndpointStore].
 func (s *Store) PutEndpoint(ctx context.Context, e recall.Endpoint) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO recall_endpoints (entity_id, url, sealed_secret, updated_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (entity_id) DO UPDATE SET
-		url = excluded.url, sealed_secret = excluded.sealed_secret, updated_at = excluded.updated_at`,
-		e.EntityID, e.URL, e.SealedSecret, sqlitedb.Millis(e.UpdatedAt))
+	var prevUntil int64
+	if !e.PreviousUntil.IsZero() {
+		prevUntil = sqlitedb.Millis(e.PreviousUntil)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO recall_endpoints (entity_id, url, sealed_secret, previous_secret, previous_until, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity_id) DO UPDATE SET
+		url = excluded.url, sealed_secret = excluded.sealed_secret, previous_secret = excluded.previous_secret,
+		previous_until = excluded.previous_until, updated_at = excluded.updated_at`,
+		e.EntityID, e.URL, e.SealedSecret, e.PreviousSealedSecret, prevUntil, sqlitedb.Millis(e.UpdatedAt))
 	return translate(err)
 }
 
 // Endpoint implements [recall.EndpointStore].
 func (s *Store) Endpoint(ctx context.Context, entityID string) (recall.Endpoint, error) {
 	e := recall.Endpoint{EntityID: entityID}
-	var at int64
-	err := s.r.QueryRowContext(ctx, `SELECT url, sealed_secret, updated_at FROM recall_endpoints WHERE entity_id = ?`,
-		entityID).Scan(&e.URL, &e.SealedSecret, &at)
+	var at, prevUntil int64
+	err := s.r.QueryRowContext(ctx, `SELECT url, sealed_secret, previous_secret, previous_until, updated_at
+		FROM recall_endpoints WHERE entity_id = ?`,
+		entityID).Scan(&e.URL, &e.SealedSecret, &e.PreviousSealedSecret, &prevUntil, &at)
 	if err != nil {
 		return recall.Endpoint{}, translate(err)
 	}
 	e.UpdatedAt = sqlitedb.FromMillis(at)
+	if prevUntil != 0 {
+		e.PreviousUntil = sqlitedb.FromMillis(prevUntil)
+	}
 	return e, nil
 }
 

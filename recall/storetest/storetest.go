@@ -18,25 +18,32 @@ import (
 type Stores struct {
 	Endpoints recall.EndpointStore
 	Campaigns recall.CampaignStore
+	Outbox    recall.OutboxStore
 
 	// NotAtomic says why the backend's conditional single-document
-	// updates are not atomic under concurrency (FerretDB); "" when they
-	// are. The tests that race writers skip with it.
+	// updates and claims are not atomic under concurrency (FerretDB); ""
+	// when they are. The tests that race writers skip with it.
 	NotAtomic string
 }
 
 // Run runs the whole suite. newStores returns empty stores for one test.
 func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 	tests := map[string]func(*testing.T, Stores){
-		"Endpoints":      testEndpoints,
-		"Campaigns":      testCampaigns,
-		"CampaignUpdate": testCampaignUpdate,
-		"CampaignList":   testCampaignList,
-		"RecallKeys":     testRecallKeys,
-		"Notices":        testNotices,
-		"NoticeList":     testNoticeList,
-		"NoticesBulk":    testNoticesBulk,
-		"UpdateRace":     testUpdateRace,
+		"Endpoints":          testEndpoints,
+		"Campaigns":          testCampaigns,
+		"CampaignUpdate":     testCampaignUpdate,
+		"CampaignList":       testCampaignList,
+		"RecallKeys":         testRecallKeys,
+		"Notices":            testNotices,
+		"NoticeList":         testNoticeList,
+		"NoticesBulk":        testNoticesBulk,
+		"UpdateRace":         testUpdateRace,
+		"EndpointRotation":   testEndpointRotation,
+		"OutboxEnqueue":      testOutboxEnqueue,
+		"OutboxLeases":       testOutboxLeases,
+		"OutboxRelease":      testOutboxRelease,
+		"OutboxListRedrive":  testOutboxListRedrive,
+		"OutboxClaimsRacing": testOutboxClaimsRacing,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
@@ -82,4 +89,23 @@ func testEndpoints(t *testing.T, s Stores) {
 	got, err = st.Endpoint(ctx, "e2")
 	storetest.Must(t, err)
 	storetest.Equal(t, got, e2)
+}
+
+// testEndpointRotation: the secret a rotation replaced is kept with the
+// end of its grace period, and an endpoint put without one has none.
+func testEndpointRotation(t *testing.T, s Stores) {
+	ctx := context.Background()
+	st := s.Endpoints
+	e := recall.Endpoint{EntityID: "e1", URL: "https://hooks.example.cn/recall", SealedSecret: "v1:new",
+		PreviousSealedSecret: "v1:old", PreviousUntil: t0.Add(24 * time.Hour), UpdatedAt: t0}
+	storetest.Must(t, st.PutEndpoint(ctx, e))
+	got, err := st.Endpoint(ctx, "e1")
+	storetest.Must(t, err)
+	storetest.Equal(t, got, e)
+
+	e.PreviousSealedSecret, e.PreviousUntil = "", time.Time{}
+	storetest.Must(t, st.PutEndpoint(ctx, e))
+	got, err = st.Endpoint(ctx, "e1")
+	storetest.Must(t, err)
+	storetest.Equal(t, got, e)
 }

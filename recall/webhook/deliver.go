@@ -75,11 +75,14 @@ func New(cfg Config) *Deliverer {
 		dialer.Resolver = r
 	}
 	transport := &http.Transport{
-		Proxy:                  nil, // a proxy would hide the target's address from dialControl
-		DialContext:            dialer.DialContext,
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs},
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
+		Proxy:             nil, // a proxy would hide the target's address from dialControl
+		DialContext:       dialer.DialContext,
+		TLSClientConfig:   &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs},
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Many custodians may share one receiving host (an ERP provider's),
+		// and the outbox's workers reach it at once.
+		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    cfg.Timeout,
 		MaxResponseHeaderBytes: maxResponseBytes,
