@@ -116,7 +116,7 @@ type Scope struct {
 	ByLevel    LevelCount         `json:"byLevel"` // units by level now
 	Quantities map[string]float64 `json:"quantities,omitempty"`
 	Lots       []LotRef           `json:"lots"`
-	GTINs      []string           `json:"gtins"` // the products of the affected units and lots
+	GTINs      []string           `json:"gtins"`         // the products of the affected units and lots
 	Logistic   int                `json:"logisticUnits"` // cases and pallets holding them
 	Custodians []Custodian        `json:"custodians"`
 	Truncated  bool               `json:"truncated,omitempty"` // the graph was larger than a scope may be
