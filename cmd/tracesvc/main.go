@@ -75,6 +75,8 @@ type config struct {
 	grace          time.Duration
 	incidentDays   standards.DeadlineRules
 	clusterReports int
+	recallAckDays  int
+	rescopeEvery   time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -127,6 +129,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.notices.RetryMax, "notice-retry-max", recall.DefaultRetryMax, "longest wait between two attempts of a notice")
 	fs.DurationVar(&cfg.notices.Poll, "notice-poll", recall.DefaultOutboxPoll,
 		"how often the outbox looks for due notices when nothing wakes it (retries, notices other processes enqueued)")
+	fs.IntVar(&cfg.recallAckDays, "recall-ack-days", envInt(getenv, "TRACESVC_RECALL_ACK_DAYS", recall.DefaultAckDays),
+		"working days a custodian has to acknowledge a recall notice (TRACESVC_RECALL_ACK_DAYS)")
+	fs.DurationVar(&cfg.rescopeEvery, "recall-rescope", time.Minute,
+		"how often open recalls' scopes are recomputed, for custody events that arrive late")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
 		"let entities with no GS1 company prefix registered here register GTINs under no one's prefix (otherwise a regulator registers them)")
 	fs.StringVar(&cfg.instance, "instance", getenv("TRACESVC_INSTANCE"),
@@ -187,6 +193,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.gated, err = parseCategories(*gated); err != nil {
 		return config{}, fmt.Errorf("-declaration-categories: %w", err)
+	}
+	if cfg.recallAckDays < 1 || cfg.recallAckDays > 60 {
+		return config{}, fmt.Errorf("-recall-ack-days: %d is not between 1 and 60", cfg.recallAckDays)
+	}
+	if cfg.rescopeEvery < time.Second {
+		return config{}, fmt.Errorf("-recall-rescope: %s is shorter than a second", cfg.rescopeEvery)
 	}
 	if cfg.mongoTimeout <= 0 {
 		return config{}, fmt.Errorf("-mongo-timeout: %s is not a positive duration", cfg.mongoTimeout)
@@ -304,6 +316,24 @@ func recoverCaptures(ctx context.Context, events trace.EventStore, logger *slog.
 	}
 }
 
+// sweepRecalls recomputes open recalls' scopes every interval until ctx
+// ends (see recall.Campaigns.Sweep): late events reach them, and notices a
+// crash left unsent go out.
+func sweepRecalls(ctx context.Context, recalls *recall.Campaigns, every time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := recalls.Sweep(ctx); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "recomputing open recalls failed", "err", err)
+		}
+	}
+}
+
 // recoverOnce runs one recovery pass (also of writer's own intents, when
 // named) and logs what it did.
 func recoverOnce(ctx context.Context, events trace.EventStore, writer string, logger *slog.Logger) {
@@ -380,7 +410,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
-		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
+		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
 		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
@@ -399,6 +429,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// it serves, so that no capture of this run is taken for it.
 	recoverOnce(ctx, db.stores.Events, cfg.instance, logger)
 	go recoverCaptures(ctx, db.stores.Events, logger)
+	go sweepRecalls(ctx, svc.Recalls, cfg.rescopeEvery, logger)
 	// The shutdown's deadline, once it begins. Requests get most of the
 	// grace period; the reserve is for cancelling those still running,
 	// storing the queued scans and closing the store.
