@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"tracesvc/cmd/wire"
+	"tracesvc/recall"
+	"tracesvc/recall/webhook"
 	"tracesvc/trace"
 	"tracesvc/trace/epcis"
 	"tracesvc/trace/sqlitedb"
@@ -280,4 +282,96 @@ func BenchmarkCaptureMongo(b *testing.B) {
 		took += time.Since(start)
 	}
 	b.ReportMetric(float64(docs*perDoc*b.N)/took.Seconds(), "captured-events/s")
+}
+
+// BenchmarkRecallScale (issue 12): a recall whose scope reaches 10,000
+// custodians — one lot of 10,000 units, each shipped to a shop of its own
+// with a webhook on one loopback receiver — opened, scoped from the trace
+// graph, and every notice delivered and verified; beside it, 10,000 bare
+// signed POSTs to the same receiver at the outbox's concurrency. The
+// set-up (registering the shops, the codes and the shipments) is not
+// timed. Embedded store.
+func BenchmarkRecallScale(b *testing.B) {
+	const shops = 10_000
+	var received atomic.Int64
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rc.Close()
+	secret := "whsec_bench-0123456789abcdef"
+
+	b.Run("recall", func(b *testing.B) {
+		e := newEnvWith(b, "sqlite", func(o *wire.Options) {
+			o.WebhookPolicy = webhook.Policy{AllowPrivate: true, AllowHTTPHosts: []string{"127.0.0.1"}}
+		})
+		e.runOutbox(b)
+		_, maker := e.newEntity("manufacturer")
+		g := e.newProduct(maker, 1)
+		e.must(201, "POST", "/api/v1/products/"+g+"/batches", maker, map[string]any{"lot": "L1",
+			"productionDate": "2026-11-01", "quantity": shops, "unit": "EA"})
+		var got issued
+		json.Unmarshal(e.must(201, "POST", "/api/v1/products/"+g+"/batches/L1/codes", maker, map[string]any{"count": shops}).Body, &got)
+		uris := make([]string, len(got.Codes))
+		for i, c := range got.Codes {
+			uris[i] = c.URI
+		}
+		e.captureOK(maker, objectEvent("ADD", "commissioning", "2026-11-02T08:00:00+08:00", uris, ""))
+		var ships []string
+		for i := range shops {
+			n := e.serial.Add(1)
+			id := e.must(201, "POST", "/api/v1/entities", e.reg, map[string]any{"name": fmt.Sprintf("Shop %d", i),
+				"uscc": validUSCC(b, n), "kinds": []string{"retailer"}, "region": "Tianjin", "address": "Shop Road",
+				"webhookUrl": fmt.Sprintf("%s/hooks/%d", rc.URL, i), "webhookSecret": secret}).JSON()["entity"].(map[string]any)["id"].(string)
+			ships = append(ships, objectEvent("OBSERVE", "shipping", "2026-11-03T08:00:00+08:00", uris[i:i+1],
+				`"destinationList":[{"type":"owning_party","destination":"https://id.example.cn/api/v1/entities/`+id+`"}]`))
+			if len(ships) == 1000 {
+				e.captureOK(maker, ships...)
+				ships = ships[:0]
+			}
+		}
+		received.Store(0)
+		b.ResetTimer()
+		for b.Loop() {
+			r := e.must(201, "POST", "/api/v1/recalls", e.reg, map[string]any{"class": "II", "depth": "retail", "hazard": "a loose part",
+				"remedy": "replace", "custodianInstructions": "Stop selling.",
+				"scope": map[string]any{"lots": []map[string]any{{"gtin": g, "lot": "L1"}}}}).JSON()
+			start := time.Now()
+			opened := e.must(200, "POST", "/api/v1/recalls/"+r["id"].(string)+"/open", e.reg, nil).JSON()
+			scoped := time.Since(start)
+			if n := len(opened["scope"].(map[string]any)["custodians"].([]any)); n < shops {
+				b.Fatalf("%d custodians in scope", n)
+			}
+			for received.Load() < shops {
+				if time.Since(start) > 2*time.Minute {
+					b.Fatalf("%d of %d notices delivered after 2 minutes", received.Load(), shops)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			b.ReportMetric(scoped.Seconds(), "scope-s")
+			b.ReportMetric(time.Since(start).Seconds(), "all-delivered-s")
+			received.Store(0)
+		}
+	})
+	b.Run("bare-posts", func(b *testing.B) {
+		d := webhook.New(webhook.Config{Policy: webhook.Policy{AllowPrivate: true, AllowHTTPHosts: []string{"127.0.0.1"}}})
+		for b.Loop() {
+			start := time.Now()
+			var wg sync.WaitGroup
+			next := atomic.Int64{}
+			for range recall.DefaultNoticeWorkers {
+				wg.Go(func() {
+					for i := next.Add(1); i <= shops; i = next.Add(1) {
+						res := d.Deliver(context.Background(), webhook.Attempt{URL: fmt.Sprintf("%s/hooks/%d", rc.URL, i),
+							Body: fmt.Appendf(nil, `{"notice":"n%d"}`, i), Secrets: [][]byte{[]byte(secret)}, IdempotencyKey: fmt.Sprint(i)})
+						if res.Outcome != webhook.Delivered {
+							panic(res.Reason)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(time.Since(start).Seconds(), "all-delivered-s")
+		}
+	})
 }

@@ -95,7 +95,7 @@ func noticeEnv(t *testing.T, backend string, allowPrivate bool) *env {
 }
 
 // runOutbox runs e's outbox until the test ends.
-func (e *env) runOutbox(t *testing.T) {
+func (e *env) runOutbox(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
