@@ -125,6 +125,23 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		serial: new(atomic.Int64), st: st, codes: svc.Codes, outbox: svc.Outbox}
 }
 
+// replica builds a second service on e's stores, as another process
+// sharing the database would be; it has its own caches.
+func (e *env) replica(t testing.TB) *env {
+	t.Helper()
+	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
+		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32),
+		Instance: testInstance + "-replica", DeclarationGated: []trace.Category{}}
+	svc, err := wire.Build(e.st, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Resolver.Close(context.Background()) })
+	r := *e
+	r.t, r.h, r.resolver, r.keys, r.codes, r.outbox = t, svc.Handler, svc.Resolver, svc.Access, svc.Codes, svc.Outbox
+	return &r
+}
+
 // response is a recorded reply.
 type response struct {
 	Code int

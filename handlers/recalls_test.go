@@ -125,6 +125,9 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 		t.Fatalf("before the recall: %s", v)
 	}
 
+	// The contract's smallest body is a valid draft.
+	c.must(201, "POST", "/api/v1/recalls", c.reg, map[string]any{"class": "III", "depth": "wholesale", "hazard": "a faded label",
+		"remedy": "warning", "scope": map[string]any{"lots": []map[string]any{{"gtin": c.milk, "lot": "MILK1"}}}})
 	body := map[string]any{"class": "I", "depth": "consumer", "hazard": "Listeria monocytogenes found in the raw milk",
 		"reason": "a farm sample tested positive", "remedy": "refund",
 		"custodianInstructions": "Stop selling; hold the stock apart and return it to Haihe Cheese Works.",
@@ -158,6 +161,11 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 		if v := verdict(cheese(i)); v != "recalled" {
 			t.Fatalf("cheese %d after the recall opened: %s", i, v)
 		}
+	}
+	// Another process on the same store shows it at once: no cache.
+	replica := c.replica(t)
+	if v := replica.get(cheese(7), "application/json", "").JSON()["verdict"]; v != "recalled" {
+		t.Fatalf("a replica sharing the store: %v", v)
 	}
 
 	// Both retailers get one signed notice each, naming their stock.
@@ -232,7 +240,7 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		full := c.must(200, "GET", "/api/v1/recalls/"+id, c.reg, nil).JSON()
 		sc := full["effectiveness"].(map[string]any)["consumerScans"].(map[string]any)
-		if sc["units"] == 10.0 && sc["scans"] == 11.0 {
+		if sc["units"] == 10.0 && sc["scans"] == 12.0 { // ten, the replica's and cheese 2 again
 			break
 		}
 		if time.Now().After(deadline) {
@@ -340,5 +348,93 @@ func testRecallRescope(t *testing.T, backend string) {
 	again := c.must(200, "POST", "/api/v1/recalls/"+id+"/rescope", c.reg, nil).JSON()
 	if len(again["scopeChanges"].([]any)) != 1 {
 		t.Fatalf("a rescope that finds nothing adds no change: %v", again["scopeChanges"])
+	}
+}
+
+// TestRecallRoles is the role table of the recall and notice endpoints:
+// no key, a wrong key, an entity with nothing to do with the recall, an
+// inspector, a regulator, and the maker (or, for notices, the custodian).
+// Opening an ordered recall also links the incident report it names.
+func TestRecallRoles(t *testing.T) {
+	c := newRecallEnv(t, "sqlite")
+	const wrong = "tsk_0123456789abcdef0123456789abcdef"
+	inspector := c.must(201, "POST", "/api/v1/keys", c.reg, map[string]any{"role": "inspector"}).JSON()["key"].(string)
+	_, stranger := c.newEntity("retailer")
+	inc := c.must(201, "POST", "/api/v1/incidents", c.procK, map[string]any{"gtin": c.cheese, "eventDate": "2026-11-20",
+		"awareDate": "2026-11-21", "severity": "serious_injury", "personsAffected": 1, "description": "A child fell ill after eating it",
+		"location": "Tianjin", "contact": map[string]any{"name": "Wang", "phone": "123"}}).JSON()["id"].(string)
+	body := func(gtin, lot string, incidents ...string) map[string]any {
+		return map[string]any{"class": "II", "depth": "retail", "hazard": "Listeria", "remedy": "refund",
+			"custodianInstructions": "Return it.", "incidents": incidents,
+			"scope": map[string]any{"lots": []map[string]any{{"gtin": gtin, "lot": lot}}}}
+	}
+	ordered := func() string {
+		return c.must(201, "POST", "/api/v1/recalls", c.reg, body(c.cheese, "CH1", inc)).JSON()["id"].(string)
+	}
+	voluntary := func() string {
+		return c.must(201, "POST", "/api/v1/recalls", c.procK, body(c.cheese, "CH1")).JSON()["id"].(string)
+	}
+	open := func(id string) string { c.must(200, "POST", "/api/v1/recalls/"+id+"/open", c.reg, nil); return id }
+	keys := []struct{ name, key string }{{"no key", ""}, {"wrong key", wrong}, {"a stranger", stranger},
+		{"inspector", inspector}, {"regulator", c.reg}, {"the maker", c.procK}}
+	type want [6]int
+	for _, tc := range []struct {
+		name, method string
+		path         func() string
+		body         any
+		want         want
+	}{
+		{"draft an ordered or voluntary recall", "POST", func() string { return "/api/v1/recalls" }, body(c.cheese, "CH1"), want{401, 401, 403, 403, 201, 201}},
+		{"list", "GET", func() string { return "/api/v1/recalls" }, nil, want{200, 401, 200, 200, 200, 200}},
+		{"read a draft", "GET", func() string { return "/api/v1/recalls/" + ordered() }, nil, want{401, 401, 403, 200, 200, 200}},
+		{"read an open recall", "GET", func() string { return "/api/v1/recalls/" + open(voluntary()) }, nil, want{200, 401, 200, 200, 200, 200}},
+		{"open an ordered recall", "POST", func() string { return "/api/v1/recalls/" + ordered() + "/open" }, nil, want{401, 401, 403, 403, 200, 403}},
+		{"open a voluntary recall", "POST", func() string { return "/api/v1/recalls/" + voluntary() + "/open" }, nil, want{401, 401, 403, 403, 200, 200}},
+		{"cancel a voluntary draft", "POST", func() string { return "/api/v1/recalls/" + voluntary() + "/cancel" }, nil, want{401, 401, 403, 403, 200, 200}},
+		{"rescope an ordered recall", "POST", func() string { return "/api/v1/recalls/" + open(ordered()) + "/rescope" }, nil, want{401, 401, 403, 403, 200, 403}},
+		{"terminate", "POST", func() string { return "/api/v1/recalls/" + open(voluntary()) + "/terminate" }, map[string]any{"reason": "done"}, want{401, 401, 403, 403, 200, 403}},
+		{"the report", "GET", func() string { return "/api/v1/recalls/" + open(voluntary()) + "/report.csv" }, nil, want{401, 401, 403, 200, 200, 200}},
+		{"an unknown action", "POST", func() string { return "/api/v1/recalls/" + voluntary() + "/publish" }, nil, want{401, 401, 404, 403, 404, 404}},
+	} {
+		for i, k := range keys {
+			if r := c.do(tc.method, tc.path(), k.key, tc.body); r.Code != tc.want[i] {
+				t.Errorf("%s with %s: %d, want %d: %s", tc.name, k.name, r.Code, tc.want[i], r.Body)
+			}
+		}
+	}
+	// The incident report the ordered recalls name is linked to one.
+	if r := c.must(200, "GET", "/api/v1/incidents/"+inc, c.reg, nil).JSON(); r["status"] != "recall_linked" || r["recallId"] == nil {
+		t.Fatalf("the incident after its recall opened: %v", r)
+	}
+
+	// Notices: retailer A's of a fresh recall.
+	id := open(voluntary())
+	notice := id + "." + c.retA
+	custodians := []struct{ name, key string }{{"no key", ""}, {"wrong key", wrong}, {"another entity", c.retBK},
+		{"inspector", inspector}, {"regulator", c.reg}, {"the custodian", c.retAK}}
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		want               want
+	}{
+		{"list notices", "GET", "/api/v1/notices", nil, want{401, 401, 200, 200, 200, 200}},
+		{"read a notice", "GET", "/api/v1/notices/" + notice, nil, want{401, 401, 403, 200, 200, 200}},
+		{"acknowledge", "POST", "/api/v1/notices/" + notice + "/ack", nil, want{401, 401, 403, 403, 403, 200}},
+		{"report returns", "POST", "/api/v1/notices/" + notice + "/returns", map[string]any{"recovery": "returned", "quantity": 1}, want{401, 401, 403, 403, 403, 200}},
+	} {
+		for i, k := range custodians {
+			if r := c.do(tc.method, tc.path, k.key, tc.body); r.Code != tc.want[i] {
+				t.Errorf("%s with %s: %d, want %d: %s", tc.name, k.name, r.Code, tc.want[i], r.Body)
+			}
+		}
+	}
+	if ns := c.must(200, "GET", "/api/v1/notices", c.retBK, nil).JSON()["notices"].([]any); len(ns) == 0 {
+		t.Fatal("retailer B sees none of its own notices")
+	} else {
+		for _, n := range ns {
+			if n.(map[string]any)["entityId"] != c.retB {
+				t.Fatalf("retailer B sees another's notice: %v", n)
+			}
+		}
 	}
 }

@@ -144,7 +144,7 @@ func (s *Campaigns) check(ctx context.Context, caller trace.Principal, in *NewCa
 		max      int
 	}{
 		{"hazard", &in.Hazard, true, 2000}, {"reason", &in.Reason, false, 4000},
-		{"custodianInstructions", &in.CustodianInstructions, true, 4000},
+		{"custodianInstructions", &in.CustodianInstructions, false, 4000},
 		{"consumerInstructions", &in.ConsumerInstructions, in.Depth == LevelConsumer, 2000},
 		{"contact", &in.Contact, false, 300},
 	} {
@@ -155,6 +155,10 @@ func (s *Campaigns) check(ctx context.Context, caller trace.Principal, in *NewCa
 	}
 	if in.ConsumerInstructions == "" {
 		in.ConsumerInstructions = "Stop using this product."
+	}
+	if in.CustodianInstructions == "" {
+		in.CustodianInstructions = "Stop selling and shipping the affected stock at once; hold it apart, acknowledge this notice, " +
+			"report what you recover, and tell the customers you passed it to. Remedy: " + in.Remedy + "."
 	}
 	sc := &in.Scope
 	if len(sc.Products)+len(sc.Lots)+len(sc.Serials) == 0 {

@@ -631,7 +631,7 @@ func (s *Incidents) LinkRecall(ctx context.Context, id, recallID string) error {
 	if r.RecallID == recallID {
 		return nil
 	}
-	if !slices.Contains(incidentNext[r.Status], IncidentRecallLinked) {
+	if r.Status != IncidentReceived && r.Status != IncidentAssessing {
 		return fmt.Errorf("incident %s is %s: it cannot be linked to recall %s: %w", id, r.Status, recallID, ErrConflict)
 	}
 	_, err = s.store.UpdateIncident(ctx, id, IncidentChange{From: r.Status, Status: IncidentRecallLinked, RecallID: recallID,
