@@ -145,7 +145,7 @@ func (s *Campaigns) check(ctx context.Context, caller trace.Principal, in *NewCa
 	}{
 		{"hazard", &in.Hazard, true, 2000}, {"reason", &in.Reason, false, 4000},
 		{"custodianInstructions", &in.CustodianInstructions, false, 4000},
-		{"consumerInstructions", &in.ConsumerInstructions, in.Depth == LevelConsumer, 2000},
+		{"consumerInstructions", &in.ConsumerInstructions, false, 2000},
 		{"contact", &in.Contact, false, 300},
 	} {
 		if err := checkText(f.name, *f.v, f.required, f.max); err != nil {
