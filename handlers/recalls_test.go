@@ -162,6 +162,9 @@ func testRecallEndToEnd(t *testing.T, backend string) {
 			t.Fatalf("cheese %d after the recall opened: %s", i, v)
 		}
 	}
+	if v := verdict("/00/" + c.pallet2); v != "recalled" {
+		t.Fatalf("a pallet holding recalled cheese: %s", v)
+	}
 	// Another process on the same store shows it at once: no cache.
 	replica := c.replica(t)
 	if v := replica.get(cheese(7), "application/json", "").JSON()["verdict"]; v != "recalled" {

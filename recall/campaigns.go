@@ -529,9 +529,19 @@ func (s *Campaigns) RecallFor(ctx context.Context, gtin, lot, serial string) (*s
 	if serial != "" {
 		keys = append(keys, trace.ItemKey(gtin, serial))
 	}
+	return s.recallFor(ctx, keys)
+}
+
+// RecallForUnit implements [scan.RecallLookup] for cases and pallets.
+func (s *Campaigns) RecallForUnit(ctx context.Context, sscc string) (*scan.RecallNotice, error) {
+	return s.recallFor(ctx, []string{"00/" + sscc})
+}
+
+// recallFor returns the campaign, open or ended, covering any of keys.
+func (s *Campaigns) recallFor(ctx context.Context, keys []string) (*scan.RecallNotice, error) {
 	ids, err := s.cfg.Store.CampaignsByKeys(ctx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("recalls of %s: %w", gtin, err)
+		return nil, fmt.Errorf("recalls of %s: %w", keys[0], err)
 	}
 	for _, id := range ids {
 		c, err := s.cfg.Store.Campaign(ctx, id)

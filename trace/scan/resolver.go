@@ -302,10 +302,15 @@ func (r *Resolver) resolveUnit(ctx context.Context, uri, sscc string) (Resolutio
 	if res.Provenance, err = r.stages(ctx, events); err != nil {
 		return Resolution{}, err
 	}
-	switch u.State {
-	case trace.StateRecalled:
+	if r.cfg.Recalls != nil {
+		if res.Recall, err = r.cfg.Recalls.RecallForUnit(ctx, sscc); err != nil {
+			return Resolution{}, err
+		}
+	}
+	switch {
+	case res.Recall != nil || u.State == trace.StateRecalled:
 		res.Verdict = VerdictRecalled
-	case trace.StateDecommissioned, trace.StateDestroyed:
+	case u.State == trace.StateDecommissioned || u.State == trace.StateDestroyed:
 		res.Verdict = VerdictDecommissioned
 	}
 	return res, nil

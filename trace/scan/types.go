@@ -130,6 +130,9 @@ type RecallLookup interface {
 	// does. An error means the answer is unknown, and the scan fails
 	// rather than show a possibly recalled unit as fine.
 	RecallFor(ctx context.Context, gtin, lot, serial string) (*RecallNotice, error)
+	// RecallForUnit returns the open recall covering the logistic unit
+	// (a case or pallet, by SSCC) holding recalled goods, or nil.
+	RecallForUnit(ctx context.Context, sscc string) (*RecallNotice, error)
 }
 
 // DeclaredStandard is one standard a product is declared to follow.
