@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/recall"
+	"tracesvc/recall/credit"
 	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/jsonscan"
@@ -46,14 +47,15 @@ var errStatus = []struct {
 	status int
 	code   string
 }{
-	{[]error{trace.ErrInvalid, standards.ErrInvalid, recall.ErrInvalid}, http.StatusBadRequest, "invalid"},
+	{[]error{trace.ErrInvalid, standards.ErrInvalid, recall.ErrInvalid, credit.ErrInvalid}, http.StatusBadRequest, "invalid"},
 	{[]error{trace.ErrUnauthorized}, http.StatusUnauthorized, "unauthorized"},
+	{[]error{credit.ErrRestricted}, http.StatusForbidden, "credit_restricted"},
 	{[]error{trace.ErrForbidden}, http.StatusForbidden, "forbidden"},
-	{[]error{trace.ErrNotFound, standards.ErrNotFound, recall.ErrNotFound, errNoRoute}, http.StatusNotFound, "not_found"},
+	{[]error{trace.ErrNotFound, standards.ErrNotFound, recall.ErrNotFound, credit.ErrNotFound, errNoRoute}, http.StatusNotFound, "not_found"},
 	{[]error{errMethod}, http.StatusMethodNotAllowed, "method_not_allowed"},
-	{[]error{trace.ErrConflict, standards.ErrConflict, recall.ErrConflict}, http.StatusConflict, "conflict"},
+	{[]error{trace.ErrConflict, standards.ErrConflict, recall.ErrConflict, credit.ErrConflict}, http.StatusConflict, "conflict"},
 	{[]error{errRateLimited}, http.StatusTooManyRequests, "rate_limited"},
-	{[]error{trace.ErrUnavailable, standards.ErrUnavailable, recall.ErrUnavailable}, http.StatusServiceUnavailable, "unavailable"},
+	{[]error{trace.ErrUnavailable, standards.ErrUnavailable, recall.ErrUnavailable, credit.ErrUnavailable}, http.StatusServiceUnavailable, "unavailable"},
 }
 
 // headerFields names the request headers behind domain fields that the
@@ -182,7 +184,7 @@ func publicMessage(err error) string {
 			}
 		}
 	}
-	for _, prefix := range []string{"trace: ", "standards: ", "recall: "} {
+	for _, prefix := range []string{"trace: ", "standards: ", "recall: ", "credit: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
 	}
 	for _, own := range []error{errNoRoute, errMethod, errRateLimited} {

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/recall"
+	"tracesvc/recall/credit"
 	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -39,6 +40,8 @@ type Config struct {
 	Endpoints    *recall.Endpoints
 	// Recalls are the recall campaigns and their notices.
 	Recalls *recall.Campaigns
+	// Credit is the credit record.
+	Credit *credit.Service
 	// Outbox is the outbox of notices to custodians' webhooks, whose
 	// deliveries regulators list and re-drive.
 	Outbox  *recall.Outbox
@@ -77,6 +80,7 @@ type Server struct {
 	spotChecks   *standards.SpotChecks
 	endpoints    *recall.Endpoints
 	recalls      *recall.Campaigns
+	credit       *credit.Service
 	outbox       *recall.Outbox
 	pages        *pages
 	fpKey        []byte
@@ -94,7 +98,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, credit: cfg.Credit, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -155,6 +159,26 @@ func (s *Server) routes() {
 	decl.POST("/:id/withdraw", s.allow(entityOrRegulator...), s.handle(s.withdrawDeclaration))
 	decl.PUT("/:id/standards/:n/text", s.allow(entityOnly...), s.handle(s.putStandardText))
 	decl.GET("/:id/standards/:n/text", s.handle(s.standardText))
+
+	cr := api.Group("", compliance)
+	cr.GET("/credit/rules", s.handle(s.creditRules))
+	cr.GET("/entities/:id/credit", s.handle(s.creditStanding))
+	cr.GET("/entities/:id/credit/history", s.handle(s.creditHistory))
+	cr.GET("/entities/:id/credit/events", s.allow(anyKey...), s.handle(s.creditLedger))
+	cr.POST("/entities/:id/credit/events", s.allow(regulator...), s.handle(s.recordCreditEvent))
+	cr.POST("/entities/:id/credit/events/:event/objections", s.allow(entityOnly...), s.handle(s.fileCreditRequest(credit.KindObjection)))
+	cr.POST("/entities/:id/credit/events/:event/repairs", s.allow(entityOnly...), s.handle(s.fileCreditRequest(credit.KindRepair)))
+	for _, kind := range []string{credit.KindObjection, credit.KindRepair} {
+		cr.GET("/credit/"+kind+"s", s.allow(anyKey...), s.handle(s.listCreditRequests(kind)))
+		cr.GET("/credit/"+kind+"s/:rid", s.allow(anyKey...), s.handle(s.getCreditRequest(kind)))
+		cr.POST("/credit/"+kind+"s/:rid/decision", s.allow(regulator...), s.handle(s.decideCreditRequest(kind)))
+	}
+	cr.GET("/credit/objections/:rid/attachments/:n", s.allow(anyKey...), s.handle(s.creditAttachment))
+	cr.GET("/credit/lists/:list", s.handle(s.creditList))
+	cr.POST("/credit/lists/:list/entries", s.allow(regulator...), s.handle(s.enterList))
+	cr.POST("/credit/lists/:list/entries/:lid/removal", s.allow(regulator...), s.handle(s.removeFromList))
+	cr.GET("/credit/proposals", s.allow(regulator...), s.handle(s.listProposals))
+	cr.POST("/credit/proposals/:lid/confirm", s.allow(regulator...), s.handle(s.confirmProposal))
 
 	rc := api.Group("/recalls", compliance)
 	rc.POST("", s.allow(entityOrRegulator...), s.handle(s.createRecall))

@@ -19,6 +19,7 @@ import (
 
 	"tracesvc/handlers"
 	"tracesvc/recall"
+	"tracesvc/recall/credit"
 	"tracesvc/recall/recallmongo"
 	"tracesvc/recall/recallsql"
 	"tracesvc/recall/webhook"
@@ -50,6 +51,7 @@ type Stores struct {
 	Endpoints    recall.EndpointStore
 	Outbox       recall.OutboxStore
 	Campaigns    recall.CampaignStore
+	Credit       credit.Store
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
@@ -67,7 +69,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -85,7 +87,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -132,6 +134,8 @@ type Options struct {
 	// IssuanceLease is how long a running issuance stays held without a
 	// renewal; 0 means trace.DefaultLease.
 	IssuanceLease time.Duration
+	// CreditRules classify credit ledgers; nil is credit.DefaultRules.
+	CreditRules *credit.Rules
 	// RecallAckDays are the working days a custodian has to acknowledge
 	// a recall notice; 0 means recall.DefaultAckDays.
 	RecallAckDays int
@@ -153,6 +157,8 @@ type Service struct {
 	Outbox *recall.Outbox
 	// Recalls are the recall campaigns: Sweep them from time to time.
 	Recalls *recall.Campaigns
+	// Credit is the credit record.
+	Credit *credit.Service
 }
 
 // Build builds the services over st and the handlers over them. It starts
@@ -187,11 +193,14 @@ func Build(st Stores, o Options) (*Service, error) {
 	declarations := standards.NewDeclarations(st.Declarations, st.Trace, standards.DeclarationsConfig{
 		Now: o.Now, Location: days.Location(), Gated: o.DeclarationGated})
 
-	// trace, the register and custody record.
+	// trace, the register and custody record. The credit record's
+	// restrictions rule on it too, but the credit record reads services
+	// built on the register: its gate is filled in below.
+	creditGate := &laterGate{}
 	registry := trace.NewRegistry(st.Trace, trace.RegistryConfig{Now: o.Now, GTINsWithoutPrefix: o.GTINsWithoutPrefix,
-		Gates: []trace.Gate{declarations}})
+		Gates: []trace.Gate{declarations, creditGate}})
 	codes, err := trace.NewCodes(st.Codes, registry, trace.CodesConfig{BaseURL: o.BaseURL,
-		SerialLength: o.SerialLength, Now: o.Now, Instance: o.Instance, Lease: o.IssuanceLease})
+		SerialLength: o.SerialLength, Now: o.Now, Instance: o.Instance, Lease: o.IssuanceLease, Gates: []trace.Gate{creditGate}})
 	if err != nil {
 		return nil, fmt.Errorf("serial length: %w", err)
 	}
@@ -225,17 +234,35 @@ func Build(st Stores, o Options) (*Service, error) {
 		Custodies: st.Events, Codes: st.Codes, Scans: st.Scans, Incidents: incidents, Sender: outbox, Days: days,
 		Now: o.Now, Logger: o.Logger, BaseURL: o.BaseURL, AckDays: o.RecallAckDays})
 
+	spotChecks := standards.NewSpotChecks(st.SpotChecks, registry, declarations, o.Now, days.Location())
+	rules := o.CreditRules
+	if rules == nil {
+		if rules, err = credit.DefaultRules(); err != nil {
+			return nil, err
+		}
+	}
+	ledger, err := credit.New(credit.Config{Store: st.Credit, Rules: rules, Register: registry, Recalls: recalls,
+		Incidents: incidents, SpotChecks: spotChecks, Days: days, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	creditGate.Gate = ledger
+
 	// The consumer-facing resolver reads the higher domains' answers
-	// through its lookups: the declared standards and the recalls; credit
-	// records do not exist yet, which the lookup's doc comment defines as
-	// "nothing to show".
+	// through its lookups: the declared standards, the recalls and the
+	// maker's credit class.
 	resolver := scan.New(registry, st.Codes, st.Events, chain, st.Scans, scan.Config{
-		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations, Recalls: recalls})
+		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations, Recalls: recalls,
+		Credit: ledger})
 
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
-		SpotChecks: standards.NewSpotChecks(st.SpotChecks, registry, declarations, o.Now, days.Location()),
-		Endpoints:  endpoints, Outbox: outbox, Recalls: recalls, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		SpotChecks: spotChecks, Credit: ledger,
+		Endpoints: endpoints, Outbox: outbox, Recalls: recalls, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
-	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls}, nil
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls, Credit: ledger}, nil
 }
+
+// laterGate is a gate whose ruler is built after the services it rules
+// on; Build sets Gate before the service answers anything.
+type laterGate struct{ trace.Gate }
