@@ -193,3 +193,36 @@ func TestRecallBannerInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestCreditOnScanPage (issue 13): the scan page shows the maker's credit
+// class in its colour, and a change shows at the next scan.
+func TestCreditOnScanPage(t *testing.T) {
+	c := newRecallEnv(t, "sqlite")
+	srv := httptest.NewServer(c.h)
+	defer srv.Close()
+	ctx := browser(t)
+	look := func(lang string) (string, string) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/01/"+c.cheese+"/21/"+c.cheeseSerials[3]+"?lang="+lang),
+			chromedp.WaitVisible(chromedp.CSS("#credit")))
+		text, err2 := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#credit")))
+		bg, err3 := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#credit .credit")).backgroundColor`))
+		if err = errors.Join(err, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(text), bg
+	}
+	if text, bg := look("en"); text != "Good" || bg != "rgb(30, 142, 62)" {
+		t.Fatalf("a good maker: %q on %s", text, bg)
+	}
+	c.must(201, "POST", "/api/v1/entities/"+c.proc+"/credit/events", c.reg, map[string]any{"type": "penalty", "date": "2026-11-20",
+		"fine": "5000", "source": "津市监罚〔2026〕12号", "reason": "labelling"})
+	if text, bg := look("en"); text != "Warning" || bg != "rgb(249, 171, 0)" {
+		t.Fatalf("after a penalty: %q on %s", text, bg)
+	}
+	if text, _ := look("zh"); text != "警示" {
+		t.Fatalf("in Chinese: %q", text)
+	}
+}
