@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
+
+	"tracesvc/cmd/wire"
 )
 
 // TestCreditEndToEnd (issue 13): an ordered recall and a late incident
@@ -144,5 +147,98 @@ func testCreditEndToEnd(t *testing.T, backend string) {
 	}
 	if v := c.must(200, "GET", "/api/v1/audit/verify", c.reg, nil).JSON(); v["ok"] != true {
 		t.Fatalf("audit verify: %v", v)
+	}
+}
+
+// TestCreditRepairAndLists (issue 13): a repair is applied for once its
+// waiting period has passed — 6 months, or a year for a food maker — and
+// approved; a revoked licence is refused at once; the abnormal-operations
+// list puts an entity on warning, three years on it propose it for the
+// serious-violation list, and the move makes it dishonest. Lists are
+// public.
+func TestCreditRepairAndLists(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return now } })
+	foodID, foodK := e.newEntity()
+	e.newProduct(foodK, 1) // food: a year's wait
+	gadgetID, gadgetK := e.newEntity()
+	e.must(201, "POST", "/api/v1/products", gadgetK, map[string]any{"gtin": gtin(t, 2), "name": "Charger", "category": "electronics"})
+	penalty := func(id string) string {
+		return e.must(201, "POST", "/api/v1/entities/"+id+"/credit/events", e.reg, map[string]any{"type": "penalty", "date": "2026-03-01",
+			"fine": "2000", "reason": "false labelling"}).JSON()["id"].(string)
+	}
+	class := func(id string) string {
+		return e.must(200, "GET", "/api/v1/entities/"+id+"/credit", "", nil).JSON()["class"].(string)
+	}
+	gp, fp := penalty(gadgetID), penalty(foodID)
+	repair := func(id, key, event string) response {
+		return e.do("POST", "/api/v1/entities/"+id+"/credit/events/"+event+"/repairs", key, map[string]any{"text": "labels corrected, staff trained"})
+	}
+	if r := repair(gadgetID, gadgetK, gp); r.Code != 409 || !strings.Contains(r.errMessage(), "2026-09-01") {
+		t.Fatalf("a repair before six months: %d %s", r.Code, r.Body)
+	}
+	now = time.Date(2026, 9, 2, 10, 0, 0, 0, time.UTC)
+	if r := repair(foodID, foodK, fp); r.Code != 409 || !strings.Contains(r.errMessage(), "2027-03-01") {
+		t.Fatalf("a food maker's repair before a year: %d %s", r.Code, r.Body)
+	}
+	if r := repair(gadgetID, foodK, gp); r.Code != 403 {
+		t.Fatalf("another entity's repair: %d", r.Code)
+	}
+	app := repair(gadgetID, gadgetK, gp)
+	if app.Code != 201 || app.JSON()["status"] != "filed" {
+		t.Fatalf("repair: %d %s", app.Code, app.Body)
+	}
+	if class(gadgetID) != "warning" {
+		t.Fatal("a penalty makes a warning")
+	}
+	e.must(200, "POST", "/api/v1/credit/repairs/"+app.JSON()["id"].(string)+"/decision", e.reg, map[string]any{"approved": true, "reason": "rectified"})
+	if got := class(gadgetID); got != "good" {
+		t.Fatalf("after the repair: %s", got)
+	}
+	revoked := e.must(201, "POST", "/api/v1/entities/"+gadgetID+"/credit/events", e.reg, map[string]any{"type": "licence_revoked",
+		"date": "2026-03-02", "reason": "licence revoked"}).JSON()["id"].(string)
+	if r := repair(gadgetID, gadgetK, revoked).JSON(); r["status"] != "refused" || !strings.Contains(r["decision"].(map[string]any)["reason"].(string), "never") {
+		t.Fatalf("a revoked licence's repair: %v", r)
+	}
+
+	// The lists.
+	_, other := e.newEntity()
+	e.must(403, "POST", "/api/v1/credit/lists/abnormal_operations/entries", other, map[string]any{"entityId": foodID, "reason": "x"})
+	e.must(404, "POST", "/api/v1/credit/lists/grey/entries", e.reg, map[string]any{"entityId": foodID, "reason": "x"})
+	entry := e.must(201, "POST", "/api/v1/credit/lists/abnormal_operations/entries", e.reg, map[string]any{"entityId": foodID,
+		"reason": "not found at its registered address", "date": "2023-08-01"}).JSON()
+	e.must(409, "POST", "/api/v1/credit/lists/abnormal_operations/entries", e.reg, map[string]any{"entityId": foodID, "reason": "again"})
+	pub := e.must(200, "GET", "/api/v1/credit/lists/abnormal_operations", "", nil).JSON()["entries"].([]any)
+	if len(pub) != 1 || pub[0].(map[string]any)["entityId"] != foodID {
+		t.Fatalf("the public list: %v", pub)
+	}
+	st := e.must(200, "GET", "/api/v1/entities/"+foodID+"/credit", "", nil).JSON()
+	if st["class"] != "warning" || st["rule"].(map[string]any)["id"] != "W1" && st["rule"].(map[string]any)["id"] != "W2" {
+		t.Fatalf("on the abnormal list: %v", st)
+	}
+	props := e.must(200, "GET", "/api/v1/credit/proposals", e.reg, nil).JSON()["proposals"].([]any)
+	if len(props) != 1 || props[0].(map[string]any)["id"] != entry["id"] {
+		t.Fatalf("proposals after three years: %v", props)
+	}
+	e.must(403, "GET", "/api/v1/credit/proposals", other, nil)
+	e.must(201, "POST", "/api/v1/credit/proposals/"+entry["id"].(string)+"/confirm", e.reg, nil)
+	st = e.must(200, "GET", "/api/v1/entities/"+foodID+"/credit", "", nil).JSON()
+	if st["class"] != "dishonest" || st["rule"].(map[string]any)["id"] != "D3" || st["inspection"] != "increased" {
+		t.Fatalf("on the serious-violation list: %v", st)
+	}
+	serious := e.must(200, "GET", "/api/v1/credit/lists/serious_violation", "", nil).JSON()["entries"].([]any)
+	if len(serious) != 1 {
+		t.Fatalf("the serious-violation list: %v", serious)
+	}
+	if l := e.must(200, "GET", "/api/v1/credit/lists/abnormal_operations", "", nil).JSON()["entries"].([]any); len(l) != 0 {
+		t.Fatalf("moved off the abnormal list: %v", l)
+	}
+	e.must(200, "POST", "/api/v1/credit/lists/serious_violation/entries/"+serious[0].(map[string]any)["id"].(string)+"/removal", e.reg,
+		map[string]any{"reason": "corrected"})
+	if got := class(foodID); got != "warning" { // the penalty still counts
+		t.Fatalf("after removal from the serious list: %s", got)
+	}
+	if r := e.must(200, "GET", "/api/v1/credit/rules", "", nil).JSON(); r["classes"] == nil || !strings.Contains(r["source"].(string), "Tianjin") {
+		t.Fatalf("the rules: %v", r)
 	}
 }
