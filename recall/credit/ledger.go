@@ -312,9 +312,9 @@ type Standing struct {
 	Basis    []PublicEvent `json:"basis"`
 	// Inspection is "increased" for a dishonest entity (more frequent
 	// inspections) and "restricted" too for a seriously dishonest one.
-	Inspection string `json:"inspection,omitempty"`
-	Restricted bool   `json:"restricted"` // barred from registering products and batches and issuing codes
-	Lists      []string `json:"lists"`   // lists it is on
+	Inspection string   `json:"inspection,omitempty"`
+	Restricted bool     `json:"restricted"` // barred from registering products and batches and issuing codes
+	Lists      []string `json:"lists"`      // lists it is on
 }
 
 // Standing returns entity's published credit on day ("" for today): for
