@@ -30,6 +30,7 @@ import (
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
 	"tracesvc/recall"
+	"tracesvc/recall/credit"
 	"tracesvc/recall/webhook"
 	"tracesvc/standards"
 	"tracesvc/standards/workday"
@@ -77,6 +78,7 @@ type config struct {
 	clusterReports int
 	recallAckDays  int
 	rescopeEvery   time.Duration
+	creditRules    string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -131,6 +133,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"how often the outbox looks for due notices when nothing wakes it (retries, notices other processes enqueued)")
 	fs.IntVar(&cfg.recallAckDays, "recall-ack-days", envInt(getenv, "TRACESVC_RECALL_ACK_DAYS", recall.DefaultAckDays),
 		"working days a custodian has to acknowledge a recall notice (TRACESVC_RECALL_ACK_DAYS)")
+	fs.StringVar(&cfg.creditRules, "credit-rules", getenv("TRACESVC_CREDIT_RULES"),
+		"JSON file of the credit classification rules; default: the embedded Tianjin 2017 thresholds (TRACESVC_CREDIT_RULES)")
 	fs.DurationVar(&cfg.rescopeEvery, "recall-rescope", time.Minute,
 		"how often open recalls' scopes are recomputed, for custody events that arrive late")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
@@ -408,7 +412,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
-	svc, err := wire.Build(db.stores, wire.Options{BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
+	var rules *credit.Rules
+	if cfg.creditRules != "" {
+		if rules, err = credit.LoadRules(cfg.creditRules); err != nil {
+			ln.Close()
+			return fmt.Errorf("-credit-rules: %w", err)
+		}
+	}
+	svc, err := wire.Build(db.stores, wire.Options{CreditRules: rules, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
