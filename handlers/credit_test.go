@@ -2,11 +2,15 @@ package handlers_test
 
 import (
 	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"tracesvc/cmd/wire"
+	"tracesvc/trace/testtool"
 )
 
 // TestCreditEndToEnd (issue 13): an ordered recall and a late incident
@@ -241,4 +245,67 @@ func TestCreditRepairAndLists(t *testing.T) {
 	if r := e.must(200, "GET", "/api/v1/credit/rules", "", nil).JSON(); r["classes"] == nil || !strings.Contains(r["source"].(string), "Tianjin") {
 		t.Fatalf("the rules: %v", r)
 	}
+}
+
+// TestCreditReport (issue 13): the printable credit report, as a page and
+// as a PDF: identity, class and colour, basis, lists and the class
+// history as a chart.
+func TestCreditReport(t *testing.T) {
+	now := time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return now } })
+	id, _ := e.newEntity()
+	e.must(201, "POST", "/api/v1/entities/"+id+"/credit/events", e.reg, map[string]any{"type": "penalty", "date": "2026-03-01",
+		"fine": "2000", "source": "TJ-2026-12", "reason": "false labelling"})
+	e.must(201, "POST", "/api/v1/credit/lists/abnormal_operations/entries", e.reg, map[string]any{"entityId": id,
+		"reason": "not found at its registered address", "date": "2026-05-01"})
+	page := e.get("/api/v1/entities/"+id+"/credit/report?lang=en", "text/html", "")
+	body := string(page.Body)
+	for _, want := range []string{"Credit report", "Entity 1", `class="credit c-yellow"`, "TJ-2026-12", "abnormal operations: 2026-05-01",
+		`<svg id="history-chart"`, `fill="#f9ab00"`, `fill="#1e8e3e"`, "2026-03-01: Warning"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the report page lacks %q", want)
+		}
+	}
+	if page.Hdr.Get("Content-Security-Policy") == "" {
+		t.Error("the report page has no Content-Security-Policy")
+	}
+	pdf := e.must(200, "GET", "/api/v1/entities/"+id+"/credit/report.pdf", "", nil)
+	if pdf.Hdr.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(pdf.Body), "%PDF-") {
+		t.Fatalf("the PDF: %q", pdf.Hdr.Get("Content-Type"))
+	}
+	text := pdfToText(t, pdf.Body)
+	for _, want := range []string{"Credit report", "Warning", "TJ-2026-12", "not found at its registered address", "2026-03-01: Warning"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF lacks %q:\n%s", want, text)
+		}
+	}
+	e.must(404, "GET", "/api/v1/entities/nope/credit/report", "", nil)
+
+	// With a CJK TrueType font (-label-font), the PDF is in Chinese too.
+	font := testtool.File(t, "fonts-droid-fallback", "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+	zh := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return now }; o.LabelFont = font })
+	zid, _ := zh.newEntity()
+	zh.must(201, "POST", "/api/v1/entities/"+zid+"/credit/events", zh.reg, map[string]any{"type": "inspection_refused", "date": "2026-03-01",
+		"reason": "拒绝检查"})
+	text = pdfToText(t, zh.must(200, "GET", "/api/v1/entities/"+zid+"/credit/report.pdf?lang=zh", "", nil).Body)
+	for _, want := range []string{"信用报告", "警示", "Entity"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the Chinese PDF lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// pdfToText extracts a PDF's text with pdftotext (poppler-utils).
+func pdfToText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	pdftotext := testtool.Program(t, "pdftotext", "poppler-utils")
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-enc", "UTF-8", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }

@@ -85,6 +85,7 @@ type pageView struct {
 	Stages                 []stageView
 	Standards              []scan.DeclaredStandard
 	Categories             []option
+	Report                 *reportView // the credit report page
 }
 
 type stageView struct{ Stage, Step, Date, Place, Custodian string }

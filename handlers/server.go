@@ -164,6 +164,8 @@ func (s *Server) routes() {
 	cr.GET("/credit/rules", s.handle(s.creditRules))
 	cr.GET("/entities/:id/credit", s.handle(s.creditStanding))
 	cr.GET("/entities/:id/credit/history", s.handle(s.creditHistory))
+	cr.GET("/entities/:id/credit/report", s.handle(s.creditReport))
+	cr.GET("/entities/:id/credit/report.pdf", s.handle(s.creditReportPDF))
 	cr.GET("/entities/:id/credit/events", s.allow(anyKey...), s.handle(s.creditLedger))
 	cr.POST("/entities/:id/credit/events", s.allow(regulator...), s.handle(s.recordCreditEvent))
 	cr.POST("/entities/:id/credit/events/:event/objections", s.allow(entityOnly...), s.handle(s.fileCreditRequest(credit.KindObjection)))

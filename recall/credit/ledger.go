@@ -547,3 +547,46 @@ func (s *Service) CreditClass(ctx context.Context, entityID string) (scan.Credit
 	}
 	return cc, nil
 }
+
+// Report is what an entity's printable credit report shows: who it is,
+// its class now and the basis, its list entries, and its classes over
+// the last two years.
+type Report struct {
+	Entity   trace.Entity
+	Standing Standing
+	Listings []Listing
+	History  []ClassChange
+	From, To string // the history's period
+}
+
+// Report gathers an entity's credit report: public.
+func (s *Service) Report(ctx context.Context, entityID string) (Report, error) {
+	e, err := s.cfg.Register.Entity(ctx, entityID)
+	if err != nil {
+		return Report{}, fmt.Errorf("entity %s: %w", entityID, err)
+	}
+	st, err := s.Standing(ctx, entityID, "")
+	if err != nil {
+		return Report{}, err
+	}
+	to := s.today()
+	t, _ := time.Parse(time.DateOnly, to)
+	from := t.AddDate(-2, 0, 0).Format(time.DateOnly)
+	h, err := s.History(ctx, entityID, from, to)
+	if err != nil {
+		return Report{}, err
+	}
+	records, err := s.records(ctx, RecordFilter{EntityID: entityID, Kind: KindListing})
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Entity: e, Standing: st, History: h, From: from, To: to, Listings: []Listing{}}
+	for _, rec := range records {
+		var l Listing
+		if err := json.Unmarshal(rec.Body, &l); err != nil {
+			return Report{}, err
+		}
+		r.Listings = append(r.Listings, l)
+	}
+	return r, nil
+}
