@@ -172,3 +172,14 @@ type Verification struct {
 	Recomputed []Assignment `json:"recomputed"`
 	Problems   []string     `json:"problems,omitempty"`
 }
+
+// PreviousFor returns entityID's assignment in d as the previous
+// assignment of a later draw; false when d did not draw it.
+func (d Draw) PreviousFor(entityID string) (Previous, bool) {
+	for _, a := range d.Result {
+		if a.EntityID == entityID {
+			return Previous{EntityID: entityID, DrawID: d.ID, Inspectors: a.Inspectors}, true
+		}
+	}
+	return Previous{}, false
+}

@@ -37,6 +37,7 @@ func indexes() schemamongo.Indexes {
 	}
 	ix.Add(campaignIndexes())
 	ix.Add(outboxIndexes())
+	ix.Add(drawIndexes())
 	return ix
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tracesvc/recall"
+	"tracesvc/recall/draw"
 	"tracesvc/trace/storetest"
 )
 
@@ -19,6 +20,7 @@ type Stores struct {
 	Endpoints recall.EndpointStore
 	Campaigns recall.CampaignStore
 	Outbox    recall.OutboxStore
+	Draws     draw.Store
 
 	// NotAtomic says why the backend's conditional single-document
 	// updates and claims are not atomic under concurrency (FerretDB); ""
@@ -44,6 +46,8 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"OutboxRelease":      testOutboxRelease,
 		"OutboxListRedrive":  testOutboxListRedrive,
 		"OutboxClaimsRacing": testOutboxClaimsRacing,
+		"Draws":              testDraws,
+		"DrawAssignments":    testDrawAssignments,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
