@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"tracesvc/recall"
+	"tracesvc/recall/draw"
 	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -41,7 +42,9 @@ type Config struct {
 	Recalls *recall.Campaigns
 	// Outbox is the outbox of notices to custodians' webhooks, whose
 	// deliveries regulators list and re-drive.
-	Outbox  *recall.Outbox
+	Outbox *recall.Outbox
+	// Draws are the "two randoms" inspection draws.
+	Draws   *draw.Service
 	Logger  *slog.Logger
 	BaseURL string // public origin, e.g. https://id.example.cn
 
@@ -78,6 +81,7 @@ type Server struct {
 	endpoints    *recall.Endpoints
 	recalls      *recall.Campaigns
 	outbox       *recall.Outbox
+	draws        *draw.Service
 	pages        *pages
 	fpKey        []byte
 	metrics      *metrics
@@ -94,7 +98,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, outbox: cfg.Outbox, draws: cfg.Draws, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -167,6 +171,13 @@ func (s *Server) routes() {
 	notices.GET("/:id", s.allow(anyKey...), s.handle(s.getNotice))
 	notices.POST("/:id/ack", s.allow(entityOnly...), s.handle(s.ackNotice))
 	notices.POST("/:id/returns", s.allow(entityOnly...), s.handle(s.reportRecovery))
+
+	// Draws are public once made: anyone may read and verify them.
+	draws := api.Group("/inspections/draws", compliance)
+	draws.POST("", s.allow(regulator...), s.handle(s.createDraw))
+	draws.GET("", s.handle(s.listDraws))
+	draws.GET("/:id", s.handle(s.getDraw))
+	draws.GET("/:id/verify", s.handle(s.verifyDraw))
 
 	spot := api.Group("/spotchecks", compliance)
 	spot.POST("", s.allow(officials...), s.handle(s.recordSpotCheck))

@@ -19,6 +19,7 @@ import (
 
 	"tracesvc/handlers"
 	"tracesvc/recall"
+	"tracesvc/recall/draw"
 	"tracesvc/recall/recallmongo"
 	"tracesvc/recall/recallsql"
 	"tracesvc/recall/webhook"
@@ -50,6 +51,7 @@ type Stores struct {
 	Endpoints    recall.EndpointStore
 	Outbox       recall.OutboxStore
 	Campaigns    recall.CampaignStore
+	Draws        draw.Store
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
@@ -67,7 +69,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Draws: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -85,7 +87,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Draws: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -138,6 +140,10 @@ type Options struct {
 	// Notices configures the outbox of notices to custodians' webhooks;
 	// its Owner is Instance, its Logger and Now the ones above.
 	Notices recall.OutboxConfig
+	// Classes answers entities' credit classes to inspection draws; nil
+	// is the stand-in that rates everyone good until the credit record
+	// is merged (see everyoneGood).
+	Classes draw.Classes
 }
 
 // Service is the built service.
@@ -225,6 +231,12 @@ func Build(st Stores, o Options) (*Service, error) {
 		Custodies: st.Events, Codes: st.Codes, Scans: st.Scans, Incidents: incidents, Sender: outbox, Days: days,
 		Now: o.Now, Logger: o.Logger, BaseURL: o.BaseURL, AckDays: o.RecallAckDays})
 
+	classes := o.Classes
+	if classes == nil {
+		classes = everyoneGood{}
+	}
+	draws := draw.New(draw.Config{Store: st.Draws, Register: registry, Keys: keys, Classes: classes, Now: o.Now, Location: days.Location()})
+
 	// The consumer-facing resolver reads the higher domains' answers
 	// through its lookups: the declared standards and the recalls; credit
 	// records do not exist yet, which the lookup's doc comment defines as
@@ -235,7 +247,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
 		SpotChecks: standards.NewSpotChecks(st.SpotChecks, registry, declarations, o.Now, days.Location()),
-		Endpoints:  endpoints, Outbox: outbox, Recalls: recalls, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		Endpoints:  endpoints, Outbox: outbox, Recalls: recalls, Draws: draws, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
 	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls}, nil
 }
