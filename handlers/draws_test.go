@@ -437,7 +437,9 @@ func TestDrawVerifyDetectsTampering(t *testing.T) {
 
 		// d1's result changed: d1 fails, and so does d2, whose previous
 		// assignments no longer are what d1 says.
-		e.tamperDraw(d1.ID, func(d *draw.Draw) { d.Result[0].Inspectors[0], d.Result[0].Inspectors[1] = d.Result[0].Inspectors[1], d.Result[0].Inspectors[0] })
+		e.tamperDraw(d1.ID, func(d *draw.Draw) {
+			d.Result[0].Inspectors[0], d.Result[0].Inspectors[1] = d.Result[0].Inspectors[1], d.Result[0].Inspectors[0]
+		})
 		if v := e.verifyDraw(d1.ID); v.Matches || v.Result {
 			t.Fatalf("swapped inspectors: %+v", v)
 		}
