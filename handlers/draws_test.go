@@ -507,3 +507,53 @@ func TestDrawNeverSameInspectorTwiceInARow(t *testing.T) {
 		}
 	})
 }
+
+// TestDrawsRacing: draws made at once each get their own place in the
+// sequence, and each reads the previous assignments of the draws before
+// it, so the rule holds between consecutive draws whatever their order.
+func TestDrawsRacing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		e, _ := newDrawEnv(t, backend)
+		e.newEntity()
+		e.newEntity()
+		for range 6 {
+			e.newInspector()
+		}
+		const racers = 4 // at most the attempts a draw makes
+		var wg sync.WaitGroup
+		codes := make([]int, racers)
+		for i := range racers {
+			wg.Go(func() {
+				codes[i] = e.do("POST", "/api/v1/inspections/draws", e.reg, map[string]any{"entities": 2}).Code
+			})
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c != http.StatusCreated {
+				t.Fatalf("racer %d: status %d", i, c)
+			}
+		}
+		var list struct{ Draws []draw.Draw }
+		if err := json.Unmarshal(e.must(200, "GET", "/api/v1/inspections/draws", "", nil).Body, &list); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(list.Draws, func(a, b draw.Draw) int { return int(a.Seq - b.Seq) })
+		last := map[string][]string{}
+		for i, d := range list.Draws {
+			if d.Seq != int64(i+1) {
+				t.Fatalf("draw %d has seq %d", i, d.Seq)
+			}
+			for _, a := range d.Result {
+				for _, in := range a.Inspectors {
+					if slices.Contains(last[a.EntityID], in) {
+						t.Fatalf("seq %d: entity %s got %s again", d.Seq, a.EntityID, in)
+					}
+				}
+				last[a.EntityID] = a.Inspectors
+			}
+			if v := e.verifyDraw(d.ID); !v.Matches {
+				t.Fatalf("seq %d: %+v", d.Seq, v)
+			}
+		}
+	})
+}
