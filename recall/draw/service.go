@@ -18,14 +18,20 @@ import (
 // Register is what a draw reads of the register; *trace.Registry
 // implements it.
 type Register interface {
+	// Entities returns one page of entities matching f, and the next
+	// cursor ("" on the last page).
 	Entities(ctx context.Context, f trace.EntityFilter, p trace.Page) ([]trace.Entity, string, error)
+	// Products returns one page of products matching f that caller may
+	// see, and the next cursor.
 	Products(ctx context.Context, caller trace.Principal, f trace.ProductFilter, p trace.Page) ([]trace.Product, string, error)
 }
 
 // Keys is what a draw reads of the API keys, to know the inspectors;
 // *access.Service implements it.
 type Keys interface {
+	// Key returns key id, or an error wrapping [trace.ErrNotFound].
 	Key(ctx context.Context, p trace.Principal, id string) (access.Key, error)
+	// Keys returns one page of keys matching f, and the next cursor.
 	Keys(ctx context.Context, caller trace.Principal, f access.KeyFilter, p trace.Page) ([]access.Key, string, error)
 }
 
