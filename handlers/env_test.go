@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
@@ -37,7 +38,8 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Run(m, &mongoSrv)) }
 type env struct {
 	t        testing.TB
 	h        http.Handler
-	db       *sqlitedb.DB // the embedded database; nil on MongoDB
+	db       *sqlitedb.DB    // the embedded database; nil on MongoDB
+	mdb      *mongo.Database // the MongoDB database; nil on SQLite
 	resolver *scan.Resolver
 	reg      string // regulator key
 	keys     *access.Service
@@ -92,6 +94,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	ctx := context.Background()
 	var st wire.Stores
 	var db *sqlitedb.DB
+	var mdb *mongo.Database
 	var err error
 	switch backend {
 	case "sqlite":
@@ -101,7 +104,8 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 		t.Cleanup(func() { db.Close() })
 		st, err = wire.SQLite(ctx, db.W, db.R)
 	case "mongo":
-		st, err = wire.Mongo(ctx, mongoSrv.Database(t))
+		mdb = mongoSrv.Database(t)
+		st, err = wire.Mongo(ctx, mdb)
 	default:
 		t.Fatalf("unknown backend %q", backend)
 	}
@@ -121,7 +125,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, h: svc.Handler, db: db, resolver: svc.Resolver, reg: secret, keys: svc.Access,
+	return &env{t: t, h: svc.Handler, db: db, mdb: mdb, resolver: svc.Resolver, reg: secret, keys: svc.Access,
 		serial: new(atomic.Int64), st: st, codes: svc.Codes, outbox: svc.Outbox}
 }
 

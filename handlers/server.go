@@ -14,6 +14,7 @@ import (
 
 	"tracesvc/recall"
 	"tracesvc/recall/credit"
+	"tracesvc/recall/draw"
 	"tracesvc/standards"
 	"tracesvc/trace"
 	"tracesvc/trace/access"
@@ -44,7 +45,9 @@ type Config struct {
 	Credit *credit.Service
 	// Outbox is the outbox of notices to custodians' webhooks, whose
 	// deliveries regulators list and re-drive.
-	Outbox  *recall.Outbox
+	Outbox *recall.Outbox
+	// Draws are the "two randoms" inspection draws.
+	Draws   *draw.Service
 	Logger  *slog.Logger
 	BaseURL string // public origin, e.g. https://id.example.cn
 
@@ -82,6 +85,7 @@ type Server struct {
 	recalls      *recall.Campaigns
 	credit       *credit.Service
 	outbox       *recall.Outbox
+	draws        *draw.Service
 	pages        *pages
 	fpKey        []byte
 	metrics      *metrics
@@ -98,7 +102,7 @@ type Server struct {
 // New builds the router. Call gin.SetMode before it.
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
-		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, credit: cfg.Credit, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
+		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, credit: cfg.Credit, draws: cfg.Draws, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
 		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
@@ -193,6 +197,13 @@ func (s *Server) routes() {
 	notices.GET("/:id", s.allow(anyKey...), s.handle(s.getNotice))
 	notices.POST("/:id/ack", s.allow(entityOnly...), s.handle(s.ackNotice))
 	notices.POST("/:id/returns", s.allow(entityOnly...), s.handle(s.reportRecovery))
+
+	// Draws are public once made: anyone may read and verify them.
+	draws := api.Group("/inspections/draws", compliance)
+	draws.POST("", s.allow(regulator...), s.handle(s.createDraw))
+	draws.GET("", s.handle(s.listDraws))
+	draws.GET("/:id", s.handle(s.getDraw))
+	draws.GET("/:id/verify", s.handle(s.verifyDraw))
 
 	spot := api.Group("/spotchecks", compliance)
 	spot.POST("", s.allow(officials...), s.handle(s.recordSpotCheck))

@@ -20,6 +20,7 @@ import (
 	"tracesvc/handlers"
 	"tracesvc/recall"
 	"tracesvc/recall/credit"
+	"tracesvc/recall/draw"
 	"tracesvc/recall/recallmongo"
 	"tracesvc/recall/recallsql"
 	"tracesvc/recall/webhook"
@@ -52,6 +53,7 @@ type Stores struct {
 	Outbox       recall.OutboxStore
 	Campaigns    recall.CampaignStore
 	Credit       credit.Store
+	Draws        draw.Store
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
@@ -69,7 +71,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc, Draws: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -87,7 +89,7 @@ func Mongo(ctx context.Context, db *mongo.Database) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc, Draws: rc}, nil
 }
 
 // Options are the settings of the services.
@@ -142,6 +144,9 @@ type Options struct {
 	// Notices configures the outbox of notices to custodians' webhooks;
 	// its Owner is Instance, its Logger and Now the ones above.
 	Notices recall.OutboxConfig
+	// Classes answers entities' credit classes to inspection draws; nil
+	// is the credit record.
+	Classes draw.Classes
 }
 
 // Service is the built service.
@@ -247,6 +252,11 @@ func Build(st Stores, o Options) (*Service, error) {
 		return nil, err
 	}
 	creditGate.Gate = ledger
+	classes := o.Classes
+	if classes == nil {
+		classes = ledger
+	}
+	draws := draw.New(draw.Config{Store: st.Draws, Register: registry, Keys: keys, Classes: classes, Now: o.Now, Location: days.Location()})
 
 	// The consumer-facing resolver reads the higher domains' answers
 	// through its lookups: the declared standards, the recalls and the
@@ -258,7 +268,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
 		SpotChecks: spotChecks, Credit: ledger,
-		Endpoints: endpoints, Outbox: outbox, Recalls: recalls, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
+		Endpoints: endpoints, Outbox: outbox, Recalls: recalls, Draws: draws, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
 		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
 	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls, Credit: ledger}, nil
 }

@@ -38,6 +38,7 @@ func indexes() schemamongo.Indexes {
 	ix.Add(campaignIndexes())
 	ix.Add(outboxIndexes())
 	ix.Add(creditIndexes())
+	ix.Add(drawIndexes())
 	return ix
 }
 

@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Endpoints: s, Campaigns: s, Outbox: s, Credit: s, NotAtomic: notAtomic()}
+		return storetest.Stores{Endpoints: s, Campaigns: s, Outbox: s, Credit: s, Draws: s, NotAtomic: notAtomic()}
 	})
 }
 

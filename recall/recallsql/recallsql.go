@@ -37,7 +37,7 @@ var schema = []string{
 // New creates the domain's tables if needed and returns the store. w is
 // the single-connection writer pool, r the read-only pool.
 func New(ctx context.Context, w, r *sql.DB) (*Store, error) {
-	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, campaignSchema, outboxSchema, creditSchema)); err != nil {
+	if err := sqlitedb.Migrate(ctx, w, slices.Concat(schema, campaignSchema, outboxSchema, creditSchema, drawSchema)); err != nil {
 		return nil, fmt.Errorf("recallsql: %w", err)
 	}
 	if err := rotationColumns(ctx, w); err != nil {

@@ -21,6 +21,6 @@ func TestConformance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return storetest.Stores{Endpoints: s, Campaigns: s, Outbox: s, Credit: s}
+		return storetest.Stores{Endpoints: s, Campaigns: s, Outbox: s, Credit: s, Draws: s}
 	})
 }

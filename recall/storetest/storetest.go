@@ -12,6 +12,7 @@ import (
 
 	"tracesvc/recall"
 	"tracesvc/recall/credit"
+	"tracesvc/recall/draw"
 	"tracesvc/trace/storetest"
 )
 
@@ -21,6 +22,7 @@ type Stores struct {
 	Campaigns recall.CampaignStore
 	Outbox    recall.OutboxStore
 	Credit    credit.Store
+	Draws     draw.Store
 
 	// NotAtomic says why the backend's conditional single-document
 	// updates and claims are not atomic under concurrency (FerretDB); ""
@@ -47,6 +49,8 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"OutboxListRedrive":  testOutboxListRedrive,
 		"OutboxClaimsRacing": testOutboxClaimsRacing,
 		"CreditRecords":      testCreditRecords,
+		"Draws":              testDraws,
+		"DrawAssignments":    testDrawAssignments,
 	}
 	names := make([]string, 0, len(tests))
 	for n := range tests {
