@@ -309,3 +309,28 @@ func pdfToText(t *testing.T, pdf []byte) string {
 	}
 	return string(out)
 }
+
+// TestDrawFromCreditRecord: an inspection draw reads candidates' classes
+// from the credit record itself — an entity with a recorded penalty
+// (warning) is never drawn.
+func TestDrawFromCreditRecord(t *testing.T) {
+	e := newEnv(t)
+	var good []string
+	for i := range 3 {
+		id, _ := e.newEntity()
+		if i == 1 {
+			e.must(201, "POST", "/api/v1/entities/"+id+"/credit/events", e.reg, map[string]any{"type": "penalty", "date": "2026-11-20",
+				"fine": "1000", "reason": "labelling"})
+			continue
+		}
+		good = append(good, id)
+	}
+	for range 2 {
+		e.must(201, "POST", "/api/v1/keys", e.reg, map[string]any{"role": "inspector"})
+	}
+	d := e.must(201, "POST", "/api/v1/inspections/draws", e.reg, map[string]any{"entities": 2, "inspectorsPerEntity": 1}).JSON()
+	cands := toStrings(d["candidates"])
+	if len(cands) != 2 || !strings.Contains(strings.Join(good, " "), cands[0]) || !strings.Contains(strings.Join(good, " "), cands[1]) || d["excludedNotGood"] != 1.0 {
+		t.Fatalf("candidates %v (left out %v), want the good %v", cands, d["excludedNotGood"], good)
+	}
+}
