@@ -334,3 +334,36 @@ func TestDrawFromCreditRecord(t *testing.T) {
 		t.Fatalf("candidates %v (left out %v), want the good %v", cands, d["excludedNotGood"], good)
 	}
 }
+
+// TestCreditUnacknowledgedNotice: a custodian that does not acknowledge a
+// recall notice within its working days gets an unacknowledged-notice
+// event in its ledger; one that acknowledges in time does not.
+func TestCreditUnacknowledgedNotice(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC) // a Friday
+	c := newChainEnvWith(t, "sqlite", func(o *wire.Options) { o.Now = func() time.Time { return now } })
+	c.run()
+	id := c.must(201, "POST", "/api/v1/recalls", c.procK, map[string]any{"class": "III", "depth": "retail", "hazard": "a faded label",
+		"remedy": "warning", "scope": map[string]any{"lots": []map[string]any{{"gtin": c.cheese, "lot": "CH1"}}}}).JSON()["id"].(string)
+	c.must(200, "POST", "/api/v1/recalls/"+id+"/open", c.procK, nil)
+	c.must(200, "POST", "/api/v1/notices/"+id+"."+c.retB+"/ack", c.retBK, nil)
+	types := func(entity, key string) []string {
+		var out []string
+		for _, e := range c.must(200, "GET", "/api/v1/entities/"+entity+"/credit/events", key, nil).JSON()["events"].([]any) {
+			out = append(out, e.(map[string]any)["type"].(string))
+		}
+		return out
+	}
+	if got := types(c.retA, c.retAK); len(got) != 0 {
+		t.Fatalf("before the deadline: %v", got)
+	}
+	now = now.AddDate(0, 0, 5) // Wednesday: two working days have passed
+	if got := types(c.retA, c.retAK); len(got) != 1 || got[0] != "unacknowledged_notice" {
+		t.Fatalf("retailer A after its deadline: %v", got)
+	}
+	if got := types(c.retB, c.retBK); len(got) != 0 {
+		t.Fatalf("retailer B acknowledged in time: %v", got)
+	}
+	if got := types(c.proc, c.procK); len(got) != 1 || got[0] != "voluntary_recall" {
+		t.Fatalf("the maker's ledger: %v", got)
+	}
+}

@@ -371,8 +371,8 @@ func (s *Campaigns) notify(ctx context.Context, c Campaign, held map[string]stoc
 	ids := slices.Sorted(maps.Keys(held))
 	for _, id := range ids {
 		st := held[id]
-		if !reaches(c.Depth, st.custodian.Level) {
-			continue
+		if !reaches(c.Depth, st.custodian.Level) || c.Kind == Voluntary && slices.Contains(c.Makers, id) {
+			continue // beyond the depth, or the maker recalling its own goods
 		}
 		fresh = append(fresh, Notice{ID: st.custodian.Notice, CampaignID: c.ID, EntityID: id, Level: st.custodian.Level,
 			Units: st.custodian.Units, Keys: st.keys, Instructions: c.CustodianInstructions, CreatedAt: now, AckBy: ackBy,

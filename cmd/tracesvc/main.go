@@ -79,6 +79,13 @@ type config struct {
 	recallAckDays  int
 	rescopeEvery   time.Duration
 	creditRules    string
+	credit         creditTerms
+}
+
+// creditTerms are the credit record's configurable periods.
+type creditTerms struct {
+	decideDays                        int
+	repairWait, repairStrict, serious string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -135,6 +142,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"working days a custodian has to acknowledge a recall notice (TRACESVC_RECALL_ACK_DAYS)")
 	fs.StringVar(&cfg.creditRules, "credit-rules", getenv("TRACESVC_CREDIT_RULES"),
 		"JSON file of the credit classification rules; default: the embedded Tianjin 2017 thresholds (TRACESVC_CREDIT_RULES)")
+	fs.IntVar(&cfg.credit.decideDays, "credit-decide-days", 15, "working days a regulator has to decide a credit objection or repair application")
+	fs.StringVar(&cfg.credit.repairWait, "credit-repair-wait", "6m", "time after a credit event before its repair may be applied for (e.g. 6m, 1y, 180d)")
+	fs.StringVar(&cfg.credit.repairStrict, "credit-repair-wait-strict", "1y", "the same for entities making food, drugs or special equipment")
+	fs.StringVar(&cfg.credit.serious, "credit-serious-after", "3y", "time on the abnormal-operations list after which an entity is proposed for the serious-violation list")
 	fs.DurationVar(&cfg.rescopeEvery, "recall-rescope", time.Minute,
 		"how often open recalls' scopes are recomputed, for custody events that arrive late")
 	fs.BoolVar(&cfg.gtinsNoPrefix, "allow-gtins-without-prefix", false,
@@ -200,6 +211,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.recallAckDays < 1 || cfg.recallAckDays > 60 {
 		return config{}, fmt.Errorf("-recall-ack-days: %d is not between 1 and 60", cfg.recallAckDays)
+	}
+	if cfg.credit.decideDays < 1 || cfg.credit.decideDays > 120 {
+		return config{}, fmt.Errorf("-credit-decide-days: %d is not between 1 and 120", cfg.credit.decideDays)
 	}
 	if cfg.rescopeEvery < time.Second {
 		return config{}, fmt.Errorf("-recall-rescope: %s is shorter than a second", cfg.rescopeEvery)
@@ -419,7 +433,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("-credit-rules: %w", err)
 		}
 	}
-	svc, err := wire.Build(db.stores, wire.Options{CreditRules: rules, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
+	svc, err := wire.Build(db.stores, wire.Options{CreditRules: rules, CreditDecideDays: cfg.credit.decideDays,
+		CreditRepairWait: cfg.credit.repairWait, CreditRepairWaitStrict: cfg.credit.repairStrict, CreditSeriousAfter: cfg.credit.serious, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,

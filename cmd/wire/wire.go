@@ -138,6 +138,10 @@ type Options struct {
 	IssuanceLease time.Duration
 	// CreditRules classify credit ledgers; nil is credit.DefaultRules.
 	CreditRules *credit.Rules
+	// The credit record's periods (see credit.Config); zero values are
+	// its defaults.
+	CreditDecideDays                                             int
+	CreditRepairWait, CreditRepairWaitStrict, CreditSeriousAfter string
 	// RecallAckDays are the working days a custodian has to acknowledge
 	// a recall notice; 0 means recall.DefaultAckDays.
 	RecallAckDays int
@@ -247,7 +251,8 @@ func Build(st Stores, o Options) (*Service, error) {
 		}
 	}
 	ledger, err := credit.New(credit.Config{Store: st.Credit, Rules: rules, Register: registry, Recalls: recalls,
-		Incidents: incidents, SpotChecks: spotChecks, Days: days, Now: o.Now})
+		Incidents: incidents, SpotChecks: spotChecks, Days: days, Now: o.Now, DecideDays: o.CreditDecideDays,
+		RepairWait: o.CreditRepairWait, RepairWaitStrict: o.CreditRepairWaitStrict, SeriousAfter: o.CreditSeriousAfter})
 	if err != nil {
 		return nil, err
 	}
