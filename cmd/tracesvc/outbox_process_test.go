@@ -171,7 +171,12 @@ func TestKill9MidDelivery(t *testing.T) {
 	}
 
 	p = startBinary(t, bin, env, append([]string{"-data", dir}, outboxArgs...)...)
-	waitFor(t, 60*time.Second, "every notice delivered", func() bool { return rc.count() == n })
+	// Every notice reached the receiver, and the store says so: notices
+	// delivered before the kill but not recorded are attempted again
+	// after the restart, and only then recorded.
+	waitFor(t, 60*time.Second, "every notice delivered and recorded", func() bool {
+		return rc.count() == n && outboxStates(t, dir)["delivered"] == n
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +226,12 @@ func TestTwoProcessesOneStore(t *testing.T) {
 	if time.Now().After(due) {
 		t.Log("the processes took longer to start than the notices took to come due")
 	}
-	waitFor(t, 60*time.Second, "every notice delivered", func() bool { return rc.count() == n })
+	// Every notice reached the receiver, and the store says so: notices
+	// delivered before the kill but not recorded are attempted again
+	// after the restart, and only then recorded.
+	waitFor(t, 60*time.Second, "every notice delivered and recorded", func() bool {
+		return rc.count() == n && outboxStates(t, dir)["delivered"] == n
+	})
 	for _, p := range []*process{a, b} {
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
