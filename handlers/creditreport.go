@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/text/encoding/charmap"
 
 	"tracesvc/recall/credit"
+	"tracesvc/trace/label"
 )
 
 // reportView is an entity's credit report as the page and the PDF show
@@ -87,94 +85,75 @@ func (s *Server) creditReport(c *gin.Context) error {
 	return nil
 }
 
-// creditReportPDF is the same report as a PDF: text in Helvetica, and in
-// the -label-font TrueType font where Helvetica has no glyph (without
-// one, such characters print as '?').
+// creditReportPDF is the same report as a PDF, drawn by trace/label: in
+// the reader's language when -label-font gives a TrueType font for
+// Chinese, in English otherwise (Helvetica has no Chinese).
 func (s *Server) creditReportPDF(c *gin.Context) error {
 	r, err := s.credit.Report(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	t := s.pages.base(c).T
-	pdf := fpdf.New("P", "mm", "A4", "")
-	ttf := false
-	if s.labelFont != "" {
-		if data, err := os.ReadFile(s.labelFont); err == nil {
-			pdf.AddUTF8FontFromBytes("ttf", "", data)
-			ttf = pdf.Error() == nil
-		}
-	}
-	if !ttf {
-		t = s.pages.t[langEN] // Helvetica has no Chinese: the words in English
+	if s.labelFont == "" {
+		t = s.pages.t[langEN]
 	}
 	v := newReportView(r, t)
-	pdf.SetTitle(t["report_title"]+" "+v.USCC, true)
-	pdf.AddPage()
-	write := func(size float64, bold bool, text string) {
-		style := ""
-		if bold {
-			style = "B"
-		}
-		for _, run := range runs(text, ttf) {
-			if run.ttf {
-				pdf.SetFont("ttf", "", size)
-				pdf.Write(size*0.5, run.text)
-			} else {
-				pdf.SetFont("Helvetica", style, size)
-				pdf.Write(size*0.5, latin1(run.text))
-			}
-		}
-		pdf.Ln(size * 0.6)
+	d := label.Document{Title: t["report_title"] + " " + v.USCC, FontPath: s.labelFont}
+	add := func(size float64, bold bool, text string) {
+		d.Blocks = append(d.Blocks, label.Block{Text: text, Size: size, Bold: bold})
 	}
-	write(18, true, t["report_title"])
-	write(11, false, t["report_name"]+": "+v.Name)
-	write(11, false, t["report_uscc"]+": "+v.USCC)
-	write(11, false, t["report_region"]+": "+v.Region)
-	write(11, false, t["report_date"]+": "+v.At)
-	pdf.Ln(3)
-	rgb := map[string][3]int{"green": {30, 142, 62}, "yellow": {249, 171, 0}, "red": {217, 48, 37}, "black": {0, 0, 0}}
-	col := rgb[v.Colour]
-	pdf.SetFillColor(col[0], col[1], col[2])
-	pdf.Rect(pdf.GetX(), pdf.GetY(), 8, 6, "F")
-	pdf.SetX(pdf.GetX() + 10)
-	write(14, true, v.ClassText)
+	add(18, true, t["report_title"])
+	for _, kv := range [][2]string{{"report_name", v.Name}, {"report_uscc", v.USCC}, {"report_region", v.Region}, {"report_date", v.At}} {
+		add(11, false, t[kv[0]]+": "+kv[1])
+	}
+	swatch := rgbOf(v.Colour)
+	d.Blocks = append(d.Blocks, label.Block{Text: v.ClassText, Size: 14, Bold: true, Swatch: &swatch, Space: 4})
 	if v.Rule != "" {
-		write(10, false, v.Rule)
+		add(10, false, v.Rule)
 	}
 	for _, b := range v.Basis {
-		write(10, false, "• "+b)
+		add(10, false, "- "+b)
 	}
 	if v.Restricted {
-		write(10, true, t["report_restricted"])
+		add(10, true, t["report_restricted"])
 	}
-	pdf.Ln(3)
-	write(13, true, t["report_lists"])
+	d.Blocks = append(d.Blocks, label.Block{Text: t["report_lists"], Size: 13, Bold: true, Space: 4})
 	if len(v.Listings) == 0 {
-		write(10, false, t["report_nolists"])
+		add(10, false, t["report_nolists"])
 	}
 	for _, l := range v.Listings {
-		write(10, false, "• "+l)
+		add(10, false, "- "+l)
 	}
-	pdf.Ln(3)
-	write(13, true, t["report_history"])
-	x0, y0 := pdf.GetX(), pdf.GetY()
+	d.Blocks = append(d.Blocks, label.Block{Text: t["report_history"], Size: 13, Bold: true, Space: 4})
+	bar := label.Block{}
 	for _, sg := range v.Segments {
-		c := rgb[colourOfFill(sg.Fill)]
-		pdf.SetFillColor(c[0], c[1], c[2])
-		pdf.Rect(x0+sg.X*180/600, y0, sg.W*180/600, 8, "F")
+		bar.Bar = append(bar.Bar, label.Span{From: sg.X / 600, To: (sg.X + sg.W) / 600, Colour: rgbOf(colourOfFill(sg.Fill))})
 	}
-	pdf.SetY(y0 + 10)
-	write(9, false, v.From+" — "+v.To)
+	d.Blocks = append(d.Blocks, bar)
+	add(9, false, v.From+" - "+v.To)
 	for _, h := range v.History {
-		write(10, false, h)
+		add(10, false, h)
 	}
 	var buf bytes.Buffer
-	if err := pdf.Output(&buf); err != nil {
+	if err := label.RenderDocument(&buf, d); err != nil {
 		return fmt.Errorf("credit report PDF: %w", err)
 	}
 	c.Header("Content-Disposition", fmt.Sprintf(`inline; filename="credit-%s.pdf"`, v.USCC))
 	c.Data(http.StatusOK, "application/pdf", buf.Bytes())
 	return nil
+}
+
+// rgbOf is a class colour's RGB.
+func rgbOf(colour string) label.RGB {
+	switch colour {
+	case "green":
+		return label.RGB{30, 142, 62}
+	case "yellow":
+		return label.RGB{249, 171, 0}
+	case "red":
+		return label.RGB{217, 48, 37}
+	}
+	return label.RGB{0, 0, 0}
 }
 
 func colourOfFill(fill string) string {
@@ -184,41 +163,4 @@ func colourOfFill(fill string) string {
 		}
 	}
 	return "black"
-}
-
-// run is text drawn in one font.
-type run struct {
-	text string
-	ttf  bool
-}
-
-// runs splits text into runs Helvetica can draw (cp1252) and runs for the
-// TrueType font, when there is one.
-func runs(text string, ttf bool) []run {
-	if !ttf {
-		return []run{{text: text}}
-	}
-	var out []run
-	for _, r := range text {
-		_, ok := charmap.Windows1252.EncodeRune(r)
-		need := !ok
-		if len(out) == 0 || out[len(out)-1].ttf != need {
-			out = append(out, run{ttf: need})
-		}
-		out[len(out)-1].text += string(r)
-	}
-	return out
-}
-
-// latin1 encodes text for Helvetica (cp1252), '?' where it has no glyph.
-func latin1(text string) string {
-	var b strings.Builder
-	for _, r := range text {
-		if c, ok := charmap.Windows1252.EncodeRune(r); ok {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
 }
