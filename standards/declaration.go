@@ -9,6 +9,8 @@ import (
 
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
+	"tracesvc/trace/scan"
+	"tracesvc/trace/ttl"
 )
 
 // DeclarationStatus is where a declaration is in its life.
@@ -298,11 +300,12 @@ type DeclarationsConfig struct {
 // standard texts, and the batch gate. It is also the scan page's
 // [scan.StandardsLookup].
 type Declarations struct {
-	store    DeclarationStore
-	products Products
-	now      trace.Clock
-	loc      *time.Location
-	gated    []trace.Category
+	store     DeclarationStore
+	products  Products
+	now       trace.Clock
+	loc       *time.Location
+	gated     []trace.Category
+	scanCache *ttl.Cache[string, []scan.DeclaredStandard]
 }
 
 // NewDeclarations returns the declarations service.
@@ -310,7 +313,8 @@ func NewDeclarations(store DeclarationStore, products Products, cfg Declarations
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Declarations{store: store, products: products, now: cfg.Now, loc: cfg.Location, gated: cfg.Gated}
+	return &Declarations{store: store, products: products, now: cfg.Now, loc: cfg.Location, gated: cfg.Gated,
+		scanCache: ttl.New[string, []scan.DeclaredStandard](time.Second, 100_000)}
 }
 
 // Declare stores a new draft declaration of caller's own products.

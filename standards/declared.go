@@ -119,8 +119,13 @@ func (s *Declarations) Allow(ctx context.Context, _ string, act trace.Act, p *tr
 }
 
 // DeclaredStandards implements [scan.StandardsLookup]: the standards of
-// the product's published declarations, each once.
+// the product's published declarations, each once, kept a second per
+// process (a declaration published or withdrawn shows within it).
 func (s *Declarations) DeclaredStandards(ctx context.Context, gtin string) ([]scan.DeclaredStandard, error) {
+	now := s.now.Now()
+	if out, ok := s.scanCache.Get(gtin, now); ok {
+		return out, nil
+	}
 	list, err := s.published(ctx, "", gtin, 20)
 	if err != nil {
 		return nil, fmt.Errorf("declarations of %s: %w", gtin, err)
@@ -133,5 +138,6 @@ func (s *Declarations) DeclaredStandards(ctx context.Context, gtin string) ([]sc
 			}
 		}
 	}
+	s.scanCache.Put(gtin, out, now)
 	return out, nil
 }

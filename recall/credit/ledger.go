@@ -14,6 +14,7 @@ import (
 	"tracesvc/standards/workday"
 	"tracesvc/trace"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/ttl"
 )
 
 // Recalls are the recall facts the ledger reads; recall.Campaigns
@@ -65,7 +66,8 @@ type Config struct {
 
 // Service is the credit record.
 type Service struct {
-	cfg Config
+	cfg       Config
+	scanCache *ttl.Cache[string, scan.CreditClass]
 }
 
 // New returns the credit record.
@@ -84,7 +86,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("credit: %w", err)
 		}
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, scanCache: ttl.New[string, scan.CreditClass](ScanTTL, 100_000)}, nil
 }
 
 // Rules are the rules the classes come from.
@@ -533,11 +535,19 @@ func (s *Service) stop(ctx context.Context, e Event, status, since, ref string) 
 	return err
 }
 
-// CreditClass implements [scan.CreditLookup]: the maker's class now,
-// read at every scan (no cache), so a change shows at once on every
+// ScanTTL is how long the scan page may show a maker's class after it
+// changed: within the two seconds every replica must show a change in.
+const ScanTTL = time.Second
+
+// CreditClass implements [scan.CreditLookup]: the maker's class now, kept
+// for [ScanTTL] per process, so a change shows within that on every
 // process sharing the store.
 func (s *Service) CreditClass(ctx context.Context, entityID string) (scan.CreditClass, error) {
-	o, err := s.ClassOn(ctx, entityID, s.today())
+	now := s.cfg.Now.Now()
+	if cc, ok := s.scanCache.Get(entityID, now); ok {
+		return cc, nil
+	}
+	o, err := s.ClassOn(ctx, entityID, s.day(now))
 	if err != nil {
 		return scan.CreditClass{}, err
 	}
@@ -545,6 +555,7 @@ func (s *Service) CreditClass(ctx context.Context, entityID string) (scan.Credit
 	if o.Rule != nil {
 		cc.Basis = o.Rule.Text
 	}
+	s.scanCache.Put(entityID, cc, now)
 	return cc, nil
 }
 
