@@ -31,13 +31,7 @@ func invalid(field, format string, args ...any) error {
 // checkText validates a text field as [trace.CheckText] does, as this
 // domain's invalid error.
 func checkText(field, s string, required bool, max int) error {
-	var fe *trace.FieldError
-	if err := trace.CheckText(field, s, required, max); errors.As(err, &fe) {
-		return invalid(fe.Field, "%s", fe.Msg)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return trace.CheckTextAs(ErrInvalid, field, s, required, max)
 }
 
 // isConflict reports whether err is a conflict of this domain.

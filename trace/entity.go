@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -139,15 +140,24 @@ type EntityFilter struct {
 // CheckText validates a text field: present when required, valid UTF-8
 // (refused, never repaired), and at most max characters.
 func CheckText(field, s string, required bool, max int) error {
+	return CheckTextAs(ErrInvalid, field, s, required, max)
+}
+
+// CheckTextAs is [CheckText] whose errors wrap kind, a higher domain's
+// invalid sentinel.
+func CheckTextAs(kind error, field, s string, required bool, max int) error {
+	msg := ""
 	switch {
 	case !utf8.ValidString(s):
-		return Invalid(field, "must be valid UTF-8")
+		msg = "must be valid UTF-8"
 	case required && strings.TrimSpace(s) == "":
-		return Invalid(field, "is required")
+		msg = "is required"
 	case utf8.RuneCountInString(s) > max:
-		return Invalid(field, "must be at most %d characters", max)
+		msg = fmt.Sprintf("must be at most %d characters", max)
+	default:
+		return nil
 	}
-	return nil
+	return &FieldError{Field: field, Msg: msg, Kind: kind}
 }
 
 func checkKinds(kinds []Kind) error {

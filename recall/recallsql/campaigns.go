@@ -85,18 +85,24 @@ func (s *Store) CreateCampaign(ctx context.Context, c recall.Campaign) error {
 	return translate(tx.Commit())
 }
 
-func scanCampaign(row sqlitedb.Scanner) (recall.Campaign, error) {
+// scanBody reads a row's JSON body and version into a T; what names it
+// in errors.
+func scanBody[T any](row sqlitedb.Scanner, what string, setVersion func(*T, int)) (T, error) {
 	var body []byte
 	var version int
+	var v T
 	if err := row.Scan(&body, &version); err != nil {
-		return recall.Campaign{}, err
+		return v, err
 	}
-	var c recall.Campaign
-	if err := json.Unmarshal(body, &c); err != nil {
-		return recall.Campaign{}, fmt.Errorf("recallsql: a stored campaign does not read: %w", err)
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, fmt.Errorf("recallsql: a stored %s does not read: %w", what, err)
 	}
-	c.Version = version
-	return c, nil
+	setVersion(&v, version)
+	return v, nil
+}
+
+func scanCampaign(row sqlitedb.Scanner) (recall.Campaign, error) {
+	return scanBody(row, "campaign", func(c *recall.Campaign, v int) { c.Version = v })
 }
 
 // Campaign implements [recall.CampaignStore].
@@ -257,17 +263,7 @@ func (s *Store) PutNotices(ctx context.Context, ns []recall.Notice) error {
 }
 
 func scanNotice(row sqlitedb.Scanner) (recall.Notice, error) {
-	var body []byte
-	var version int
-	if err := row.Scan(&body, &version); err != nil {
-		return recall.Notice{}, err
-	}
-	var n recall.Notice
-	if err := json.Unmarshal(body, &n); err != nil {
-		return recall.Notice{}, fmt.Errorf("recallsql: a stored notice does not read: %w", err)
-	}
-	n.Version = version
-	return n, nil
+	return scanBody(row, "notice", func(n *recall.Notice, v int) { n.Version = v })
 }
 
 // Notice implements [recall.CampaignStore].
