@@ -37,6 +37,7 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/access"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/sqlitedb"
 )
 
 func main() {
@@ -80,6 +81,7 @@ type config struct {
 	rescopeEvery   time.Duration
 	creditRules    string
 	credit         creditTerms
+	memoryBudgetMB int
 }
 
 // creditTerms are the credit record's configurable periods.
@@ -140,6 +142,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"how often the outbox looks for due notices when nothing wakes it (retries, notices other processes enqueued)")
 	fs.IntVar(&cfg.recallAckDays, "recall-ack-days", envInt(getenv, "TRACESVC_RECALL_ACK_DAYS", recall.DefaultAckDays),
 		"working days a custodian has to acknowledge a recall notice (TRACESVC_RECALL_ACK_DAYS)")
+	fs.IntVar(&cfg.memoryBudgetMB, "memory-budget", envInt(getenv, "TRACESVC_MEMORY_BUDGET", sqlitedb.DefaultBudget>>20),
+		"megabytes of page cache the embedded store's connections share: half the writer's, half the readers' (TRACESVC_MEMORY_BUDGET)")
 	fs.StringVar(&cfg.creditRules, "credit-rules", getenv("TRACESVC_CREDIT_RULES"),
 		"JSON file of the credit classification rules; default: the embedded Tianjin 2017 thresholds (TRACESVC_CREDIT_RULES)")
 	fs.IntVar(&cfg.credit.decideDays, "credit-decide-days", 15, "working days a regulator has to decide a credit objection or repair application")
@@ -211,6 +215,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.recallAckDays < 1 || cfg.recallAckDays > 60 {
 		return config{}, fmt.Errorf("-recall-ack-days: %d is not between 1 and 60", cfg.recallAckDays)
+	}
+	if cfg.memoryBudgetMB < 16 || cfg.memoryBudgetMB > 65536 {
+		return config{}, fmt.Errorf("-memory-budget: %d MB is not between 16 and 65536", cfg.memoryBudgetMB)
 	}
 	if cfg.credit.decideDays < 1 || cfg.credit.decideDays > 120 {
 		return config{}, fmt.Errorf("-credit-decide-days: %d is not between 1 and 120", cfg.credit.decideDays)

@@ -56,7 +56,7 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (databas
 	if cfg.mongoURI != "" {
 		return openMongo(ctx, cfg, logger)
 	}
-	db, err := sqlitedb.Open(ctx, cfg.dataDir)
+	db, err := sqlitedb.OpenBudget(ctx, cfg.dataDir, int64(cfg.memoryBudgetMB)<<20)
 	if err != nil {
 		return database{}, err
 	}

@@ -35,8 +35,30 @@ type DB struct {
 	R *sql.DB // readers: query_only connections
 }
 
-// Open opens (creating when needed) the database in folder dir.
-func Open(ctx context.Context, dir string) (*DB, error) {
+// DefaultBudget is the page-cache memory of the database's connections
+// together, when not set otherwise.
+const DefaultBudget = 256 << 20
+
+// readers is the size of the read-only pool.
+const readers = 8
+
+// Open opens (creating when needed) the database in folder dir, with the
+// default page-cache budget.
+func Open(ctx context.Context, dir string) (*DB, error) { return OpenBudget(ctx, dir, DefaultBudget) }
+
+// cacheKiB splits a page-cache budget of bytes between the connections:
+// half for the writer (inserts touch many index pages), half shared by the
+// readers. It returns each one's size in KiB.
+func cacheKiB(budget int64) (writer, reader int64) {
+	writer = max(budget/2>>10, 2048)
+	reader = max(budget/2/readers>>10, 1024)
+	return writer, reader
+}
+
+// OpenBudget opens the database in folder dir with the page caches of all
+// its connections together sized from budget bytes (see cacheKiB), rather
+// than a cache per connection.
+func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
@@ -45,8 +67,9 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	// synchronous(FULL): a commit is on disk before a 2xx goes out.
 	common := []string{
 		"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)",
-		"mmap_size(1073741824)", "cache_size(-262144)", "temp_store(MEMORY)",
+		"mmap_size(1073741824)", "temp_store(MEMORY)",
 	}
+	wKiB, rKiB := cacheKiB(budget)
 	dsn := func(extra ...string) string {
 		q := url.Values{}
 		for _, p := range append(common, extra...) {
@@ -54,7 +77,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("journal_size_limit(67108864)")+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB))+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -66,13 +89,13 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
-	r.SetMaxOpenConns(8)
-	r.SetMaxIdleConns(8)
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	return &DB{W: w, R: r}, nil

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Starts the built binary on a fresh data folder, registers a product and a batch, streams a
+# 1,000,000-code issuance as CSV, samples the process RSS every 200 ms and prints the peak and the
+# RSS five seconds after (issue 14). Needs curl, python3, awk and bc.
+# usage: deploy/bench/issuance-rss.sh BINARY PORT EXTRA_FLAGS...  — issues 1,000,000 codes and prints peak and final RSS (MB)
+BIN=$1; PORT=$2; shift 2
+D=$(mktemp -d); ADMIN=reg-$(openssl rand -hex 16)
+TRACESVC_ADMIN_KEY=$ADMIN $BIN -data $D/data -addr 127.0.0.1:$PORT -public-rate 0 "$@" > $D/log 2>&1 &
+PID=$!; sleep 1.5
+API=http://127.0.0.1:$PORT/api/v1; REG="Authorization: Bearer $ADMIN"
+KEY=$(curl -s -H "$REG" $API/entities -d '{"name":"M","uscc":"91350100M000100Y43","kinds":["manufacturer"],"region":"T","address":"x","companyPrefix":"690123"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')
+curl -s -H "Authorization: Bearer $KEY" $API/products -d '{"gtin":"6901230000010","name":"M","category":"other"}' >/dev/null
+curl -s -H "Authorization: Bearer $KEY" $API/products/06901230000010/batches -d '{"lot":"L1","productionDate":"2026-11-20","quantity":1000000,"unit":"EA"}' >/dev/null
+peak=0
+( while kill -0 $PID 2>/dev/null; do r=$(awk '/VmRSS/{print $2}' /proc/$PID/status); echo $r; sleep 0.2; done ) > $D/rss &
+SAMP=$!
+start=$(date +%s.%N)
+curl -s -H "Authorization: Bearer $KEY" -H 'Accept: text/csv' $API/products/06901230000010/batches/L1/codes -d '{"count":1000000}' | wc -l
+end=$(date +%s.%N)
+sleep 5
+final=$(awk '/VmRSS/{print $2}' /proc/$PID/status)
+kill $PID; sleep 0.5; kill $SAMP 2>/dev/null
+peak=$(sort -n $D/rss | tail -1)
+echo "issuance $(echo "$end - $start" | bc) s; peak RSS $((peak/1024)) MB; RSS 5 s after $((final/1024)) MB"
+rm -rf $D
