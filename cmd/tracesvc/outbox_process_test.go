@@ -216,19 +216,20 @@ func TestKill9MidDelivery(t *testing.T) {
 func TestTwoProcessesOneStore(t *testing.T) {
 	const n = 1000
 	bin, dir := buildBinary(t), t.TempDir()
-	rc := newDedupeReceiver(t, 2*time.Millisecond)
+	// A receiver slow enough, and polls frequent enough, that the
+	// delivery lasts several of each process's polls: one process cannot
+	// drain the outbox between two polls of the other.
+	rc := newDedupeReceiver(t, 20*time.Millisecond)
+	args := append([]string{"-notice-poll", "100ms"}, outboxArgs...)
 	// Due a few seconds out, so that both processes are up when they are.
 	due := time.Now().Add(5 * time.Second)
 	ids := fillOutbox(t, dir, rc.URL, n, due)
 	env := map[string]string{"TRACESVC_ADMIN_KEY": "two-procs-9c1e5f27b84d3a60e2f1c7d95b0"}
-	a := startBinary(t, bin, env, append([]string{"-data", dir, "-instance", "proc-a"}, outboxArgs...)...)
-	b := startBinary(t, bin, env, append([]string{"-data", dir, "-instance", "proc-b"}, outboxArgs...)...)
+	a := startBinary(t, bin, env, append([]string{"-data", dir, "-instance", "proc-a"}, args...)...)
+	b := startBinary(t, bin, env, append([]string{"-data", dir, "-instance", "proc-b"}, args...)...)
 	if time.Now().After(due) {
 		t.Log("the processes took longer to start than the notices took to come due")
 	}
-	// Every notice reached the receiver, and the store says so: notices
-	// delivered before the kill but not recorded are attempted again
-	// after the restart, and only then recorded.
 	waitFor(t, 60*time.Second, "every notice delivered and recorded", func() bool {
 		return rc.count() == n && outboxStates(t, dir)["delivered"] == n
 	})
