@@ -303,21 +303,18 @@ func (s *Campaigns) Rescope(ctx context.Context, caller trace.Principal, id stri
 // reach it and a notice a crash left unsent goes out. Processes sharing a
 // store may sweep at once: notices and deliveries are idempotent.
 func (s *Campaigns) Sweep(ctx context.Context) error {
-	for p := (trace.Page{Limit: 100}); ; {
-		list, err := s.cfg.Store.ListCampaigns(ctx, CampaignFilter{Statuses: []Status{Open}}, p)
-		if err != nil {
-			return fmt.Errorf("open recalls: %w", err)
-		}
-		for _, c := range list {
-			if _, err := s.Rescope(ctx, trace.System, c.ID); err != nil {
-				s.cfg.Logger.ErrorContext(ctx, "recomputing a recall's scope failed", "recall", c.ID, "err", err)
-			}
-		}
-		if len(list) < p.Limit {
-			return nil
-		}
-		p.After = list[len(list)-1].ID
+	open, err := trace.All(func(p trace.Page) ([]Campaign, error) {
+		return s.cfg.Store.ListCampaigns(ctx, CampaignFilter{Statuses: []Status{Open}}, p)
+	}, func(c Campaign) string { return c.ID })
+	if err != nil {
+		return fmt.Errorf("open recalls: %w", err)
 	}
+	for _, c := range open {
+		if _, err := s.Rescope(ctx, trace.System, c.ID); err != nil {
+			s.cfg.Logger.ErrorContext(ctx, "recomputing a recall's scope failed", "recall", c.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // message is the body of a delivery to a custodian's webhook.

@@ -336,17 +336,11 @@ func (s *SpotChecks) List(ctx context.Context, caller trace.Principal, f SpotChe
 // reported between from and to (YYYY-MM-DD, both included): the facts the
 // credit record reads.
 func (s *SpotChecks) Nonconforming(ctx context.Context, entityID, from, to string) ([]SpotCheck, error) {
-	var out []SpotCheck
-	p := trace.Page{Limit: trace.MaxLimit}
-	for {
-		list, err := s.store.ListSpotChecks(ctx, SpotCheckFilter{EntityID: entityID, Result: Nonconform, From: from, To: to}, p)
-		if err != nil {
-			return nil, fmt.Errorf("non-conform spot checks of %s: %w", entityID, err)
-		}
-		out = append(out, list...)
-		if len(list) < p.Limit {
-			return out, nil
-		}
-		p.After = list[len(list)-1].ID
+	f := SpotCheckFilter{EntityID: entityID, Result: Nonconform, From: from, To: to}
+	out, err := trace.All(func(p trace.Page) ([]SpotCheck, error) { return s.store.ListSpotChecks(ctx, f, p) },
+		func(c SpotCheck) string { return c.ID })
+	if err != nil {
+		return nil, fmt.Errorf("non-conform spot checks of %s: %w", entityID, err)
 	}
+	return out, nil
 }

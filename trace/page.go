@@ -35,3 +35,21 @@ func PageOf[T any](items []T, limit int, key func(T) string) ([]T, string, error
 	items = items[:limit]
 	return items, key(items[limit-1]), nil
 }
+
+// All reads every item of a list, a page of [MaxLimit] at a time:
+// fetch returns the items after a page's After, and key is an item's
+// cursor.
+func All[T any](fetch func(Page) ([]T, error), key func(T) string) ([]T, error) {
+	var out []T
+	for p := (Page{Limit: MaxLimit}); ; {
+		list, err := fetch(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+		if len(list) < p.Limit {
+			return out, nil
+		}
+		p.After = key(list[len(list)-1])
+	}
+}

@@ -170,18 +170,12 @@ func (s *Service) Ledger(ctx context.Context, entityID string) ([]Event, error) 
 
 // records reads every record matching f.
 func (s *Service) records(ctx context.Context, f RecordFilter) ([]Record, error) {
-	var out []Record
-	for p := (trace.Page{Limit: trace.MaxLimit}); ; {
-		list, err := s.cfg.Store.ListRecords(ctx, f, p)
-		if err != nil {
-			return nil, fmt.Errorf("credit records: %w", err)
-		}
-		out = append(out, list...)
-		if len(list) < p.Limit {
-			return out, nil
-		}
-		p.After = list[len(list)-1].ID
+	out, err := trace.All(func(p trace.Page) ([]Record, error) { return s.cfg.Store.ListRecords(ctx, f, p) },
+		func(r Record) string { return r.ID })
+	if err != nil {
+		return nil, fmt.Errorf("credit records: %w", err)
 	}
+	return out, nil
 }
 
 // derived reads the events the service's facts make: recalls of the
