@@ -216,19 +216,8 @@ func testCampaignList(t *testing.T, s Stores) {
 		if got := campaignIDs(list); !slices.Equal(got, want) {
 			t.Fatalf("ListCampaigns(%+v) = %v, want %v", f, got, want)
 		}
-		var paged []string
-		for after := ""; ; {
-			list, err := st.ListCampaigns(ctx, f, trace.Page{Limit: 3, After: after})
-			storetest.Must(t, err)
-			if len(list) > 3 {
-				t.Fatalf("a page of %d, limit 3", len(list))
-			}
-			paged = append(paged, campaignIDs(list)...)
-			if len(list) < 3 {
-				break
-			}
-			after = list[len(list)-1].ID
-		}
+		paged := pagedIDs(t, 3, func(p trace.Page) ([]recall.Campaign, error) { return st.ListCampaigns(ctx, f, p) },
+			func(c recall.Campaign) string { return c.ID })
 		if !slices.Equal(paged, want) {
 			t.Fatalf("ListCampaigns(%+v) in pages = %v, want %v", f, paged, want)
 		}
@@ -448,19 +437,8 @@ func testNoticeList(t *testing.T, s Stores) {
 		if got := noticeIDs(list); !slices.Equal(got, want) {
 			t.Fatalf("ListNotices(%+v) = %v, want %v", f, got, want)
 		}
-		var paged []string
-		for after := ""; ; {
-			list, err := st.ListNotices(ctx, f, trace.Page{Limit: 4, After: after})
-			storetest.Must(t, err)
-			if len(list) > 4 {
-				t.Fatalf("a page of %d, limit 4", len(list))
-			}
-			paged = append(paged, noticeIDs(list)...)
-			if len(list) < 4 {
-				break
-			}
-			after = list[len(list)-1].ID
-		}
+		paged := pagedIDs(t, 4, func(p trace.Page) ([]recall.Notice, error) { return st.ListNotices(ctx, f, p) },
+			func(n recall.Notice) string { return n.ID })
 		if !slices.Equal(paged, want) {
 			t.Fatalf("ListNotices(%+v) in pages = %v, want %v", f, paged, want)
 		}
@@ -587,5 +565,26 @@ func testUpdateRace(t *testing.T, s Stores) {
 	}
 	if won != 2 {
 		t.Fatalf("%d updates won, want 2 (one campaign, one notice)", won)
+	}
+}
+
+// pagedIDs reads a whole list in pages of size, each after the last ID of
+// the page before, and fails t on a page longer than size.
+func pagedIDs[T any](t *testing.T, size int, list func(trace.Page) ([]T, error), id func(T) string) []string {
+	t.Helper()
+	var out []string
+	for after := ""; ; {
+		page, err := list(trace.Page{Limit: size, After: after})
+		storetest.Must(t, err)
+		if len(page) > size {
+			t.Fatalf("a page of %d, limit %d", len(page), size)
+		}
+		for _, v := range page {
+			out = append(out, id(v))
+		}
+		if len(page) < size {
+			return out
+		}
+		after = id(page[len(page)-1])
 	}
 }
