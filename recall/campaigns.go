@@ -15,6 +15,7 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/ttl"
 )
 
 // Graph is what a campaign needs of the custody record: the trace engine
@@ -85,6 +86,11 @@ const DefaultAckDays = 2
 // page's [scan.RecallLookup].
 type Campaigns struct {
 	cfg CampaignsConfig
+	// notices keeps what the scan page shows of an opened campaign: it
+	// never changes once the campaign is open, and reading it means
+	// reading the whole campaign, scope and all. Which campaigns cover a
+	// code is read from the store at every scan.
+	notices *ttl.Cache[string, scan.RecallNotice]
 }
 
 // NewCampaigns returns the campaign service.
@@ -95,7 +101,7 @@ func NewCampaigns(cfg CampaignsConfig) *Campaigns {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Campaigns{cfg: cfg}
+	return &Campaigns{cfg: cfg, notices: ttl.New[string, scan.RecallNotice](time.Hour, 10_000)}
 }
 
 // NewCampaign is what a regulator (an ordered recall) or an entity (a
@@ -543,7 +549,11 @@ func (s *Campaigns) recallFor(ctx context.Context, keys []string) (*scan.RecallN
 	if err != nil {
 		return nil, fmt.Errorf("recalls of %s: %w", keys[0], err)
 	}
+	now := s.cfg.Now.Now()
 	for _, id := range ids {
+		if n, ok := s.notices.Get(id, now); ok {
+			return &n, nil
+		}
 		c, err := s.cfg.Store.Campaign(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("recall %s: %w", id, err)
@@ -551,8 +561,10 @@ func (s *Campaigns) recallFor(ctx context.Context, keys []string) (*scan.RecallN
 		if c.Status == Draft || c.Status == Cancelled {
 			continue // keys are added just before a campaign opens
 		}
-		return &scan.RecallNotice{ID: c.ID, Class: c.Class, Hazard: c.Hazard, Instructions: c.ConsumerInstructions,
-			Remedy: c.Remedy, Contact: c.Contact}, nil
+		n := scan.RecallNotice{ID: c.ID, Class: c.Class, Hazard: c.Hazard, Instructions: c.ConsumerInstructions,
+			Remedy: c.Remedy, Contact: c.Contact}
+		s.notices.Put(id, n, now)
+		return &n, nil
 	}
 	return nil, nil
 }

@@ -1,8 +1,9 @@
-// Package ttl is a small cache of answers that may be a little old: each
-// entry is kept for a fixed time, and the cache holds a bounded number of
-// them. The scan page uses it for what a consumer may see a second late
-// (a maker's credit class, its declared standards), never for recalls
-// unless within the bound the recall rules allow.
+// Package ttl is a small cache of answers that may be a little old, or
+// never change: each entry is kept for a fixed time, and the cache holds a
+// bounded number of them. The scan page uses it for what a consumer may
+// see a second late (a maker's credit class, its declared standards) and
+// for what an opened recall says (which never changes); whether a code is
+// recalled is never cached.
 package ttl
 
 import (
