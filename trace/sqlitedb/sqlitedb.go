@@ -77,10 +77,9 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB))+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open writer: %w", err)
-	}
+	drv := &sqlite.Driver{}
+	open := func(dsn string) *sql.DB { return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv}) }
+	w := open(dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB)) + "&_txlock=immediate")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
@@ -89,11 +88,7 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open readers: %w", err)
-	}
+	r := open(dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(0)
