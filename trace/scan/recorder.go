@@ -166,16 +166,19 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 	rec.stored.Add(int64(len(scans)))
 	rec.sigMu.Lock()
 	defer rec.sigMu.Unlock()
+	counts := map[string]int{} // code → its scans in the store, read once per batch
 	for _, s := range scans {
-		if err := rec.signals(ctx, s); err != nil {
+		if err := rec.signals(ctx, s, counts); err != nil {
 			// The next scan of the code checks again.
 			cfg.Logger.WarnContext(ctx, "checking counterfeit signals failed", "gtin", s.GTIN, "serial", s.Serial, "err", err)
 		}
 	}
 }
 
-// signals raises the counterfeit alerts a scan calls for.
-func (rec *recorder) signals(ctx context.Context, s Scan) error {
+// signals raises the counterfeit alerts a scan calls for. counts keeps the
+// store's scan count of each code already read for this batch: it was read
+// after the whole batch was stored.
+func (rec *recorder) signals(ctx context.Context, s Scan, counts map[string]int) error {
 	if s.Serial == "" {
 		return nil // a product or lot link: no single item to protect
 	}
@@ -219,10 +222,15 @@ func (rec *recorder) signals(ctx context.Context, s Scan) error {
 		}
 	}
 	// The count is the store's, which holds every replica's scans: a
-	// count kept per process would see only its own share of them.
-	n, err := r.scans.CountScans(ctx, s.GTIN, s.Serial)
-	if err != nil {
-		return err
+	// count kept per process would see only its own share of them. A code
+	// already alerted needs no count.
+	n, counted := counts[s.GTIN+"/"+s.Serial]
+	if !counted && !alerted(AlertTooManyScans) {
+		var err error
+		if n, err = r.scans.CountScans(ctx, s.GTIN, s.Serial); err != nil {
+			return err
+		}
+		counts[s.GTIN+"/"+s.Serial] = n
 	}
 	if n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
 		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)

@@ -1,0 +1,73 @@
+#!/bin/bash
+# Resolve over real HTTP beside a bare Gin baseline, in one run (issue 14). Builds tracesvc and
+# deploy/bench/baregin, starts tracesvc on a fresh data folder, registers a food product with a
+# published declaration, a batch and 1,000 codes, commissions them (one EPCIS event), then runs wrk
+# (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page. Samples
+# tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
+# Needs wrk, curl, openssl and python3.
+# usage: deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS=${1:-15}; shift || true
+D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
+go build -o "$D/tracesvc" ./cmd/tracesvc
+go build -o "$D/baregin" ./deploy/bench/baregin
+PORT=18080; BASE=http://127.0.0.1:$PORT; API=$BASE/api/v1
+ADMIN=reg-$(openssl rand -hex 16)
+TRACESVC_ADMIN_KEY=$ADMIN "$D/tracesvc" -data "$D/data" -addr 127.0.0.1:$PORT -public-rate 0 -base-url $BASE "$@" >"$D/log" 2>&1 &
+PID=$!
+"$D/baregin" -addr 127.0.0.1:18081 & BARE=$!
+for _ in $(seq 50); do curl -sf $BASE/healthz >/dev/null 2>&1 && break; sleep 0.2; done
+REG="Authorization: Bearer $ADMIN"
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)[\"$1\"])"; }
+KEY=$(curl -sf -H "$REG" $API/entities -d '{"name":"Haihe Dairy","uscc":"91350100M000100Y43","kinds":["manufacturer"],"region":"Tianjin","address":"1 Haihe Rd","companyPrefix":"690123"}' | json key)
+ENT="Authorization: Bearer $KEY"
+curl -sf -H "$ENT" $API/products -d '{"gtin":"6901230000010","name":"Whole milk 1 L","category":"food"}' >/dev/null
+DECL=$(curl -sf -H "$ENT" $API/declarations -d '{"gtins":["06901230000010"],"standards":[{"type":"GB","number":"GB 25190-2010","name":"灭菌乳"}]}' | json id)
+curl -sf -H "$ENT" -X POST $API/declarations/$DECL/publish >/dev/null
+curl -sf -H "$ENT" $API/products/06901230000010/batches -d '{"lot":"W1","productionDate":"2026-11-20","expiryDate":"2027-11-20","quantity":1000,"unit":"EA"}' >/dev/null
+curl -sf -H "$ENT" -H 'Accept: text/csv' $API/products/06901230000010/batches/W1/codes -d '{"count":1000}' |
+  tail -n +2 | cut -d, -f2 >"$D/uris.txt"
+python3 - "$D/uris.txt" >"$D/commission.jsonld" <<'PY'
+import json, sys
+uris = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+print(json.dumps({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+  "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-11-20T08:00:00Z",
+  "epcisBody": {"eventList": [{"type": "ObjectEvent", "eventTime": "2026-11-20T08:00:00+08:00",
+    "eventTimeZoneOffset": "+08:00", "epcList": uris, "action": "ADD", "bizStep": "commissioning",
+    "disposition": "active", "readPoint": {"id": "urn:epc:id:sgln:690123.00000.0"}}]}}))
+PY
+curl -sf -H "$ENT" -H 'Content-Type: application/ld+json' $BASE/epcis/capture --data-binary @"$D/commission.jsonld" >/dev/null
+sleep 1
+cat >"$D/wrk.lua" <<LUA
+local uris = {}
+for line in io.lines("$D/uris.txt") do uris[#uris+1] = line:gsub("^$BASE", "") end
+local i = 0
+local accept = os.getenv("ACCEPT")
+request = function()
+  i = i + 1
+  return wrk.format("GET", uris[(i % #uris) + 1], {["Accept"] = accept})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.1f %.1f %d %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+LUA
+( while kill -0 $PID 2>/dev/null; do awk '/VmRSS/{print $2}' /proc/$PID/status 2>/dev/null; sleep 0.2; done ) >"$D/rss" &
+run() { # name url accept
+  ACCEPT=$3 wrk -t2 -c32 -d${SECS}s --latency -s "$D/wrk.lua" "$2" | awk -v n="$1" '/^RESULT/{printf "| %s | %s | %s ms | %s ms | %s | %s |\n", n, $2, $3, $4, $5, $6}'
+}
+echo "| path | requests/s | p50 | p99 | answered | errors |"
+echo "|---|---|---|---|---|---|"
+run "bare Gin, JSON" http://127.0.0.1:18081 application/json | tee "$D/bare"
+run "tracesvc resolve, JSON" $BASE application/json | tee "$D/json"
+run "tracesvc resolve, scan page" $BASE text/html | tee "$D/html"
+answered=$(cat "$D/json" "$D/html" | awk -F'|' '{s+=$6} END {print s}')
+bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
+echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
+echo "peak RSS during the run: $(($(sort -n "$D/rss" | tail -1) / 1024)) MB"
+kill -TERM $PID; wait $PID || true
+# The scans in the store, read with Python's sqlite3 once the service has stopped.
+stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM scans').fetchone()[0])" "$D/data/tracesvc.db")
+echo "scans stored after SIGTERM: $stored of $answered answered"
