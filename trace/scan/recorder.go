@@ -12,12 +12,28 @@ import (
 	"tracesvc/trace"
 )
 
-// queueSize is how many scans may wait to be stored. A full queue means the
-// store is down or far too slow; scans beyond it are dropped and counted.
-const queueSize = 1 << 16
+// Scans answered but not yet stored are what a kill -9 loses; these bound
+// them. The recorder writes a batch when it holds batchSize scans or when
+// its first scan has waited batchWait. At most queueSize more wait in the
+// queue; a request whose scan finds the queue full waits up to fullWait
+// for room (slowing the callers down to the store's pace) before the scan
+// is dropped and counted.
+const (
+	batchSize = 512
+	batchWait = 100 * time.Millisecond
+	queueSize = 2048
+	fullWait  = time.Second
+)
 
 // lateWrite bounds storing a scan in line after Close.
 const lateWrite = 2 * time.Second
+
+// checkQueue is how many stored batches may wait for their counterfeit
+// checks. Checks may write alerts one by one, far slower than scans are
+// stored in batches, so they run on their own: a burst of alerts never
+// holds up storing scans. When the checks fall this far behind, a batch
+// goes unchecked (logged and counted); the code's next scan checks again.
+const checkQueue = 256
 
 // recorder stores scans in the background, in batches, and checks them
 // for counterfeit signals. Retries are bounded and never hold a lock, so
@@ -25,14 +41,15 @@ const lateWrite = 2 * time.Second
 type recorder struct {
 	r      *Resolver
 	queue  chan Scan
+	checks chan []Scan  // stored batches waiting for their checks
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
-	done   chan struct{}
+	done   chan struct{}   // closed once every scan is stored and checked
 	ctx    context.Context // cancelled when Close runs out of time
 	cancel context.CancelFunc
 	once   sync.Once
 
-	stored, dropped atomic.Int64
+	stored, dropped, unchecked atomic.Int64
 
 	sigMu   sync.Mutex      // guards alerted: the recorder and late in-line writers share it
 	alerted map[string]bool // "kind code" pairs known to have their alert
@@ -40,22 +57,35 @@ type recorder struct {
 
 func newRecorder(r *Resolver) *recorder {
 	ctx, cancel := context.WithCancel(context.Background())
-	rec := &recorder{r: r, queue: make(chan Scan, queueSize), done: make(chan struct{}), ctx: ctx, cancel: cancel,
-		alerted: map[string]bool{}}
-	go rec.run()
+	rec := &recorder{r: r, queue: make(chan Scan, queueSize), checks: make(chan []Scan, checkQueue), done: make(chan struct{}),
+		ctx: ctx, cancel: cancel, alerted: map[string]bool{}}
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for scans := range rec.checks {
+			rec.check(rec.ctx, scans)
+		}
+	}()
+	go func() {
+		defer close(rec.done)
+		rec.run()
+		close(rec.checks)
+		<-checked
+	}()
 	return rec
 }
 
 // Stats are the scan recorder's counters.
 type Stats struct {
-	Queued  int   // scans waiting to be stored
-	Stored  int64 // scans stored since start
-	Dropped int64 // scans given up: the queue was full, or the store failed every attempt
+	Queued    int   // scans waiting to be stored
+	Stored    int64 // scans stored since start
+	Dropped   int64 // scans given up: the queue was full, or the store failed every attempt
+	Unchecked int64 // stored scans not checked for counterfeit signals: the checks were too far behind
 }
 
 // Stats returns the scan recorder's counters.
 func (r *Resolver) Stats() Stats {
-	return Stats{Queued: len(r.rec.queue), Stored: r.rec.stored.Load(), Dropped: r.rec.dropped.Load()}
+	return Stats{Queued: len(r.rec.queue), Stored: r.rec.stored.Load(), Dropped: r.rec.dropped.Load(), Unchecked: r.rec.unchecked.Load()}
 }
 
 // Close stops queueing scans and waits until every queued scan is stored,
@@ -99,6 +129,13 @@ func (r *Resolver) log(res Resolution, owner string, c Client) error {
 		case rec.queue <- s:
 			queued = true
 		default:
+			t := time.NewTimer(fullWait)
+			select {
+			case rec.queue <- s:
+				queued = true
+			case <-t.C:
+			}
+			t.Stop()
 		}
 	}
 	rec.mu.RUnlock()
@@ -108,7 +145,9 @@ func (r *Resolver) log(res Resolution, owner string, c Client) error {
 		// A request that outlived the shutdown: store its scan in line.
 		ctx, cancel := context.WithTimeout(context.Background(), lateWrite)
 		defer cancel()
-		rec.flush(ctx, []Scan{s})
+		if rec.flush(ctx, []Scan{s}) {
+			rec.check(ctx, []Scan{s})
+		}
 	default:
 		rec.dropped.Add(1)
 		r.cfg.Logger.Warn("scan queue is full; scan dropped", "gtin", s.GTIN, "serial", s.Serial)
@@ -116,34 +155,42 @@ func (r *Resolver) log(res Resolution, owner string, c Client) error {
 	return nil
 }
 
-// run writes queued scans in batches and raises alerts, until the queue
-// is closed and drained.
+// run writes queued scans in batches and hands them to the checks, until
+// the queue is closed and drained.
 func (rec *recorder) run() {
-	defer close(rec.done)
-	batch := make([]Scan, 0, 512)
+	wait := time.NewTimer(batchWait)
 	for s := range rec.queue {
+		batch := make([]Scan, 0, batchSize)
 		batch = append(batch, s)
-	drain:
+		wait.Reset(batchWait)
+	fill:
 		for len(batch) < cap(batch) {
 			select {
 			case s, ok := <-rec.queue:
 				if !ok {
-					break drain
+					break fill
 				}
 				batch = append(batch, s)
-			default:
-				break drain
+			case <-wait.C:
+				break fill
 			}
 		}
-		rec.flush(rec.ctx, batch)
-		batch = batch[:0]
+		if !rec.flush(rec.ctx, batch) {
+			continue
+		}
+		select {
+		case rec.checks <- batch:
+		default:
+			rec.unchecked.Add(int64(len(batch)))
+			rec.r.cfg.Logger.Warn("counterfeit checks are behind; a batch of scans goes unchecked", "scans", len(batch))
+		}
 	}
 }
 
 // flush stores scans, trying a bounded number of times with growing
-// waits, and then checks them for counterfeit signals. Scans it cannot
-// store are dropped, counted and logged.
-func (rec *recorder) flush(ctx context.Context, scans []Scan) {
+// waits, and reports whether it did. Scans it cannot store are dropped,
+// counted and logged.
+func (rec *recorder) flush(ctx context.Context, scans []Scan) bool {
 	cfg := rec.r.cfg
 	wait := cfg.RetryWait
 	var err error
@@ -154,7 +201,7 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 		if attempt == cfg.StoreAttempts || ctx.Err() != nil {
 			rec.dropped.Add(int64(len(scans)))
 			cfg.Logger.ErrorContext(ctx, "recording scans failed; scans dropped", "scans", len(scans), "attempts", attempt, "err", err)
-			return
+			return false
 		}
 		cfg.Logger.WarnContext(ctx, "recording scans failed; retrying", "scans", len(scans), "attempt", attempt, "err", err)
 		select {
@@ -164,9 +211,33 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 		wait *= 2
 	}
 	rec.stored.Add(int64(len(scans)))
+	return true
+}
+
+// check raises the counterfeit alerts stored scans call for.
+func (rec *recorder) check(ctx context.Context, scans []Scan) {
+	cfg := rec.r.cfg
 	rec.sigMu.Lock()
 	defer rec.sigMu.Unlock()
-	counts := map[string]int{} // code → its scans in the store, read once per batch
+	// The counts are the store's, which holds every replica's scans: a
+	// count kept per process would see only its own share of them. They
+	// are read once for the batch, after it was stored; a code already
+	// alerted needs none.
+	var codes []CodeKey
+	seen := map[CodeKey]bool{}
+	for _, s := range scans {
+		c := CodeKey{GTIN: s.GTIN, Serial: s.Serial}
+		if s.Serial != "" && !seen[c] && !rec.alerted[string(AlertTooManyScans)+" "+s.GTIN+"/"+s.Serial] {
+			seen[c] = true
+			codes = append(codes, c)
+		}
+	}
+	counts, err := rec.r.scans.CountScansOf(ctx, codes)
+	if err != nil {
+		// The next batch with these codes checks again.
+		cfg.Logger.WarnContext(ctx, "counting scans failed; too-many-scans checks skipped", "codes", len(codes), "err", err)
+		counts = nil
+	}
 	for _, s := range scans {
 		if err := rec.signals(ctx, s, counts); err != nil {
 			// The next scan of the code checks again.
@@ -175,10 +246,9 @@ func (rec *recorder) flush(ctx context.Context, scans []Scan) {
 	}
 }
 
-// signals raises the counterfeit alerts a scan calls for. counts keeps the
-// store's scan count of each code already read for this batch: it was read
-// after the whole batch was stored.
-func (rec *recorder) signals(ctx context.Context, s Scan, counts map[string]int) error {
+// signals raises the counterfeit alerts a scan calls for; counts are the
+// store's scan counts of the batch's codes (nil: unknown).
+func (rec *recorder) signals(ctx context.Context, s Scan, counts map[CodeKey]int) error {
 	if s.Serial == "" {
 		return nil // a product or lot link: no single item to protect
 	}
@@ -221,18 +291,7 @@ func (rec *recorder) signals(ctx context.Context, s Scan, counts map[string]int)
 			return err
 		}
 	}
-	// The count is the store's, which holds every replica's scans: a
-	// count kept per process would see only its own share of them. A code
-	// already alerted needs no count.
-	n, counted := counts[s.GTIN+"/"+s.Serial]
-	if !counted && !alerted(AlertTooManyScans) {
-		var err error
-		if n, err = r.scans.CountScans(ctx, s.GTIN, s.Serial); err != nil {
-			return err
-		}
-		counts[s.GTIN+"/"+s.Serial] = n
-	}
-	if n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
+	if n := counts[CodeKey{GTIN: s.GTIN, Serial: s.Serial}]; n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
 		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)
 		if err != nil {
 			return err

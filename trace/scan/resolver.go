@@ -17,6 +17,7 @@ import (
 
 	"tracesvc/trace"
 	"tracesvc/trace/gs1"
+	"tracesvc/trace/ttl"
 )
 
 // Codes is what the resolver reads of the code register; trace.CodeStore
@@ -75,7 +76,14 @@ type Resolver struct {
 	mu       sync.Mutex
 	history  map[string]cachedHistory // lot key → upstream events
 	entities map[string]cachedEntity  // makers and custodians shown on pages
+	products *ttl.Cache[string, trace.Product]
+	batches  *ttl.Cache[string, trace.Batch]
 }
+
+// productTTL is how long the resolver keeps a product's facts: a change of
+// name or category shows on every replica's scan pages within it. Batches
+// never change once registered and are kept for historyTTL.
+const productTTL = time.Second
 
 // New returns a resolver and starts its scan recorder; call Close to
 // drain it.
@@ -96,7 +104,8 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 		cfg.RetryWait = 100 * time.Millisecond
 	}
 	r := &Resolver{register: register, codes: codes, timeline: timeline, tracer: tracer, scans: scans, cfg: cfg,
-		history: map[string]cachedHistory{}, entities: map[string]cachedEntity{}}
+		history: map[string]cachedHistory{}, entities: map[string]cachedEntity{},
+		products: ttl.New[string, trace.Product](productTTL, 100_000), batches: ttl.New[string, trace.Batch](historyTTL, 100_000)}
 	r.rec = newRecorder(r)
 	return r
 }
@@ -120,7 +129,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 	if !hasSerial {
 		res.Verdict = VerdictProductInfo
 	}
-	p, err := r.register.Product(ctx, gtin)
+	p, err := r.product(ctx, gtin)
 	switch {
 	case errors.Is(err, trace.ErrNotFound):
 		res.Verdict = VerdictUnknownCode
@@ -164,7 +173,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		lot, res.Lot, res.State, container = c.Lot, c.Lot, c.State, c.Container
 	}
 	if lot != "" {
-		b, err := r.register.Batch(ctx, gtin, lot)
+		b, err := r.batch(ctx, gtin, lot)
 		switch {
 		case errors.Is(err, trace.ErrNotFound):
 			res.Verdict = VerdictUnknownCode
@@ -437,6 +446,34 @@ func (r *Resolver) lotHistory(ctx context.Context, lotKey string) ([]trace.Store
 	r.history[lotKey] = cachedHistory{events: events, until: now.Add(historyTTL)}
 	r.mu.Unlock()
 	return events, nil
+}
+
+// product returns a registered product, kept for productTTL. Unknown
+// GTINs are not kept: a product registered a moment later resolves at once.
+func (r *Resolver) product(ctx context.Context, gtin string) (trace.Product, error) {
+	now := time.Now()
+	if p, ok := r.products.Get(gtin, now); ok {
+		return p, nil
+	}
+	p, err := r.register.Product(ctx, gtin)
+	if err == nil {
+		r.products.Put(gtin, p, now)
+	}
+	return p, err
+}
+
+// batch returns a registered batch, kept for historyTTL (batches do not
+// change). Unknown lots are not kept.
+func (r *Resolver) batch(ctx context.Context, gtin, lot string) (trace.Batch, error) {
+	now, key := time.Now(), gtin+"\x00"+lot
+	if b, ok := r.batches.Get(key, now); ok {
+		return b, nil
+	}
+	b, err := r.register.Batch(ctx, gtin, lot)
+	if err == nil {
+		r.batches.Put(key, b, now)
+	}
+	return b, err
 }
 
 // entity returns an entity's public facts, cached for historyTTL: names

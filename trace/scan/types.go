@@ -82,6 +82,9 @@ type Alert struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// CodeKey names one serialized item.
+type CodeKey struct{ GTIN, Serial string }
+
 // AlertFilter selects alerts.
 type AlertFilter struct {
 	Owner string // "" for all (officials)
@@ -97,6 +100,9 @@ type Store interface {
 	RecentScans(ctx context.Context, gtin, serial string, limit int) ([]Scan, error)
 	// CountScans returns how many times a code was scanned.
 	CountScans(ctx context.Context, gtin, serial string) (int, error)
+	// CountScansOf returns how many times each of codes was scanned, in
+	// one go; codes never scanned are left out.
+	CountScansOf(ctx context.Context, codes []CodeKey) (map[CodeKey]int, error)
 	// CountScansByVerdict returns, for the scans of gtin answered with
 	// verdict at or after since, the number of scans per serial: of the
 	// serials in ascending order, at most limit. Scans without a serial

@@ -72,6 +72,8 @@ func testScans(t *testing.T, s Stores) {
 		t.Fatalf("scans of an unscanned code: %+v", got)
 	}
 
+	var keys []scan.CodeKey
+	want := map[scan.CodeKey]int{}
 	for _, c := range []struct {
 		gtin, serial string
 		n            int
@@ -81,7 +83,22 @@ func testScans(t *testing.T, s Stores) {
 		if n != c.n {
 			t.Fatalf("CountScans(%s, %s) = %d, want %d", c.gtin, c.serial, n, c.n)
 		}
+		keys = append(keys, scan.CodeKey{GTIN: c.gtin, Serial: c.serial})
+		if c.n > 0 {
+			want[keys[len(keys)-1]] = c.n
+		}
 	}
+	// The same counts in one go, the unscanned left out; many codes at once
+	// span several queries.
+	got2, err := s.Scans.CountScansOf(ctx, keys)
+	Must(t, err)
+	Equal(t, got2, want)
+	for i := range 1500 {
+		keys = append(keys, scan.CodeKey{GTIN: scanGTIN, Serial: fmt.Sprint("none", i)})
+	}
+	got2, err = s.Scans.CountScansOf(ctx, append(keys, keys[0]))
+	Must(t, err)
+	Equal(t, got2, want)
 }
 
 func alert(id string, kind scan.AlertKind, gtin, serial, owner string, scans ...string) scan.Alert {

@@ -124,6 +124,7 @@ var queryShapes = map[string][]shape{
 	"UpdateIssuance":      {byID(colIssuances)},
 	"RenewLease":          {byID(colIssuances)},
 	"CountScans":          {{col: colScans, eq: []string{"gtin", "serial"}}},
+	"CountScansOf":        {{col: colScans, eq: []string{"gtin", "serial"}}},
 	"CountScansByVerdict": {{col: colScans, eq: []string{"gtin", "verdict"}, rng: "at", residual: []string{"serial"}}},
 	"RecentScans":         {{col: colScans, eq: []string{"gtin", "serial"}, sort: []string{"-at", "-_id"}}},
 	"HasAlert":            {{col: colAlerts, eq: []string{"kind", "gtin", "serial"}}},

@@ -3,6 +3,7 @@ package tracemongo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -108,6 +109,38 @@ func (s *Store) RecentScans(ctx context.Context, gtin, serial string, limit int)
 func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error) {
 	n, err := s.db.Collection(colScans).CountDocuments(ctx, bson.D{{Key: "gtin", Value: gtin}, {Key: "serial", Value: serial}})
 	return int(n), err
+}
+
+// CountScansOf implements [scan.Store]: per GTIN, the scans of its serials
+// counted on the server, a thousand serials a query.
+func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[scan.CodeKey]int, error) {
+	serials := map[string][]string{} // GTIN → serials
+	for _, c := range codes {
+		serials[c.GTIN] = append(serials[c.GTIN], c.Serial)
+	}
+	counts := map[scan.CodeKey]int{}
+	for gtin, list := range serials {
+		for chunk := range slices.Chunk(list, 1000) {
+			cur, err := s.db.Collection(colScans).Aggregate(ctx, mongo.Pipeline{
+				{{Key: "$match", Value: bson.D{{Key: "gtin", Value: gtin}, {Key: "serial", Value: bson.D{{Key: "$in", Value: chunk}}}}}},
+				{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$serial"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("count scans of %d codes of %s: %w", len(chunk), gtin, translate(err, nil, nil))
+			}
+			var groups []struct {
+				Serial string `bson:"_id"`
+				N      int    `bson:"n"`
+			}
+			if err := cur.All(ctx, &groups); err != nil {
+				return nil, fmt.Errorf("count scans of %d codes of %s: %w", len(chunk), gtin, translate(err, nil, nil))
+			}
+			for _, g := range groups {
+				counts[scan.CodeKey{GTIN: gtin, Serial: g.Serial}] = g.N
+			}
+		}
+	}
+	return counts, nil
 }
 
 // CountScansByVerdict implements [scan.Store]: the scans grouped by

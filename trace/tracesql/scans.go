@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"tracesvc/trace"
@@ -112,6 +115,43 @@ func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error
 	var n int
 	err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM scans WHERE gtin = ? AND serial = ?`, gtin, serial).Scan(&n)
 	return n, err
+}
+
+// countChunk is how many codes one CountScansOf query asks about.
+const countChunk = 400
+
+// CountScansOf implements [scan.Store]: one indexed count per code, in
+// queries of countChunk codes.
+func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[scan.CodeKey]int, error) {
+	counts := map[scan.CodeKey]int{}
+	for chunk := range slices.Chunk(codes, countChunk) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, c := range chunk {
+			args = append(args, c.GTIN, c.Serial)
+		}
+		// A correlated count per code seeks scans_code; (gtin, serial) IN
+		// (VALUES …) would scan the whole index instead.
+		rows, err := s.db.R.QueryContext(ctx, `WITH k(g, s) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?,?),", len(chunk)), ",")+`)
+			SELECT g, s, (SELECT COUNT(*) FROM scans WHERE gtin = k.g AND serial = k.s) FROM k`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("count scans of %d codes: %w", len(chunk), translate(err, nil))
+		}
+		for rows.Next() {
+			var c scan.CodeKey
+			var n int
+			if err := rows.Scan(&c.GTIN, &c.Serial, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if n > 0 {
+				counts[c] = n
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("count scans of %d codes: %w", len(chunk), translate(err, nil))
+		}
+	}
+	return counts, nil
 }
 
 // CountScansByVerdict implements [scan.Store].
