@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +144,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.recallAckDays, "recall-ack-days", envInt(getenv, "TRACESVC_RECALL_ACK_DAYS", recall.DefaultAckDays),
 		"working days a custodian has to acknowledge a recall notice (TRACESVC_RECALL_ACK_DAYS)")
 	fs.IntVar(&cfg.memoryBudgetMB, "memory-budget", envInt(getenv, "TRACESVC_MEMORY_BUDGET", sqlitedb.DefaultBudget>>20),
-		"megabytes of page cache the embedded store's connections share: half the writer's, half the readers' (TRACESVC_MEMORY_BUDGET)")
+		"megabytes of memory the process aims to stay within: the embedded store's page caches take half (a quarter the writer's, a quarter the readers'), "+
+			"the Go heap is held to the rest, or to all of it on MongoDB (TRACESVC_MEMORY_BUDGET)")
 	fs.StringVar(&cfg.creditRules, "credit-rules", getenv("TRACESVC_CREDIT_RULES"),
 		"JSON file of the credit classification rules; default: the embedded Tianjin 2017 thresholds (TRACESVC_CREDIT_RULES)")
 	fs.IntVar(&cfg.credit.decideDays, "credit-decide-days", 15, "working days a regulator has to decide a credit objection or repair application")
@@ -401,6 +403,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
 	gin.SetMode(gin.ReleaseMode)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(heapLimit(cfg)))
 
 	db, err := openDatabase(ctx, cfg, logger)
 	if err != nil {

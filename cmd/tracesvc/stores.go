@@ -72,3 +72,15 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (databas
 	}
 	return database{stores: st, keys: k, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
 }
+
+// heapLimit is the soft limit of the Go heap: what the memory budget leaves
+// beside the embedded store's page caches (half of it), or all of it when
+// the store is MongoDB. Near it the runtime collects garbage harder; it
+// never fails an allocation for it.
+func heapLimit(cfg config) int64 {
+	budget := int64(cfg.memoryBudgetMB) << 20
+	if cfg.mongoURI != "" {
+		return budget
+	}
+	return budget / 2
+}

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Starts the built binary on a fresh data folder, registers a product and a batch, streams a
-# 1,000,000-code issuance as CSV, samples the process RSS every 200 ms and prints the peak and the
-# RSS five seconds after (issue 14). Needs curl, python3, awk and bc.
-# usage: deploy/bench/issuance-rss.sh BINARY PORT EXTRA_FLAGS...  — issues 1,000,000 codes and prints peak and final RSS (MB)
+# 1,000,000-code issuance as CSV, samples the process RSS every 200 ms and prints the peak, the
+# RSS five seconds after, and the RSS once idle for IDLE seconds (default 70: idle connections
+# close after a minute). Needs curl, python3, awk and bc.
+# usage: [IDLE=70] deploy/bench/issuance-rss.sh BINARY PORT EXTRA_FLAGS...
 BIN=$1; PORT=$2; shift 2
 D=$(mktemp -d); ADMIN=reg-$(openssl rand -hex 16)
 TRACESVC_ADMIN_KEY=$ADMIN $BIN -data $D/data -addr 127.0.0.1:$PORT -public-rate 0 "$@" > $D/log 2>&1 &
@@ -19,7 +20,9 @@ curl -s -H "Authorization: Bearer $KEY" -H 'Accept: text/csv' $API/products/0690
 end=$(date +%s.%N)
 sleep 5
 final=$(awk '/VmRSS/{print $2}' /proc/$PID/status)
+sleep $((${IDLE:-70} - 5))
+idle=$(awk '/VmRSS/{print $2}' /proc/$PID/status)
 kill $PID; sleep 0.5; kill $SAMP 2>/dev/null
 peak=$(sort -n $D/rss | tail -1)
-echo "issuance $(echo "$end - $start" | bc) s; peak RSS $((peak/1024)) MB; RSS 5 s after $((final/1024)) MB"
+echo "issuance $(echo "$end - $start" | bc) s; peak RSS $((peak/1024)) MB; RSS 5 s after $((final/1024)) MB; idle ${IDLE:-70} s: $((idle/1024)) MB"
 rm -rf $D

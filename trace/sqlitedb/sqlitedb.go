@@ -18,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,11 +35,25 @@ const FileName = "tracesvc.db"
 type DB struct {
 	W *sql.DB // the writer: one connection, transactions BEGIN IMMEDIATE
 	R *sql.DB // readers: query_only connections
+
+	writes   atomic.Int64 // statements run on the writer
+	stop     chan struct{}
+	shrunk   sync.WaitGroup
+	stopOnce sync.Once
 }
 
-// DefaultBudget is the page-cache memory of the database's connections
-// together, when not set otherwise.
+// DefaultBudget is the memory the process aims to stay within when not set
+// otherwise; the store takes half of it (see OpenBudget).
 const DefaultBudget = 256 << 20
+
+// idleClose is how long a connection may sit unused before it is closed,
+// giving its page cache back: an idle service shrinks. The writer, which
+// background work keeps using, gives its cache back instead when it ran
+// fewer than idleWrites statements in that time.
+const (
+	idleClose  = time.Minute
+	idleWrites = 1000
+)
 
 // readers is the size of the read-only pool.
 const readers = 8
@@ -46,18 +62,22 @@ const readers = 8
 // default page-cache budget.
 func Open(ctx context.Context, dir string) (*DB, error) { return OpenBudget(ctx, dir, DefaultBudget) }
 
-// cacheKiB splits a page-cache budget of bytes between the connections:
-// half for the writer (inserts touch many index pages), half shared by the
-// readers. It returns each one's size in KiB.
+// cacheKiB gives the store half of the process's memory budget of bytes,
+// as page caches: a quarter of the budget for the writer (inserts touch
+// many index pages), a quarter shared by the readers. It returns each
+// connection's size in KiB.
 func cacheKiB(budget int64) (writer, reader int64) {
-	writer = max(budget/2>>10, 2048)
-	reader = max(budget/2/readers>>10, 1024)
+	writer = max(budget/4>>10, 2048)
+	reader = max(budget/4/readers>>10, 1024)
 	return writer, reader
 }
 
 // OpenBudget opens the database in folder dir with the page caches of all
-// its connections together sized from budget bytes (see cacheKiB), rather
-// than a cache per connection.
+// its connections together sized from the process's memory budget of
+// bytes (see cacheKiB), rather than a cache per connection. The file is
+// read through those caches, not memory-mapped: a mapping counts in the
+// process's memory as the file's size, whatever the budget. Connections
+// unused for a minute are closed, giving back their caches.
 func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
@@ -67,7 +87,7 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	// synchronous(FULL): a commit is on disk before a 2xx goes out.
 	common := []string{
 		"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)",
-		"mmap_size(1073741824)", "temp_store(MEMORY)",
+		"mmap_size(0)", "temp_store(MEMORY)",
 	}
 	wKiB, rKiB := cacheKiB(budget)
 	dsn := func(extra ...string) string {
@@ -78,26 +98,55 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 		return "file:" + path + "?" + q.Encode()
 	}
 	drv := &sqlite.Driver{}
-	open := func(dsn string) *sql.DB { return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv}) }
-	w := open(dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB)) + "&_txlock=immediate")
+	db := &DB{stop: make(chan struct{})}
+	open := func(dsn string, uses *atomic.Int64) *sql.DB {
+		return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv, uses: uses})
+	}
+	w := open(dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB))+"&_txlock=immediate", &db.writes)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxIdleTime(idleClose)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r := open(dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
+	r := open(dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)), nil)
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxIdleTime(idleClose)
 	r.SetConnMaxLifetime(0)
-	return &DB{W: w, R: r}, nil
+	db.W, db.R = w, r
+	db.shrunk.Add(1)
+	go db.shrinkWhenIdle()
+	return db, nil
+}
+
+// shrinkWhenIdle frees the writer's page cache once a minute passes with
+// little writing, until Close.
+func (db *DB) shrinkWhenIdle() {
+	defer db.shrunk.Done()
+	t := time.NewTicker(idleClose)
+	defer t.Stop()
+	last := db.writes.Load()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+		}
+		now := db.writes.Load()
+		if now-last < idleWrites {
+			db.W.Exec("PRAGMA shrink_memory") // best effort: a failure leaves the cache as it was
+		}
+		last = db.writes.Load()
+	}
 }
 
 // Close closes both pools, checkpointing the WAL into the main file first.
 func (db *DB) Close() error {
+	db.stopOnce.Do(func() { close(db.stop) })
+	db.shrunk.Wait()
 	_, cerr := db.W.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(cerr, db.R.Close(), db.W.Close())
 }

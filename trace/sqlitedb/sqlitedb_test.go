@@ -6,7 +6,8 @@ import (
 )
 
 // TestOpenBudget: the page caches of the writer and the readers together
-// come from one budget (issue 14), not a budget per connection.
+// come from half the process's budget (issue 14), not a budget per
+// connection, and the file is not memory-mapped.
 func TestOpenBudget(t *testing.T) {
 	ctx := context.Background()
 	db, err := OpenBudget(ctx, t.TempDir(), 128<<20)
@@ -21,11 +22,15 @@ func TestOpenBudget(t *testing.T) {
 	if err := db.R.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&r); err != nil {
 		t.Fatal(err)
 	}
-	// Negative sizes are KiB: 64 MiB for the writer, 8 MiB for each of 8 readers.
-	if w != -65536 || r != -8192 {
-		t.Fatalf("cache_size writer %d, reader %d KiB; want -65536 and -8192", w, r)
+	// Negative sizes are KiB: 32 MiB for the writer, 4 MiB for each of 8 readers.
+	if w != -32768 || r != -4096 {
+		t.Fatalf("cache_size writer %d, reader %d KiB; want -32768 and -4096", w, r)
 	}
-	if total := (-w + readers*-r) << 10; total != 128<<20 {
-		t.Fatalf("the caches add up to %d bytes, not the budget", total)
+	if total := (-w + readers*-r) << 10; total != 64<<20 {
+		t.Fatalf("the caches add up to %d bytes, not half the budget", total)
+	}
+	var mmap int64
+	if err := db.R.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&mmap); err != nil || mmap != 0 {
+		t.Fatalf("mmap_size %d (%v), want 0", mmap, err)
 	}
 }

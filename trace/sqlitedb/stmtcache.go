@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"sync/atomic"
 )
 
 // stmtsPerConn bounds each connection's prepared statements. Queries with
@@ -20,6 +21,7 @@ type cachingConnector struct {
 	dsn  string
 	open func(dsn string) (driver.Conn, error)
 	drv  driver.Driver
+	uses *atomic.Int64 // counts the statements run on the pool's connections; nil: not counted
 }
 
 // Connect opens a connection with an empty statement cache.
@@ -28,7 +30,7 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	return newCachingConn(conn, c.uses)
 }
 
 // Driver returns the underlying SQLite driver.
@@ -56,6 +58,7 @@ type cachingConn struct {
 	baseConn
 	lru   *list.List // of *cachedStmt, most recently used first
 	byKey map[string]*list.Element
+	uses  *atomic.Int64
 }
 
 type cachedStmt struct {
@@ -65,18 +68,21 @@ type cachedStmt struct {
 	gone  bool // evicted while busy: finalize when its rows close
 }
 
-func newCachingConn(c driver.Conn) (*cachingConn, error) {
+func newCachingConn(c driver.Conn, uses *atomic.Int64) (*cachingConn, error) {
 	bc, ok := c.(baseConn)
 	if !ok {
 		c.Close()
 		return nil, errors.New("sqlite: driver connection lacks the context interfaces")
 	}
-	return &cachingConn{baseConn: bc, lru: list.New(), byKey: map[string]*list.Element{}}, nil
+	return &cachingConn{baseConn: bc, lru: list.New(), byKey: map[string]*list.Element{}, uses: uses}, nil
 }
 
 // get returns the cached statement of query, preparing it when needed, or
 // nil and a fresh statement of its own when the cached one is busy.
 func (c *cachingConn) get(ctx context.Context, query string) (*cachedStmt, driver.Stmt, error) {
+	if c.uses != nil {
+		c.uses.Add(1)
+	}
 	if el, ok := c.byKey[query]; ok {
 		cs := el.Value.(*cachedStmt)
 		if cs.busy {
