@@ -1,6 +1,6 @@
 #!/bin/bash
 # Resolve over real HTTP beside a bare Gin baseline, in one run (issue 14). Builds tracesvc and
-# deploy/bench/baregin, starts tracesvc on a fresh data folder, registers a food product with a
+# cmd/baregin, starts tracesvc on a fresh data folder, registers a food product with a
 # published declaration, a batch and 1,000 codes, commissions them (one EPCIS event), then runs wrk
 # (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page. Samples
 # tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
 D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
 go build -o "$D/tracesvc" ./cmd/tracesvc
-go build -o "$D/baregin" ./deploy/bench/baregin
+go build -o "$D/baregin" ./cmd/baregin
 PORT=18080; BASE=http://127.0.0.1:$PORT; API=$BASE/api/v1
 ADMIN=reg-$(openssl rand -hex 16)
 TRACESVC_ADMIN_KEY=$ADMIN "$D/tracesvc" -data "$D/data" -addr 127.0.0.1:$PORT -public-rate 0 -base-url $BASE "$@" >"$D/log" 2>&1 &
