@@ -370,7 +370,7 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			}
 			return out, codes[len(codes)-1].Seq, nil
 		},
-		mint: func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error) {
+		draw: func(id string, from, n int, now time.Time, src *SerialSource) storeFunc {
 			// Serials are sorted before they get positions: the store's
 			// uniqueness index then takes them in order, page by page.
 			serials := make([]string, n)
@@ -383,19 +383,23 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: seq(id, from+i),
 					State: StateIssued, IssuedAt: now, UpdatedAt: now}
 			}
-			if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
-				func(c *Code) { c.Serial = src.Next() }); err != nil {
-				return nil, err
-			}
-			out := make([]Issued, len(codes))
-			for i, cd := range codes {
-				uri, err := link(cd.Serial)
-				if err != nil {
+			return func(ctx context.Context) (func() ([]Issued, error), error) {
+				if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
+					func(c *Code) { c.Serial = src.Next() }); err != nil {
 					return nil, err
 				}
-				out[i] = Issued{Serial: cd.Serial, URI: uri}
+				return func() ([]Issued, error) {
+					out := make([]Issued, len(codes))
+					for i, cd := range codes {
+						uri, err := link(cd.Serial)
+						if err != nil {
+							return nil, err
+						}
+						out[i] = Issued{Serial: cd.Serial, URI: uri}
+					}
+					return out, nil
+				}, nil
 			}
-			return out, nil
 		},
 	})
 }
@@ -434,9 +438,14 @@ func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw f
 type mintFuncs struct {
 	// replay lists one page of the codes an issuance already stored.
 	replay func(ctx context.Context, id string, p Page) ([]Issued, string, error)
-	// mint stores n new codes at positions from.. of issuance id.
-	mint func(ctx context.Context, id string, from, n int, now time.Time, src *SerialSource) ([]Issued, error)
+	// draw makes n new codes for positions from.. of issuance id, not
+	// yet stored: it runs while the chunk before is being sent.
+	draw func(id string, from, n int, now time.Time, src *SerialSource) storeFunc
 }
+
+// storeFunc stores the codes a draw made, redrawing serials already taken,
+// and returns what makes their links.
+type storeFunc func(ctx context.Context) (present func() ([]Issued, error), err error)
 
 // errLeaseLost stops a request whose issuance another request took over
 // (it stalled past its lease).
@@ -542,6 +551,20 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 		}
 	}
 	src, _ := NewSerialSource(c.serialLen) // length checked in NewCodes
+	// The next chunk is drawn (random serials, sorted: no store write)
+	// while this one's links are made and sent; it is stored only once
+	// they are, so a client that stops reading stops the minting.
+	drawn := make(chan storeFunc, 1)
+	drawNext := func(from, n int) {
+		go func() { drawn <- f.draw(is.ID, from, n, c.now.Now(), src) }()
+	}
+	drawNext(next, min(c.chunk, is.Requested-issued))
+	pending := true
+	defer func() {
+		if pending {
+			<-drawn // the source is not left to a draw still running
+		}
+	}()
 	for first := true; issued < is.Requested; first = false {
 		if ctx.Err() != nil {
 			return finish(IssuanceInterrupted, context.Cause(ctx))
@@ -554,7 +577,9 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 			}
 		}
 		n := min(c.chunk, is.Requested-issued)
-		out, err := f.mint(ctx, is.ID, next, n, c.now.Now(), src)
+		store := <-drawn
+		pending = false
+		present, err := store(ctx)
 		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
@@ -562,7 +587,15 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 		if err := progress(); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		if err := emit(is, out); err != nil {
+		if issued < is.Requested {
+			drawNext(next, min(c.chunk, is.Requested-issued))
+			pending = true
+		}
+		out, err := present()
+		if err == nil {
+			err = emit(is, out)
+		}
+		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
 	}
@@ -701,7 +734,7 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 			out, err := toIssued(list)
 			return out, list[len(list)-1].Seq, err
 		},
-		mint: func(ctx context.Context, id string, from, n int, now time.Time, _ *SerialSource) ([]Issued, error) {
+		draw: func(id string, from, n int, now time.Time, _ *SerialSource) storeFunc {
 			draw := func(s *SSCC) {
 				s.SSCC, _ = gs1.NewSSCC(ext, gcp, randomDigits(refDigits)) // inputs are valid by construction
 			}
@@ -714,10 +747,12 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, seq(id, from+i)
 				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
 			}
-			if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
-				return nil, err
+			return func(ctx context.Context) (func() ([]Issued, error), error) {
+				if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
+					return nil, err
+				}
+				return func() ([]Issued, error) { return toIssued(list) }, nil
 			}
-			return toIssued(list)
 		},
 	})
 }
