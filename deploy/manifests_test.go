@@ -476,9 +476,12 @@ func TestKubernetesManifest(t *testing.T) {
 		d, err := time.ParseDuration(g)
 		if err != nil {
 			t.Errorf("TRACESVC_SHUTDOWN_GRACE %q: %v", g, err)
-		} else if pod.TerminationGracePeriodSeconds == nil || time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second <= d {
-			t.Errorf("terminationGracePeriodSeconds %v is not above TRACESVC_SHUTDOWN_GRACE %s: pods are killed mid-drain",
-				pod.TerminationGracePeriodSeconds, g)
+		} else if grace := pod.TerminationGracePeriodSeconds; grace == nil || time.Duration(*grace)*time.Second <= d {
+			got := "unset (30s)"
+			if grace != nil {
+				got = strconv.Itoa(*grace) + "s"
+			}
+			t.Errorf("terminationGracePeriodSeconds %s is not above TRACESVC_SHUTDOWN_GRACE %s: pods are killed mid-drain", got, g)
 		}
 	}
 
