@@ -489,3 +489,39 @@ func TestMeasureCountsArrays(t *testing.T) {
 		t.Errorf("sparse compound with one field: %d entries, %d bytes", e, b)
 	}
 }
+
+// runbookShard is a shardCollection command of OPERATIONS.md's runbook.
+var runbookShard = regexp.MustCompile(`sh\.shardCollection\("\w+\.(\w+)", (\{[^}]*\})\)`)
+
+// TestRunbookShardsAsPlanned: the commands OPERATIONS.md gives to shard
+// the collections are the plan's, collection for collection and key for
+// key, with a hashed index created first for each hashed key.
+func TestRunbookShardsAsPlanned(t *testing.T) {
+	plan := schemamongo.ShardPlan(string(readFile(t, scalingDoc)))
+	runbook := string(readFile(t, "OPERATIONS.md"))
+	got := map[string]schemamongo.ShardKey{}
+	for _, m := range runbookShard.FindAllStringSubmatch(runbook, -1) {
+		// The command's key in the plan's notation, read by the plan's reader.
+		got[m[1]] = schemamongo.ShardPlan("## Shard keys\n| `" + m[1] + "` | `" + m[2] + "` | |\n")[m[1]]
+	}
+	for _, col := range sortedKeys(plan) {
+		want := plan[col]
+		have, ok := got[col]
+		switch {
+		case !want.Sharded() && ok:
+			t.Errorf("OPERATIONS.md shards %s, which the plan leaves unsharded", col)
+		case want.Sharded() && !ok:
+			t.Errorf("OPERATIONS.md does not shard %s, which the plan shards by %v", col, want.Fields)
+		case ok && (!slices.Equal(have.Fields, want.Fields) || have.Hashed != want.Hashed):
+			t.Errorf("OPERATIONS.md shards %s by %+v, the plan by %+v", col, have, want)
+		}
+		if want.Hashed && !strings.Contains(runbook, "db."+col+`.createIndex({`+want.Fields[0]+`: "hashed"})`) {
+			t.Errorf("OPERATIONS.md does not create the hashed index of %s before sharding it", col)
+		}
+	}
+	for col := range got {
+		if _, ok := plan[col]; !ok {
+			t.Errorf("OPERATIONS.md shards %s, which the plan does not name", col)
+		}
+	}
+}
