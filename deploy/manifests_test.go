@@ -390,9 +390,7 @@ func TestKubernetesManifest(t *testing.T) {
 	if len(m["Deployment"]) != 1 {
 		t.Fatalf("want one Deployment, got %d", len(m["Deployment"]))
 	}
-	var name string
-	for name = range m["Deployment"] {
-	}
+	name := sortedKeys(m["Deployment"])[0]
 	var dep deploymentSpec
 	m.spec(t, "Deployment", name, &dep)
 	pod := dep.Template.Spec
@@ -575,12 +573,8 @@ func TestKubernetesManifest(t *testing.T) {
 	}
 	var hpa hpaSpec
 	var pdb pdbSpec
-	for n := range m["HorizontalPodAutoscaler"] {
-		m.spec(t, "HorizontalPodAutoscaler", n, &hpa)
-	}
-	for n := range m["PodDisruptionBudget"] {
-		m.spec(t, "PodDisruptionBudget", n, &pdb)
-	}
+	m.spec(t, "HorizontalPodAutoscaler", sortedKeys(m["HorizontalPodAutoscaler"])[0], &hpa)
+	m.spec(t, "PodDisruptionBudget", sortedKeys(m["PodDisruptionBudget"])[0], &pdb)
 	if r := hpa.ScaleTargetRef; r.Kind != "Deployment" || r.Name != name || r.APIVersion != apiVersions["Deployment"] {
 		t.Errorf("the autoscaler targets %+v, not Deployment %s", r, name)
 	}
