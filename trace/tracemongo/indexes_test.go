@@ -310,11 +310,11 @@ func TestServed(t *testing.T) {
 }
 
 // TestShardPlan (issue 10, item 9) reads the shard-key table in
-// deploy/OPERATIONS.md: it names every collection the store indexes, and
+// deploy/SCALING.md: it names every collection the store indexes, and
 // every unique index of a sharded collection starts with the shard key,
 // so that MongoDB can enforce it across shards.
 func TestShardPlan(t *testing.T) {
-	problems, err := schemamongo.CheckPlan("../../deploy/OPERATIONS.md", indexes())
+	problems, err := schemamongo.CheckPlan("../../deploy/SCALING.md", indexes())
 	if err != nil {
 		t.Fatal(err)
 	}
