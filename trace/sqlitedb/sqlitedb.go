@@ -59,6 +59,28 @@ func cacheKiB(budget int64) (writer, reader int64) {
 // its connections together sized from budget bytes (see cacheKiB), rather
 // than a cache per connection.
 func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
+	return OpenConfig(ctx, dir, Config{Budget: budget})
+}
+
+// Config says how [OpenConfig] opens the database. The zero value is the
+// defaults.
+type Config struct {
+	// Budget is the page-cache memory of all connections together, in
+	// bytes; 0 is [DefaultBudget].
+	Budget int64
+	// Observe, when set, is told how long each statement, begin, commit
+	// and rollback took (see [Observe]); it must be cheap and safe for
+	// concurrent use.
+	Observe Observe
+}
+
+// OpenConfig opens (creating when needed) the database in folder dir as
+// cfg says.
+func OpenConfig(ctx context.Context, dir string, cfg Config) (*DB, error) {
+	budget := cfg.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
@@ -77,7 +99,17 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB))+"&_txlock=immediate")
+	open := func(dsn string) (*sql.DB, error) {
+		c, err := sqlite.NewConnector(dsn)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Observe != nil {
+			c = timedConnector{Connector: c, observe: cfg.Observe}
+		}
+		return sql.OpenDB(c), nil
+	}
+	w, err := open(dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB)) + "&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -89,7 +121,7 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
+	r, err := open(dsn("query_only(1)", fmt.Sprintf("cache_size(-%d)", rKiB)))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
