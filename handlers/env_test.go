@@ -25,8 +25,8 @@ import (
 	"tracesvc/trace/access"
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/mongotest"
-	"tracesvc/trace/schemamongo"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/schemamongo"
 	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/uscc"
 )
