@@ -85,7 +85,7 @@ func (m *httpMetrics) route(method, path string) *routeMetrics {
 	return m.other["other"] // methods are the client's to invent: keep the label values few
 }
 
-// captured counts the events of a finished capture job.
+// capturedJob counts the events of a finished capture job.
 func (m *httpMetrics) capturedJob(job trace.CaptureJob) {
 	m.captured.WithLabelValues("accepted").Add(float64(job.Captured))
 	m.captured.WithLabelValues("duplicate").Add(float64(job.Duplicates))
@@ -119,43 +119,43 @@ type codeCounter struct {
 
 // observe counts a request that ended with status after d.
 func (r *routeMetrics) observe(status int, d time.Duration) {
-	s := r.s.Load()
-	if s != nil {
+	s, c := r.series(status)
+	s.duration.Observe(d.Seconds())
+	c.Inc()
+}
+
+// series returns the route's series and the counter of status.
+func (r *routeMetrics) series(status int) (*routeSeries, prometheus.Counter) {
+	if s := r.s.Load(); s != nil {
 		for _, cc := range s.codes {
 			if cc.code == status {
-				s.duration.Observe(d.Seconds())
-				cc.c.Inc()
-				return
+				return s, cc.c
 			}
 		}
 	}
-	s = r.add(status)
-	s.duration.Observe(d.Seconds())
-	for _, cc := range s.codes {
-		if cc.code == status {
-			cc.c.Inc()
-		}
-	}
+	return r.add(status)
 }
 
-// add makes the series of a route's status code, once.
-func (r *routeMetrics) add(status int) *routeSeries {
+// add makes the series of a route's status code, once, and returns them
+// as series does.
+func (r *routeMetrics) add(status int) (*routeSeries, prometheus.Counter) {
 	for {
 		old := r.s.Load()
 		next := &routeSeries{}
 		if old != nil {
 			for _, cc := range old.codes {
 				if cc.code == status {
-					return old // another request added it meanwhile
+					return old, cc.c // another request added it meanwhile
 				}
 			}
 			next.duration, next.codes = old.duration, append(next.codes, old.codes...)
 		} else {
 			next.duration = r.m.duration.WithLabelValues(r.method, r.route)
 		}
-		next.codes = append(next.codes, codeCounter{status, r.m.requests.WithLabelValues(r.method, r.route, strconv.Itoa(status))})
+		c := r.m.requests.WithLabelValues(r.method, r.route, strconv.Itoa(status))
+		next.codes = append(next.codes, codeCounter{status, c})
 		if r.s.CompareAndSwap(old, next) {
-			return next
+			return next, c
 		}
 	}
 }
