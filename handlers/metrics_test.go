@@ -271,3 +271,31 @@ func TestLogRequestIDs(t *testing.T) {
 	}
 	slog.New(handlers.LogRequestIDs(slog.NewJSONHandler(io.Discard, nil))).WithGroup("g").Info("grouped")
 }
+
+// TestMetricsStoreDown: when the store does not answer, a scrape still
+// gathers everything kept in memory, without the outbox's counts (read
+// from the store), and without an error that would fail it. (Over HTTP
+// the scrape's key could not be checked either: this reads the registry
+// /metrics serves.)
+func TestMetricsStoreDown(t *testing.T) {
+	reg := wire.NewRegistry()
+	e := newEnvWith(t, "sqlite", func(o *wire.Options) { o.Metrics = reg })
+	e.must(http.StatusOK, "GET", "/healthz", "", nil)
+	e.db.Close()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	have := map[string]bool{}
+	for _, f := range fams {
+		have[f.GetName()] = true
+	}
+	if have["tracesvc_outbox_depth"] || have["tracesvc_outbox_dead_letters"] {
+		t.Error("outbox counts reported from a store that does not answer")
+	}
+	for _, name := range []string{"tracesvc_http_requests_total", "tracesvc_scans_stored_total", "tracesvc_outbox_attempts_total", "go_goroutines"} {
+		if !have[name] {
+			t.Errorf("no %s", name)
+		}
+	}
+}
