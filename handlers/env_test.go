@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"tracesvc/cmd/wire"
 	"tracesvc/handlers"
@@ -24,6 +26,7 @@ import (
 	"tracesvc/trace/gs1"
 	"tracesvc/trace/mongotest"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/schemamongo"
 	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/uscc"
 )
@@ -87,24 +90,36 @@ func newEnvOn(t testing.TB, backend string, rps float64, burst int) *env {
 // newEnvWith is newEnvOn with the options adjust sets. The test service
 // lets entities without a company prefix register GTINs, and batches
 // without a published declaration, unless adjust says otherwise: most
-// tests are about something else.
+// tests are about something else. When adjust sets Metrics, the store's
+// operations are timed into it, as cmd/tracesvc does.
 func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
+	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
+		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32),
+		Instance: testInstance, DeclarationGated: []trace.Category{}}
+	adjust(&o)
 	var st wire.Stores
 	var db *sqlitedb.DB
 	var mdb *mongo.Database
 	var err error
 	switch backend {
 	case "sqlite":
-		if db, err = sqlitedb.Open(ctx, t.TempDir()); err != nil {
+		cfg := sqlitedb.Config{}
+		if o.Metrics != nil {
+			cfg.Observe = wire.StoreTimer(o.Metrics, "sqlite", sqlitedb.Ops)
+		}
+		if db, err = sqlitedb.OpenConfig(ctx, t.TempDir(), cfg); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		st, err = wire.SQLite(ctx, db.W, db.R)
 	case "mongo":
 		mdb = mongoSrv.Database(t)
+		if o.Metrics != nil {
+			mdb = timedMongo(t, mdb, wire.StoreTimer(o.Metrics, "mongodb", schemamongo.Commands))
+		}
 		st, err = wire.Mongo(ctx, mdb)
 	default:
 		t.Fatalf("unknown backend %q", backend)
@@ -112,10 +127,6 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := wire.Options{BaseURL: "https://id.example.cn", MaxScans: 5, SecretKey: bytes.Repeat([]byte{7}, 32),
-		FingerprintKey: []byte("test-key"), GTINsWithoutPrefix: true, AuditKey: bytes.Repeat([]byte{9}, 32),
-		Instance: testInstance, DeclarationGated: []trace.Category{}}
-	adjust(&o)
 	svc, err := wire.Build(st, o)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +138,18 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 	}
 	return &env{t: t, h: svc.Handler, db: db, mdb: mdb, resolver: svc.Resolver, reg: secret, keys: svc.Access,
 		serial: new(atomic.Int64), st: st, codes: svc.Codes, outbox: svc.Outbox}
+}
+
+// timedMongo opens db again on a client of its own whose commands are
+// timed by observe (the test binary's shared client has no monitor).
+func timedMongo(t testing.TB, db *mongo.Database, observe func(string, time.Duration)) *mongo.Database {
+	t.Helper()
+	client, err := mongo.Connect(options.Client().ApplyURI(mongoSrv.URI).SetMonitor(schemamongo.CommandMonitor(observe)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client.Database(db.Name())
 }
 
 // replica builds a second service on e's stores, as another process

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,6 +56,7 @@ func (s *Server) capture(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.capturedJob(job)
 	c.Header("Location", "/epcis/capture/"+job.ID)
 	c.JSON(http.StatusAccepted, job)
 	return nil
@@ -70,8 +72,12 @@ func (s *Server) captureEvent(c *gin.Context) error {
 	job, err := s.chain.Capture(c.Request.Context(), principal(c), trace.CaptureRequest{Document: body,
 		SingleEvent: true})
 	if err != nil {
+		if errors.Is(err, trace.ErrInvalid) {
+			s.metrics.capturedJob(trace.CaptureJob{Events: 1}) // the one event, refused before any check of its rules
+		}
 		return err
 	}
+	s.metrics.capturedJob(job)
 	if !job.Success {
 		e := job.Errors[0]
 		writeErrorWith(c, s.logger, trace.Invalid(e.Pointer, "%s", e.Message), gin.H{"errors": job.Errors, "captureID": job.ID})

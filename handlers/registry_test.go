@@ -396,7 +396,7 @@ func TestMetrics(t *testing.T) {
 	})
 	r := e.must(200, "GET", "/metrics", e.reg, nil)
 	body := string(r.Body)
-	if !strings.Contains(body, `tracesvc_http_requests_total{method="POST",route="/api/v1/entities",code="2xx"} 1`) ||
+	if !strings.Contains(body, `tracesvc_http_requests_total{code="201",method="POST",route="/api/v1/entities"} 1`) ||
 		!strings.Contains(body, "tracesvc_scan_queue_length") {
 		t.Fatalf("metrics:\n%s", body)
 	}

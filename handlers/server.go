@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"tracesvc/recall"
 	"tracesvc/recall/credit"
@@ -66,6 +67,10 @@ type Config struct {
 	PublicLimit, TipoffLimit RateLimit
 	// Now is the clock of the rate limits; nil is the wall clock.
 	Now trace.Clock
+	// Metrics is the registry the HTTP series are registered on and
+	// GET /metrics serves (with whatever else is registered on it); nil
+	// is a registry of their own.
+	Metrics *prometheus.Registry
 }
 
 // Server serves the API. It is an [http.Handler].
@@ -88,7 +93,8 @@ type Server struct {
 	draws        *draw.Service
 	pages        *pages
 	fpKey        []byte
-	metrics      *metrics
+	metrics      *httpMetrics
+	scrape       http.Handler // GET /metrics
 	public       *limiter
 	tipLimit     *limiter
 	logger       *slog.Logger
@@ -103,7 +109,12 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
 		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, credit: cfg.Credit, draws: cfg.Draws, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
-		fpKey: cfg.FingerprintKey, metrics: newMetrics(), public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
+		fpKey: cfg.FingerprintKey, public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics, s.scrape = newHTTPMetrics(reg), scrapeHandler(reg, cfg.Logger)
 	e := gin.New()
 	// Lots and serials may hold "/" (GS1 set 82): match on the escaped path
 	// so that %2F stays inside one segment, then unescape the values.
@@ -122,9 +133,13 @@ func New(cfg Config) *Server {
 	e.NoMethod(func(c *gin.Context) {
 		writeError(c, s.logger, fmt.Errorf("%s is not allowed here: %w", c.Request.Method, errMethod))
 	})
-	e.Use(securityHeaders, s.recover, s.logRequests)
+	// observeRequests comes first: the request id is in the context of
+	// everything after it, and a request whose handler panicked is
+	// counted and logged with the 500 recover answered.
+	e.Use(s.observeRequests, securityHeaders, s.recover)
 	s.engine = e
 	s.routes()
+	s.metrics.addRoutes(e.Routes())
 	return s
 }
 
@@ -308,17 +323,4 @@ func securityHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	c.Next()
-}
-
-// logRequests logs one line per request.
-func (s *Server) logRequests(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	s.metrics.observe(c, time.Since(start))
-	level := slog.LevelDebug
-	if c.Writer.Status() >= 500 {
-		level = slog.LevelError
-	}
-	s.logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
-		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "principal", principal(c).String())
 }

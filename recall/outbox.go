@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"tracesvc/recall/webhook"
@@ -48,6 +49,8 @@ type OutboxStore interface {
 	ReleaseDeliveries(ctx context.Context, owner string, at time.Time) (int, error)
 	// ListDeliveries lists deliveries in state (all when empty) by ID.
 	ListDeliveries(ctx context.Context, state DeliveryState, p trace.Page) ([]Delivery, string, error)
+	// CountDeliveries counts the deliveries in state, through an index.
+	CountDeliveries(ctx context.Context, state DeliveryState) (int64, error)
 	// RedriveDelivery puts a dead delivery back to pending, due at at, with
 	// no attempts counted; it keeps the last status and error. It returns
 	// [ErrNotFound] for an unknown ID and [ErrConflict] when the delivery
@@ -108,6 +111,52 @@ type Outbox struct {
 	lease     time.Duration
 	log       *slog.Logger
 	wake      chan struct{}
+	stats     outboxStats
+}
+
+// OutboxStats count the attempts this process's workers made since it
+// started, by how they ended.
+type OutboxStats struct {
+	Delivered  int64 // answered 2xx
+	Retried    int64 // failed, to be tried again
+	Dead       int64 // failed for good, or out of attempts: dead-lettered
+	NoEndpoint int64 // the custodian has no webhook: nothing was sent
+}
+
+// outboxStats are the counters behind [OutboxStats].
+type outboxStats struct{ delivered, retried, dead, noEndpoint atomic.Int64 }
+
+// count counts an attempt that left its delivery in state.
+func (s *outboxStats) count(state DeliveryState) {
+	switch state {
+	case DeliveryDelivered:
+		s.delivered.Add(1)
+	case DeliveryPending:
+		s.retried.Add(1)
+	case DeliveryDead:
+		s.dead.Add(1)
+	case DeliveryNoEndpoint:
+		s.noEndpoint.Add(1)
+	}
+}
+
+// Stats returns the counts of attempts this process made.
+func (o *Outbox) Stats() OutboxStats {
+	s := &o.stats
+	return OutboxStats{Delivered: s.delivered.Load(), Retried: s.retried.Load(), Dead: s.dead.Load(), NoEndpoint: s.noEndpoint.Load()}
+}
+
+// Depth counts the deliveries every process sharing the store has yet to
+// make (pending), and the dead letters waiting for a regulator to re-drive
+// them. Each count is one indexed store query.
+func (o *Outbox) Depth(ctx context.Context) (pending, dead int64, err error) {
+	if pending, err = o.store.CountDeliveries(ctx, DeliveryPending); err != nil {
+		return 0, 0, fmt.Errorf("count pending deliveries: %w", err)
+	}
+	if dead, err = o.store.CountDeliveries(ctx, DeliveryDead); err != nil {
+		return 0, 0, fmt.Errorf("count dead deliveries: %w", err)
+	}
+	return pending, dead, nil
 }
 
 var _ Sender = (*Outbox)(nil)

@@ -104,8 +104,16 @@ func (o *Outbox) release(d Delivery) Delivery {
 	return d
 }
 
-// attempt makes one attempt of d and returns d as it should be stored.
+// attempt makes one attempt of d and returns d as it should be stored,
+// counting how it ended (see [Outbox.Stats]).
 func (o *Outbox) attempt(ctx context.Context, d Delivery) Delivery {
+	d = o.try(ctx, d)
+	o.stats.count(d.State)
+	return d
+}
+
+// try makes one attempt of d and returns d as it should be stored.
+func (o *Outbox) try(ctx context.Context, d Delivery) Delivery {
 	url, secrets, err := o.endpoints.Signing(ctx, d.EntityID)
 	var res webhook.Result
 	switch {

@@ -83,6 +83,7 @@ type config struct {
 	creditRules    string
 	credit         creditTerms
 	memoryBudgetMB int
+	pprofAddr      string
 }
 
 // creditTerms are the credit record's configurable periods.
@@ -177,6 +178,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			"): comma-separated key=days, key being *, a category, category/severity or */severity (TRACESVC_INCIDENT_DEADLINES)")
 	fs.IntVar(&cfg.clusterReports, "incident-cluster", envInt(getenv, "TRACESVC_INCIDENT_CLUSTER", 3),
 		"incident reports on one product within 30 days that raise a risk alert (TRACESVC_INCIDENT_CLUSTER)")
+	fs.StringVar(&cfg.pprofAddr, "pprof", "",
+		"serve Go's profiles (net/http/pprof, /debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty serves none")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -226,6 +229,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.rescopeEvery < time.Second {
 		return config{}, fmt.Errorf("-recall-rescope: %s is shorter than a second", cfg.rescopeEvery)
+	}
+	if cfg.pprofAddr != "" {
+		if err := loopbackOnly(cfg.pprofAddr); err != nil {
+			return config{}, fmt.Errorf("-pprof: %w", err)
+		}
 	}
 	if cfg.mongoTimeout <= 0 {
 		return config{}, fmt.Errorf("-mongo-timeout: %s is not a positive duration", cfg.mongoTimeout)
@@ -401,11 +409,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel}))
+	logger := slog.New(handlers.LogRequestIDs(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})))
 	gin.SetMode(gin.ReleaseMode)
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(heapLimit(cfg)))
 
-	db, err := openDatabase(ctx, cfg, logger)
+	// The profiles' listener comes first: a -pprof address that cannot be
+	// had stops the start before anything is opened.
+	if cfg.pprofAddr != "" {
+		stopPprof, err := servePprof(cfg.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+	metrics := wire.NewRegistry()
+	db, err := openDatabase(ctx, cfg, logger, metrics)
 	if err != nil {
 		return err
 	}
@@ -447,7 +465,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CreditRepairWait: cfg.credit.repairWait, CreditRepairWaitStrict: cfg.credit.repairStrict, CreditSeriousAfter: cfg.credit.serious, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
-		TrustedProxies: proxies, Logger: logger, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
+		TrustedProxies: proxies, Logger: logger, Metrics: metrics, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
 		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})

@@ -522,3 +522,112 @@ func TestIncidentFlags(t *testing.T) {
 		t.Error("-incident-cluster 1 accepted")
 	}
 }
+
+// logLine returns the first JSON log line of out whose msg is msg.
+func logLine(out, msg string) map[string]any {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == msg {
+			return line
+		}
+	}
+	return nil
+}
+
+// TestPprofMetricsAndAccessLog: -pprof serves Go's profiles on a loopback
+// listener of its own (and nowhere else); /metrics has the store's
+// operations timed; each request is logged once at info with its id,
+// which the response echoes.
+func TestPprofMetricsAndAccessLog(t *testing.T) {
+	const admin = "e2e-5c1d0a7e9b3f4e21a8d6c0b9f7e3a512"
+	in := start(t, map[string]string{"TRACESVC_ADMIN_KEY": admin}, "-data", t.TempDir(), "-pprof", "127.0.0.1:0")
+	line := logLine(in.stdout.String(), "pprof listening")
+	if line == nil {
+		t.Fatalf("no pprof listener in the log: %s", in.stdout)
+	}
+	pprofBase := "http://" + line["addr"].(string)
+	get := func(url, key, requestID string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if requestID != "" {
+			req.Header.Set("X-Request-Id", requestID)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := get(pprofBase+"/debug/pprof/", "", ""); resp.StatusCode != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("pprof index: %d %.200s", resp.StatusCode, body)
+	}
+	if resp, body := get(pprofBase+"/debug/pprof/goroutine?debug=1", "", ""); resp.StatusCode != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("goroutine profile: %d %.200s", resp.StatusCode, body)
+	}
+	if resp, _ := get(in.base+"/debug/pprof/", "", ""); resp.StatusCode != 404 {
+		t.Fatalf("the API listener serves pprof: %d", resp.StatusCode)
+	}
+
+	resp, _ := get(in.base+"/healthz", "", "e2e-request-1")
+	if got := resp.Header.Get("X-Request-Id"); got != "e2e-request-1" {
+		t.Fatalf("X-Request-Id echoed %q", got)
+	}
+	resp, body := get(in.base+"/metrics", admin, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{`tracesvc_store_operation_duration_seconds_bucket{backend="sqlite",operation="select",le="0.001"}`,
+		`tracesvc_http_requests_total{code="200",method="GET",route="/healthz"} 1`, "process_resident_memory_bytes", "go_goroutines"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+	// The access line of /healthz, with the id it was sent.
+	var access map[string]any
+	sc := bufio.NewScanner(strings.NewReader(in.stdout.String()))
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "request" && l["request_id"] == "e2e-request-1" {
+			access = l
+		}
+	}
+	if access == nil || access["level"] != "INFO" || access["method"] != "GET" || access["route"] != "/healthz" ||
+		access["status"] != 200.0 || access["duration_ms"] == nil {
+		t.Fatalf("access line %v in %s", access, in.stdout)
+	}
+}
+
+// TestPprofLoopbackOnly: a -pprof address off the loopback interface, or
+// one that cannot be listened on, stops the start with a clear error.
+func TestPprofLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:6060", ":6060", "192.0.2.1:6060", "example.com:6060", "[::]:6060", "6060"} {
+		err := run(context.Background(), []string{"-pprof", addr, "-data", t.TempDir()}, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "-pprof") {
+			t.Errorf("-pprof %s: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "localhost:0", "[::1]:6060", "127.9.9.9:1"} {
+		if _, err := parseConfig([]string{"-pprof", addr}, func(string) string { return "" }, io.Discard); err != nil {
+			t.Errorf("-pprof %s refused: %v", addr, err)
+		}
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	err = run(context.Background(), []string{"-pprof", taken.Addr().String(), "-data", t.TempDir()}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-pprof: listen") {
+		t.Fatalf("-pprof on a taken port: %v", err)
+	}
+}

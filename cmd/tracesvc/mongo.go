@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
 	"tracesvc/cmd/wire"
+	"tracesvc/trace/schemamongo"
 )
 
 // mongoRecordTimeSettle covers the clock skew between processes sharing a
@@ -21,14 +23,15 @@ import (
 const mongoRecordTimeSettle = 2 * time.Second
 
 // openMongo connects to cfg.mongoURI and opens the stores on cfg.mongoDB.
-func openMongo(ctx context.Context, cfg config, logger *slog.Logger) (database, error) {
+func openMongo(ctx context.Context, cfg config, logger *slog.Logger, metrics *prometheus.Registry) (database, error) {
 	// Set in code, whatever the URI says: every operation is bounded by
 	// -mongo-timeout; reads go to the primary, since custody is read and
 	// then written on it; a write counts once a majority has it, so a
 	// failover cannot undo an answered 2xx.
 	client, err := mongo.Connect(options.Client().ApplyURI(cfg.mongoURI).SetAppName("tracesvc").
 		SetTimeout(cfg.mongoTimeout).SetServerSelectionTimeout(cfg.mongoTimeout).
-		SetReadPreference(readpref.Primary()).SetWriteConcern(writeconcern.Majority()).SetRetryWrites(true))
+		SetReadPreference(readpref.Primary()).SetWriteConcern(writeconcern.Majority()).SetRetryWrites(true).
+		SetMonitor(schemamongo.CommandMonitor(wire.StoreTimer(metrics, "mongodb", schemamongo.Commands))))
 	if err != nil {
 		return database{}, fmt.Errorf("mongodb: %w", err)
 	}

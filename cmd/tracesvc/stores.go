@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"tracesvc/cmd/wire"
 	"tracesvc/recall/webhook"
 	"tracesvc/trace/keyfile"
@@ -51,12 +53,14 @@ func loadKeys(cfg config) (keys, error) {
 	return keys{secret: secret, audit: auditKey}, nil
 }
 
-// openDatabase opens the backend the configuration names, once.
-func openDatabase(ctx context.Context, cfg config, logger *slog.Logger) (database, error) {
+// openDatabase opens the backend the configuration names, once, with its
+// operations timed into metrics.
+func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, metrics *prometheus.Registry) (database, error) {
 	if cfg.mongoURI != "" {
-		return openMongo(ctx, cfg, logger)
+		return openMongo(ctx, cfg, logger, metrics)
 	}
-	db, err := sqlitedb.OpenBudget(ctx, cfg.dataDir, int64(cfg.memoryBudgetMB)<<20)
+	db, err := sqlitedb.OpenConfig(ctx, cfg.dataDir, sqlitedb.Config{Budget: int64(cfg.memoryBudgetMB) << 20,
+		Observe: wire.StoreTimer(metrics, "sqlite", sqlitedb.Ops)})
 	if err != nil {
 		return database{}, err
 	}

@@ -11,10 +11,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"tracesvc/handlers"
@@ -151,6 +151,10 @@ type Options struct {
 	// Classes answers entities' credit classes to inspection draws; nil
 	// is the credit record.
 	Classes draw.Classes
+	// Metrics is the registry of the service's metrics, which GET
+	// /metrics serves; nil is a new one from [NewRegistry]. Time the
+	// store's operations into it with [StoreTimer].
+	Metrics *prometheus.Registry
 }
 
 // Service is the built service.
@@ -168,14 +172,32 @@ type Service struct {
 	Recalls *recall.Campaigns
 	// Credit is the credit record.
 	Credit *credit.Service
+	// Metrics is the registry GET /metrics serves.
+	Metrics *prometheus.Registry
 }
 
 // Build builds the services over st and the handlers over them. It starts
 // the resolver's scan recorder: call Close when done.
 func Build(st Stores, o Options) (*Service, error) {
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewRegistry()
+	}
+	// Alerts and issued codes are counted where every path to them ends:
+	// the stores' inserts.
+	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracesvc_alerts_raised_total",
+		Help: "Alerts raised (counterfeit signals, custody mismatches, recalled sales, incident clusters), by kind."}, []string{"kind"})
+	for _, k := range alertKinds {
+		alerts.WithLabelValues(string(k))
+	}
+	issued := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracesvc_codes_issued_total",
+		Help: "Codes newly minted and stored, by kind: item (serialized GTINs) or sscc."}, []string{"kind"})
+	issued.WithLabelValues("item")
+	issued.WithLabelValues("sscc")
+	st.Scans = countedAlerts{Store: st.Scans, raised: alerts}
+	st.Codes = countedCodes{CodeStore: st.Codes, issued: issued}
 	if o.BaseURL == "" {
 		return nil, errors.New("wire: BaseURL is required")
 	}
@@ -274,8 +296,10 @@ func Build(st Stores, o Options) (*Service, error) {
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
 		SpotChecks: spotChecks, Credit: ledger,
 		Endpoints: endpoints, Outbox: outbox, Recalls: recalls, Draws: draws, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
-		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now})
-	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox, Recalls: recalls, Credit: ledger}, nil
+		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now, Metrics: o.Metrics})
+	registerDomainMetrics(o.Metrics, resolver, alerts, issued, outbox, o.Logger)
+	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox,
+		Recalls: recalls, Credit: ledger, Metrics: o.Metrics}, nil
 }
 
 // laterGate is a gate whose ruler is built after the services it rules

@@ -188,6 +188,16 @@ func (s *Store) ListDeliveries(ctx context.Context, state recall.DeliveryState, 
 	return trace.PageOf(ds, p.Limit, func(d recall.Delivery) string { return d.ID })
 }
 
+// CountDeliveries implements [recall.OutboxStore], through the state_id
+// index.
+func (s *Store) CountDeliveries(ctx context.Context, state recall.DeliveryState) (int64, error) {
+	n, err := s.db.Collection(colDeliveries).CountDocuments(ctx, bson.D{{Key: "state", Value: string(state)}})
+	if err != nil {
+		return 0, translate(err)
+	}
+	return n, nil
+}
+
 // RedriveDelivery implements [recall.OutboxStore].
 func (s *Store) RedriveDelivery(ctx context.Context, id string, at time.Time) (recall.Delivery, error) {
 	col := s.db.Collection(colDeliveries)

@@ -187,6 +187,16 @@ func (s *Store) ListDeliveries(ctx context.Context, state recall.DeliveryState, 
 	return trace.PageOf(ds, p.Limit, func(d recall.Delivery) string { return d.ID })
 }
 
+// CountDeliveries implements [recall.OutboxStore], through the
+// recall_deliveries_state index.
+func (s *Store) CountDeliveries(ctx context.Context, state recall.DeliveryState) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM recall_deliveries WHERE state = ?`, string(state)).Scan(&n); err != nil {
+		return 0, translate(err)
+	}
+	return n, nil
+}
+
 // RedriveDelivery implements [recall.OutboxStore].
 func (s *Store) RedriveDelivery(ctx context.Context, id string, at time.Time) (recall.Delivery, error) {
 	row := s.w.QueryRowContext(ctx, `UPDATE recall_deliveries SET state = 'pending', attempts = 0, next_at = ?, updated_at = ?,

@@ -177,11 +177,23 @@ func testOutboxListRedrive(t *testing.T, s Stores) {
 	all, _, err := st.ListDeliveries(ctx, "", trace.Page{Limit: 10})
 	storetest.Must(t, err)
 	storetest.Equal(t, len(all), 5)
+	counts := func() []int64 {
+		t.Helper()
+		var out []int64
+		for _, state := range []recall.DeliveryState{recall.DeliveryPending, recall.DeliveryDead, recall.DeliveryDelivered} {
+			n, err := st.CountDeliveries(ctx, state)
+			storetest.Must(t, err)
+			out = append(out, n)
+		}
+		return out
+	}
+	storetest.Equal(t, counts(), []int64{2, 3, 0})
 
 	id := dead[0].ID
 	d, err := st.RedriveDelivery(ctx, id, t0.Add(time.Hour))
 	storetest.Must(t, err)
 	storetest.Equal(t, []any{d.State, d.Attempts, d.NextAt, d.LastStatus, d.LeaseOwner}, []any{recall.DeliveryPending, 0, t0.Add(time.Hour), 400, ""})
+	storetest.Equal(t, counts(), []int64{3, 2, 0})
 	_, err = st.RedriveDelivery(ctx, id, t0.Add(time.Hour))
 	storetest.WantErr(t, err, recall.ErrConflict, "")
 	_, err = st.RedriveDelivery(ctx, "nope", t0)

@@ -79,6 +79,28 @@ func cacheKiB(budget int64) (writer, reader int64) {
 // process's memory as the file's size, whatever the budget. Connections
 // unused for a minute are closed, giving back their caches.
 func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
+	return OpenConfig(ctx, dir, Config{Budget: budget})
+}
+
+// Config says how [OpenConfig] opens the database. The zero value is the
+// defaults.
+type Config struct {
+	// Budget is the page-cache memory of all connections together, in
+	// bytes; 0 is [DefaultBudget].
+	Budget int64
+	// Observe, when set, is told how long each statement, begin, commit
+	// and rollback took (see [Observe]); it must be cheap and safe for
+	// concurrent use.
+	Observe Observe
+}
+
+// OpenConfig opens (creating when needed) the database in folder dir as
+// cfg says.
+func OpenConfig(ctx context.Context, dir string, cfg Config) (*DB, error) {
+	budget := cfg.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
@@ -100,7 +122,7 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	drv := &sqlite.Driver{}
 	db := &DB{stop: make(chan struct{})}
 	open := func(dsn string, uses *atomic.Int64) *sql.DB {
-		return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv, uses: uses})
+		return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv, uses: uses, observe: cfg.Observe})
 	}
 	w := open(dsn("journal_size_limit(67108864)", fmt.Sprintf("cache_size(-%d)", wKiB))+"&_txlock=immediate", &db.writes)
 	w.SetMaxOpenConns(1)

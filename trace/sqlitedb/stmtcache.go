@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // stmtsPerConn bounds each connection's prepared statements. Queries with
@@ -18,10 +19,11 @@ const stmtsPerConn = 128
 // than running it; a statement prepared once per connection and reset
 // after each use skips that (a quarter of a consumer scan's CPU time).
 type cachingConnector struct {
-	dsn  string
-	open func(dsn string) (driver.Conn, error)
-	drv  driver.Driver
-	uses *atomic.Int64 // counts the statements run on the pool's connections; nil: not counted
+	dsn     string
+	open    func(dsn string) (driver.Conn, error)
+	drv     driver.Driver
+	uses    *atomic.Int64 // counts the statements run on the pool's connections; nil: not counted
+	observe Observe       // times statements and transactions; nil: not timed
 }
 
 // Connect opens a connection with an empty statement cache.
@@ -30,7 +32,12 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn, c.uses)
+	cc, err := newCachingConn(conn, c.uses)
+	if err != nil {
+		return nil, err
+	}
+	cc.observe = c.observe
+	return cc, nil
 }
 
 // Driver returns the underlying SQLite driver.
@@ -56,9 +63,10 @@ type baseConn interface {
 // statement of its own, finalized after use.
 type cachingConn struct {
 	baseConn
-	lru   *list.List // of *cachedStmt, most recently used first
-	byKey map[string]*list.Element
-	uses  *atomic.Int64
+	lru     *list.List // of *cachedStmt, most recently used first
+	byKey   map[string]*list.Element
+	uses    *atomic.Int64
+	observe Observe
 }
 
 type cachedStmt struct {
@@ -124,8 +132,39 @@ func (c *cachingConn) forget(cs *cachedStmt) {
 	}
 }
 
+// Unwrap returns the driver's own connection (see sqlite.Limit).
+func (c *cachingConn) Unwrap() driver.Conn { return c.baseConn }
+
+// BeginTx begins a transaction, timing its begin, commit and rollback.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.observe == nil {
+		return c.baseConn.BeginTx(ctx, opts)
+	}
+	start := time.Now()
+	tx, err := c.baseConn.BeginTx(ctx, opts)
+	c.observe(OpBegin, time.Since(start))
+	if err != nil {
+		return nil, err
+	}
+	return timedTx{tx: tx, observe: c.observe}, nil
+}
+
+// PrepareContext prepares a statement the caller keeps (not cached),
+// timing its runs.
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	s, err := c.baseConn.PrepareContext(ctx, query)
+	if err != nil || c.observe == nil {
+		return s, err
+	}
+	return &timedStmt{Stmt: s, op: opOf(query), observe: c.observe}, nil
+}
+
 // ExecContext runs query through its cached statement.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.observe != nil {
+		start := time.Now()
+		defer func() { c.observe(opOf(query), time.Since(start)) }()
+	}
 	cs, st, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -141,25 +180,29 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 // QueryContext runs query through its cached statement; the statement is
-// busy until the rows close.
+// busy until the rows close. It is timed until then too: SQLite finds rows
+// as they are read.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	start := time.Now()
 	cs, st, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
-	if err != nil {
+	if err == nil {
+		var rows driver.Rows
+		if rows, err = st.(driver.StmtQueryContext).QueryContext(ctx, args); err == nil {
+			if cs != nil {
+				cs.busy = true
+			}
+			return &cachedRows{Rows: rows, conn: c, cs: cs, own: st, query: query, start: start}, nil
+		}
 		if cs == nil {
 			st.Close()
 		} else {
 			c.forget(cs)
 		}
-		return nil, err
 	}
-	if cs != nil {
-		cs.busy = true
+	if c.observe != nil {
+		c.observe(opOf(query), time.Since(start))
 	}
-	return &cachedRows{Rows: rows, conn: c, cs: cs, own: st}, nil
+	return nil, err
 }
 
 // Close finalizes every cached statement, then closes the connection.
@@ -173,9 +216,11 @@ func (c *cachingConn) Close() error {
 // cachedRows releases its statement when closed.
 type cachedRows struct {
 	driver.Rows
-	conn *cachingConn
-	cs   *cachedStmt // nil: own is a statement of its own, finalized on close
-	own  driver.Stmt
+	conn  *cachingConn
+	cs    *cachedStmt // nil: own is a statement of its own, finalized on close
+	own   driver.Stmt
+	query string
+	start time.Time
 }
 
 // Close closes the rows and frees or finalizes their statement.
@@ -191,6 +236,9 @@ func (r *cachedRows) Close() error {
 		if err != nil {
 			r.conn.forget(r.cs)
 		}
+	}
+	if r.conn.observe != nil {
+		r.conn.observe(opOf(r.query), time.Since(r.start))
 	}
 	return err
 }
