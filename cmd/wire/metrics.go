@@ -89,6 +89,8 @@ func registerDomainMetrics(reg prometheus.Registerer, resolver *scan.Resolver, a
 			func(s scan.Stats) float64 { return float64(s.Stored) }),
 		scans("tracesvc_scans_dropped_total", "Scans given up (queue full, or the store failed every try).", prometheus.CounterValue,
 			func(s scan.Stats) float64 { return float64(s.Dropped) }),
+		scans("tracesvc_scans_unchecked_total", "Scans recorded but not checked for counterfeit signals: the checks were too far behind.",
+			prometheus.CounterValue, func(s scan.Stats) float64 { return float64(s.Unchecked) }),
 		alerts, codes,
 		collectFunc{desc: attempts, collect: func(ch chan<- prometheus.Metric) {
 			st := outbox.Stats()
