@@ -9,10 +9,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,10 +35,10 @@ var templateFS embed.FS
 // code that cannot be read, and a tip-off receipt.
 type pages struct {
 	logger *slog.Logger
-	tmpl   *template.Template
-	t      map[string]map[string]string // language → key (dots as underscores) → words
-	css    template.CSS                 // the pages' one inline style sheet
-	csp    string                       // their Content-Security-Policy, which allows that sheet by its hash
+	tmpl   map[string]*template.Template // language → the pages with its words and the style sheet written in
+	t      map[string]map[string]string  // language → key (dots as underscores) → words
+	css    template.CSS                  // the pages' one inline style sheet
+	csp    string                        // their Content-Security-Policy, which allows that sheet by its hash
 }
 
 func loadPages(logger *slog.Logger) *pages {
@@ -43,7 +47,7 @@ func loadPages(logger *slog.Logger) *pages {
 		panic(err) // embedded at build time
 	}
 	sum := sha256.Sum256(css)
-	p := &pages{logger: logger, tmpl: template.Must(template.ParseFS(templateFS, "templates/*.html")), t: map[string]map[string]string{},
+	p := &pages{logger: logger, tmpl: map[string]*template.Template{}, t: map[string]map[string]string{},
 		css: template.CSS(css),
 		// No script at all; the style sheet by its hash; the tip-off form
 		// posts to this origin; no framing.
@@ -55,8 +59,39 @@ func loadPages(logger *slog.Logger) *pages {
 			m[strings.ReplaceAll(k, ".", "_")] = v
 		}
 		p.t[lang] = m
+		p.tmpl[lang] = specialise(m, string(css))
 	}
 	return p
+}
+
+// wordRef is a template's reference to a fixed text of the page's
+// language, {{.T.key}} or {{$.T.key}}.
+var wordRef = regexp.MustCompile(`\{\{\$?\.T\.([a-z0-9_]+)\}\}`)
+
+// specialise parses the page templates for one language with its words
+// and the style sheet written in as template text, escaped as HTML: a page
+// then runs about a third fewer actions, each a reflective call (the
+// scan page's rendering was a fifth of its CPU time). Words are used only
+// in element text and quoted attributes, where HTML escaping is the right
+// escaping; texts chosen at run time stay {{index .T …}}.
+func specialise(words map[string]string, css string) *template.Template {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	t := template.New("")
+	for _, f := range files {
+		src, err := templateFS.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		s := wordRef.ReplaceAllStringFunc(string(src), func(ref string) string {
+			return html.EscapeString(words[wordRef.FindStringSubmatch(ref)[1]])
+		})
+		s = strings.ReplaceAll(s, "<style>{{.CSS}}</style>", "<style>"+css+"</style>")
+		template.Must(t.New(path.Base(f)).Parse(s))
+	}
+	return t
 }
 
 // pageView is what the templates render.
@@ -105,7 +140,11 @@ func (p *pages) base(c *gin.Context) pageView {
 
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
 	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+	t, ok := p.tmpl[v.Lang]
+	if !ok {
+		t = p.tmpl[langZH]
+	}
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
 		p.logger.ErrorContext(c.Request.Context(), "page failed", "page", name, "err", err)
 		writeError(c, p.logger, errPage)
 		return

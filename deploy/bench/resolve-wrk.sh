@@ -5,7 +5,7 @@
 # (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page. Samples
 # tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
 # Needs wrk, curl, openssl and python3.
-# usage: deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
+# usage: [PROFILE=DIR] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
@@ -14,7 +14,8 @@ go build -o "$D/tracesvc" ./cmd/tracesvc
 go build -o "$D/baregin" ./cmd/baregin
 PORT=18080; BASE=http://127.0.0.1:$PORT; API=$BASE/api/v1
 ADMIN=reg-$(openssl rand -hex 16)
-TRACESVC_ADMIN_KEY=$ADMIN "$D/tracesvc" -data "$D/data" -addr 127.0.0.1:$PORT -public-rate 0 -base-url $BASE "$@" >"$D/log" 2>&1 &
+TRACESVC_ADMIN_KEY=$ADMIN "$D/tracesvc" -data "$D/data" -addr 127.0.0.1:$PORT -public-rate 0 -base-url $BASE \
+  -pprof 127.0.0.1:18083 "$@" >"$D/log" 2>&1 &
 PID=$!
 "$D/baregin" -addr 127.0.0.1:18081 & BARE=$!
 for _ in $(seq 50); do curl -sf $BASE/healthz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -63,6 +64,12 @@ echo "|---|---|---|---|---|---|"
 run "bare Gin, JSON" http://127.0.0.1:18081 application/json | tee "$D/bare"
 run "tracesvc resolve, JSON" $BASE application/json | tee "$D/json"
 run "tracesvc resolve, scan page" $BASE text/html | tee "$D/html"
+if [ -n "${PROFILE:-}" ]; then # PROFILE=DIR: a 10 s CPU profile of each answer under load, into DIR
+  for a in application/json text/html; do
+    ACCEPT=$a wrk -t2 -c32 -d14s -s "$D/wrk.lua" $BASE >/dev/null &
+    sleep 2; curl -s "http://127.0.0.1:18083/debug/pprof/profile?seconds=10" >"$PROFILE/resolve-${a#*/}.prof"; wait $!
+  done
+fi
 answered=$(cat "$D/json" "$D/html" | awk -F'|' '{s+=$6} END {print s}')
 bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
 echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
