@@ -78,7 +78,20 @@ type Resolver struct {
 	entities map[string]cachedEntity  // makers and custodians shown on pages
 	products *ttl.Cache[string, trace.Product]
 	batches  *ttl.Cache[string, trace.Batch]
+	checks   map[CodeKey]*checkCount // scans of a code: the store's count, and this process's since
 }
+
+// checkCount is a code's scans as this process knows them: the store's
+// count read at, and the scans this process answered since.
+type checkCount struct {
+	stored, since int
+	at            time.Time
+}
+
+// checksTTL is how long a code's stored scan count is counted on from in
+// memory before the store is read again: the "checked N times" a page
+// shows includes other replicas' scans within it.
+const checksTTL = time.Second
 
 // productTTL is how long the resolver keeps a product's facts: a change of
 // name or category shows on every replica's scan pages within it. Batches
@@ -105,7 +118,8 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 	}
 	r := &Resolver{register: register, codes: codes, timeline: timeline, tracer: tracer, scans: scans, cfg: cfg,
 		history: map[string]cachedHistory{}, entities: map[string]cachedEntity{},
-		products: ttl.New[string, trace.Product](productTTL, 100_000), batches: ttl.New[string, trace.Batch](historyTTL, 100_000)}
+		products: ttl.New[string, trace.Product](productTTL, 100_000), batches: ttl.New[string, trace.Batch](historyTTL, 100_000),
+		checks: map[CodeKey]*checkCount{}}
 	r.rec = newRecorder(r)
 	return r
 }
@@ -212,11 +226,11 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		r.alert(ctx, AlertDataMismatch, gtin, serial, p.OwnerID, describe(mismatches))
 	}
 	if hasSerial {
-		n, err := r.scans.CountScans(ctx, gtin, serial)
+		n, err := r.check(ctx, CodeKey{GTIN: gtin, Serial: serial})
 		if err != nil {
 			return Resolution{}, fmt.Errorf("count checks of %s/%s: %w", gtin, serial, err)
 		}
-		res.Checks = n + 1
+		res.Checks = n
 		res.Caution = res.Checks > r.cfg.MaxScans
 	}
 	return res, r.log(res, p.OwnerID, client)
@@ -446,6 +460,32 @@ func (r *Resolver) lotHistory(ctx context.Context, lotKey string) ([]trace.Store
 	r.history[lotKey] = cachedHistory{events: events, until: now.Add(historyTTL)}
 	r.mu.Unlock()
 	return events, nil
+}
+
+// check counts one more check of code and returns how many it has had,
+// this one included: the store's count (every replica's scans), read at
+// most once per checksTTL, plus the checks this process answered since.
+func (r *Resolver) check(ctx context.Context, code CodeKey) (int, error) {
+	now := time.Now()
+	r.mu.Lock()
+	if c, ok := r.checks[code]; ok && now.Sub(c.at) < checksTTL && !now.Before(c.at) {
+		c.since++
+		n := c.stored + c.since
+		r.mu.Unlock()
+		return n, nil
+	}
+	r.mu.Unlock()
+	stored, err := r.scans.CountScans(ctx, code.GTIN, code.Serial)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.checks) >= 100_000 {
+		clear(r.checks)
+	}
+	r.checks[code] = &checkCount{stored: stored, since: 1, at: now}
+	return stored + 1, nil
 }
 
 // product returns a registered product, kept for productTTL. Unknown
