@@ -48,11 +48,13 @@ const DefaultBudget = 256 << 20
 
 // idleClose is how long a connection may sit unused before it is closed,
 // giving its page cache back: an idle service shrinks. The writer, which
-// background work keeps using, gives its cache back instead when it ran
-// fewer than idleWrites statements in that time.
+// background work keeps using now and then, gives its cache back instead
+// when it ran fewer than idleWrites statements and transactions in that
+// time: five a second (background work polls about once a second; a scan
+// load alone runs ten transactions a second).
 const (
 	idleClose  = time.Minute
-	idleWrites = 1000
+	idleWrites = 300
 )
 
 // readers is the size of the read-only pool.

@@ -22,7 +22,7 @@ type cachingConnector struct {
 	dsn     string
 	open    func(dsn string) (driver.Conn, error)
 	drv     driver.Driver
-	uses    *atomic.Int64 // counts the statements run on the pool's connections; nil: not counted
+	uses    *atomic.Int64 // counts the statements and transactions run on the pool's connections; nil: not counted
 	observe Observe       // times statements and transactions; nil: not timed
 }
 
@@ -137,6 +137,9 @@ func (c *cachingConn) Unwrap() driver.Conn { return c.baseConn }
 
 // BeginTx begins a transaction, timing its begin, commit and rollback.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.uses != nil {
+		c.uses.Add(1)
+	}
 	if c.observe == nil {
 		return c.baseConn.BeginTx(ctx, opts)
 	}
