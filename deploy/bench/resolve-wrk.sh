@@ -5,7 +5,8 @@
 # (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page. Samples
 # tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
 # Needs wrk, curl, openssl and python3.
-# usage: [PROFILE=DIR] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
+# wrk counts an answer only once it has read it all, so a few more scans than answers may be stored.
+# usage: [PROFILE=DIR] [KILL9=1] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
@@ -74,8 +75,17 @@ answered=$(cat "$D/json" "$D/html" | awk -F'|' '{s+=$6} END {print s}')
 bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
 echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
 echo "peak RSS during the run: $(($(sort -n "$D/rss" | tail -1) / 1024)) MB"
-kill -TERM $PID; wait $PID || true
+if [ -n "${KILL9:-}" ]; then # KILL9=1: a last JSON run ended by kill -9 instead of SIGTERM
+  ACCEPT=application/json wrk -t2 -c32 -d6s -s "$D/wrk.lua" $BASE >"$D/k9" 2>&1 &
+  W=$!; sleep 4; kill -9 $PID; wait $W || true
+  k9=$(awk '/^RESULT/{print $5}' "$D/k9"); answered=$((answered + k9))
+  echo "kill -9 under load (JSON, 32 connections) after 4 s of $k9 answers"
+else
+  kill -TERM $PID
+fi
+wait $PID || true
 # The scans in the store, read with Python's sqlite3 once the service has stopped.
 [ -n "${PROFILE:-}" ] && { echo "(scans stored not compared: the profiling runs answered more)"; exit 0; }
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM scans').fetchone()[0])" "$D/data/tracesvc.db")
-echo "scans stored after SIGTERM: $stored of $answered answered"
+how=SIGTERM; [ -n "${KILL9:-}" ] && how="kill -9"
+echo "scans stored after $how: $stored of $answered answered ($((answered - stored)) missing)"
