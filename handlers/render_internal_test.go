@@ -17,7 +17,8 @@ func scanView(p *pages, lang string) pageView {
 		Verdict: "recalled", VerdictText: t["verdict_recalled"], Explain: "<b>x</b> & \"y\"", ChecksText: "3",
 		Recall:  &scan.RecallNotice{Hazard: "Listeria <monocytogenes>", Remedy: "return", Instructions: "Return it"},
 		Product: &scan.ProductFacts{Name: "Whole milk 'UHT'", GTIN: "06901230000010"}, Category: "食品",
-		Title: "t", Reason: "r", Help: "h", StatusText: "s", DueText: "d", BackURL: "/01/06901230000010"}
+		Title: "t", Reason: "r", Help: "h", StatusText: "s", DueText: "d", BackURL: "/01/06901230000010",
+		Categories: tipoffOptions(t)}
 }
 
 // TestSpecialisedPages: the pages parsed with each language's words
@@ -37,6 +38,13 @@ func TestSpecialisedPages(t *testing.T) {
 			}
 			if got.String() != want.String() {
 				t.Errorf("%s page in %s differs from the generic template's:\n%s\n---\n%s", name, lang, got.String(), want.String())
+			}
+			// The categories are written in: the view's list is not read.
+			bare := v
+			bare.Categories = nil
+			got.Reset()
+			if err := p.tmpl[lang].ExecuteTemplate(&got, name, bare); err != nil || got.String() != want.String() {
+				t.Errorf("%s page in %s reads the view's tip-off categories (%v)", name, lang, err)
 			}
 		}
 	}

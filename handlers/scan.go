@@ -68,8 +68,9 @@ func loadPages(logger *slog.Logger) *pages {
 // language, {{.T.key}} or {{$.T.key}}.
 var wordRef = regexp.MustCompile(`\{\{\$?\.T\.([a-z0-9_]+)\}\}`)
 
-// specialise parses the page templates for one language with its words
-// and the style sheet written in as template text, escaped as HTML: a page
+// specialise parses the page templates for one language with its words,
+// the tip-off categories and the style sheet written in as template text,
+// escaped as HTML: a page
 // then runs about a third fewer actions, each a reflective call (the
 // scan page's rendering was a fifth of its CPU time). Words are used only
 // in element text and quoted attributes, where HTML escaping is the right
@@ -89,6 +90,11 @@ func specialise(words map[string]string, css string) *template.Template {
 			return html.EscapeString(words[wordRef.FindStringSubmatch(ref)[1]])
 		})
 		s = strings.ReplaceAll(s, "<style>{{.CSS}}</style>", "<style>"+css+"</style>")
+		var opts strings.Builder
+		for _, o := range tipoffOptions(words) {
+			opts.WriteString(`<option value="` + html.EscapeString(o.Value) + `">` + html.EscapeString(o.Label) + `</option>`)
+		}
+		s = strings.ReplaceAll(s, `{{range .Categories}}<option value="{{.Value}}">{{.Label}}</option>{{end}}`, opts.String())
 		template.Must(t.New(path.Base(f)).Parse(s))
 	}
 	return t
@@ -119,7 +125,7 @@ type pageView struct {
 	Serial                 string
 	Stages                 []stageView
 	Standards              []scan.DeclaredStandard
-	Categories             []option
+	Categories             []option    // tip-off categories: written into the pages of each language, set only to render the generic templates
 	Report                 *reportView // the credit report page
 }
 
@@ -348,10 +354,17 @@ func (s *Server) scanView(c *gin.Context, res scan.Resolution) pageView {
 		v.Stages = append(v.Stages, stageView{Stage: v.T["stage_"+st.Stage], Step: step, Date: st.Date, Place: st.Place,
 			Custodian: st.Custodian})
 	}
-	for _, cat := range standards.TipoffCategories {
-		v.Categories = append(v.Categories, option{Value: cat, Label: v.T["cat_"+cat]})
-	}
 	return v
+}
+
+// tipoffOptions are the tip-off form's categories in a language; the
+// pages have them written in (see specialise).
+func tipoffOptions(words map[string]string) []option {
+	var out []option
+	for _, cat := range standards.TipoffCategories {
+		out = append(out, option{Value: cat, Label: words["cat_"+cat]})
+	}
+	return out
 }
 
 // linkset is the GS1 / RFC 9264 linkset of a Digital Link.
