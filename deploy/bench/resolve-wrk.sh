@@ -6,17 +6,18 @@
 # tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
 # Needs wrk, curl, openssl and python3.
 # wrk counts an answer only once it has read it all, so a few more scans than answers may be stored.
-# usage: [PROFILE=DIR] [KILL9=1] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
+# BIN=path runs that binary instead of building this tree's (to compare commits in one sitting).
+# usage: [PROFILE=DIR] [KILL9=1] [BIN=path] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
 D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
-go build -o "$D/tracesvc" ./cmd/tracesvc
+if [ -n "${BIN:-}" ]; then cp "$BIN" "$D/tracesvc"; else go build -o "$D/tracesvc" ./cmd/tracesvc; fi
 go build -o "$D/baregin" ./cmd/baregin
 PORT=18080; BASE=http://127.0.0.1:$PORT; API=$BASE/api/v1
 ADMIN=reg-$(openssl rand -hex 16)
 TRACESVC_ADMIN_KEY=$ADMIN "$D/tracesvc" -data "$D/data" -addr 127.0.0.1:$PORT -public-rate 0 -base-url $BASE \
-  -pprof 127.0.0.1:18083 "$@" >"$D/log" 2>&1 &
+  ${PROFILE:+-pprof 127.0.0.1:18083} "$@" >"$D/log" 2>&1 &
 PID=$!
 "$D/baregin" -addr 127.0.0.1:18081 & BARE=$!
 for _ in $(seq 50); do curl -sf $BASE/healthz >/dev/null 2>&1 && break; sleep 0.2; done
