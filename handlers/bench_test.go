@@ -20,7 +20,6 @@ import (
 	"tracesvc/trace"
 	"tracesvc/trace/epcis"
 	"tracesvc/trace/sqlitedb"
-	"tracesvc/trace/tracesql"
 )
 
 // BenchmarkRegister measures entity, product and batch creation through the
@@ -141,23 +140,16 @@ func BenchmarkIssueMillion(b *testing.B) {
 		if err != nil || len(codes) != n {
 			b.Fatalf("read back %d codes: %v", len(codes), err)
 		}
-		db, err := sqlitedb.Open(ctx, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := tracesql.New(ctx, db.W, db.R)
-		if err != nil {
-			b.Fatal(err)
-		}
+		st, closeStore := freshStores(b)
 		runtime.GC()
 		start = time.Now()
 		for part := range slices.Chunk(codes, chunk) {
-			if taken, err := st.InsertCodes(ctx, part); err != nil || len(taken) > 0 {
+			if taken, err := st.Codes.InsertCodes(ctx, part); err != nil || len(taken) > 0 {
 				b.Fatalf("raw insert: %d taken, %v", len(taken), err)
 			}
 		}
 		raw += time.Since(start)
-		db.Close()
+		closeStore()
 	}
 	httpRate, rawRate := float64(n*b.N)/viaHTTP.Seconds(), float64(n*b.N)/raw.Seconds()
 	b.ReportMetric(httpRate, "codes/s")
@@ -206,14 +198,7 @@ func BenchmarkCapture(b *testing.B) {
 
 		// The same events, parsed beforehand, written straight to a fresh store.
 		ctx := context.Background()
-		db, err := sqlitedb.Open(ctx, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := wire.SQLite(ctx, db.W, db.R)
-		if err != nil {
-			b.Fatal(err)
-		}
+		st, closeStore := freshStores(b)
 		writes := make([]trace.CaptureWrite, docs)
 		for i, body := range bodies {
 			d, _ := epcis.DecodeDocument([]byte(body))
@@ -238,7 +223,7 @@ func BenchmarkCapture(b *testing.B) {
 			}
 		}
 		raw += time.Since(start)
-		db.Close()
+		closeStore()
 	}
 	n := float64(docs * perDoc * b.N)
 	httpRate, rawRate := n/viaHTTP.Seconds(), n/raw.Seconds()
@@ -414,4 +399,19 @@ func BenchmarkRecallScale(b *testing.B) {
 			b.ReportMetric(time.Since(start).Seconds(), "all-delivered-s")
 		}
 	})
+}
+
+// freshStores opens the stores on a new embedded database, for a
+// benchmark's raw writes beside its requests, and returns its closer.
+func freshStores(b *testing.B) (wire.Stores, func()) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := wire.SQLite(ctx, db.W, db.R)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st, func() { db.Close() }
 }
