@@ -87,6 +87,7 @@ type Server struct {
 	outbox       *recall.Outbox
 	draws        *draw.Service
 	pages        *pages
+	dash         *dashboard
 	fpKey        []byte
 	metrics      *metrics
 	public       *limiter
@@ -124,7 +125,9 @@ func New(cfg Config) *Server {
 	})
 	e.Use(securityHeaders, s.recover, s.logRequests)
 	s.engine = e
+	s.dash = newDashboard(cfg.Logger, cfg.FingerprintKey)
 	s.routes()
+	s.dashboardRoutes()
 	return s
 }
 
