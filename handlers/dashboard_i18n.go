@@ -107,6 +107,8 @@ var dashboardTexts = map[string]map[string]string{
 		"kind_entity":                "Market entity",
 		"kind_delivery":              "Notice delivery",
 		"back":                       "Back to the dashboard",
+		"delivery_recall_notice":     "Recall notice",
+		"delivery_scope_update":      "Scope update",
 		"record":                     "The record",
 	},
 	langZH: {
@@ -213,6 +215,8 @@ var dashboardTexts = map[string]map[string]string{
 		"kind_entity":                "市场主体",
 		"kind_delivery":              "通知投递",
 		"back":                       "返回工作台",
+		"delivery_recall_notice":     "召回通知",
+		"delivery_scope_update":      "召回范围更新",
 		"record":                     "完整记录",
 	},
 }

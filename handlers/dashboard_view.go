@@ -277,7 +277,7 @@ func (s *Server) fillDashboard(c *gin.Context) error {
 		return err
 	}
 	for _, d := range dead {
-		v.Dead = append(v.Dead, deadRow{ID: d.ID, Entity: s.entityName(c, d.EntityID), Kind: d.Kind, Ref: d.Ref,
+		v.Dead = append(v.Dead, deadRow{ID: d.ID, Entity: s.entityName(c, d.EntityID), Kind: v.word("delivery_", d.Kind), Ref: d.Ref,
 			Error: d.LastError, When: v.when(d.UpdatedAt, loc)})
 	}
 	s.dash.render(c, 200, "overview", v)

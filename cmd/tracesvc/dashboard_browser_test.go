@@ -152,6 +152,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	if a := text("#alerts"); !strings.Contains(a, "Incident cluster") || !strings.Contains(a, "Unknown serial") {
 		t.Errorf("alerts:\n%s", a)
 	}
+	if d := text("#dead"); !strings.Contains(d, "Bohai Logistics") || !strings.Contains(d, "loopback") {
+		t.Errorf("dead-lettered notices:\n%s", d)
+	}
 	if n := eval(`String(document.querySelectorAll("#credit .class-bar").length)`); n != "4" {
 		t.Errorf("%s credit class bars", n)
 	}

@@ -235,7 +235,8 @@ func aggregation(when, parent string, children []string) string {
 // supplied by a lab. Over five weeks of story time: a tip-off left
 // unanswered, a non-conform spot check, three incident reports on the toy
 // (one late, raising a cluster alert), an unanswered awareness record, an
-// ordered recall of the cheese lot that one retailer acknowledged, and
+// ordered recall of the cheese lot that one retailer acknowledged (the
+// distributor's notice dead-lettered: its webhook is refused), and
 // penalties; the credit classes follow from those facts. It returns the
 // links -demo prints.
 func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey string, loc *time.Location) (demoLinks, error) {
@@ -359,6 +360,14 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 	d.call(201, "POST", "/api/v1/incidents", toys.key, report(10, 10, "A second child cut a finger on the same edge."))
 	d.call(201, "POST", "/api/v1/incidents", toys.key, report(16, 17, "A block split and left a sharp fragment."))
 
+	// Day 20: the distributor registers the webhook of its recall-notice
+	// receiver, on its own machine's name: the service is refused it at
+	// every delivery (the address is a loopback one), so its notice is
+	// dead-lettered for a regulator to see.
+	clk.set(d.day(20, 2))
+	d.call(200, "PATCH", "/api/v1/entities/"+dist.id, dist.key, map[string]any{
+		"webhookUrl": "https://localhost:8443/recall-notices", "webhookSecret": "bohai-demo-webhook-secret-2026"})
+
 	// Day 22: the regulator orders a recall of the cheese lot; the notices
 	// reach the distributor and both retailers. Hexi Supermarket
 	// acknowledges and returns three units; Nankai Corner Shop stays silent.
@@ -397,6 +406,15 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 		"category": "quality", "description": "胶囊变色 The capsules are discoloured."})
 	unknown := d.base + "/01/" + cheese + "/21/FAKE0000DEMO"
 	d.call(200, "GET", "/01/"+cheese+"/21/FAKE0000DEMO", "", nil)
+	// The outbox tries the distributor's webhook in the background; the
+	// links are printed once the refusal is recorded (or after 15 s).
+	for deadline := time.Now().Add(15 * time.Second); d.err == nil && time.Now().Before(deadline); {
+		dead, _ := d.call(200, "GET", "/api/v1/deliveries?state=dead", d.reg, nil)["deliveries"].([]any)
+		if len(dead) > 0 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if d.err != nil {
 		return demoLinks{}, d.err
 	}

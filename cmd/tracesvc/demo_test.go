@@ -41,7 +41,7 @@ func printedLinks(t *testing.T, stderr string) (key string, links demoLinks) {
 // the dashboard and three scan URLs that give the three verdicts; the
 // key is a regulator's; the data has what the dashboard shows (an open
 // recall, an overdue awareness record, an overdue tip-off, alerts, a
-// spread of credit classes); a second -demo on the same folder refuses.
+// dead-lettered notice, a spread of credit classes); a second -demo on the same folder refuses.
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	in := start(t, nil, "-demo", "-data", dir)
@@ -89,6 +89,9 @@ func TestDemo(t *testing.T) {
 	}
 	if n := count("/api/v1/alerts?kind=incident_cluster", "alerts"); n != 1 {
 		t.Errorf("%d cluster alerts, want 1", n)
+	}
+	if n := count("/api/v1/deliveries?state=dead", "deliveries"); n != 1 {
+		t.Errorf("%d dead-lettered deliveries, want 1", n)
 	}
 	if n := count("/api/v1/incidents?late=true", "incidents"); n != 1 {
 		t.Errorf("%d late incident reports, want 1", n)
