@@ -10,7 +10,7 @@ import (
 )
 
 // demoLinks reads the links -demo printed.
-func printedLinks(t *testing.T, stderr string) (key string, links demoLinks) {
+func printedLinks(t testing.TB, stderr string) (key string, links demoLinks) {
 	t.Helper()
 	for _, line := range strings.Split(stderr, "\n") {
 		name, value, ok := strings.Cut(strings.TrimSpace(line), ":")
