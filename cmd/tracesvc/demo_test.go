@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -105,6 +107,19 @@ func TestDemo(t *testing.T) {
 	if len(ents["entities"].([]any)) != 8 || classes["good"] == 0 || classes["warning"] == 0 || classes["dishonest"] == 0 {
 		t.Errorf("credit classes %v", classes)
 	}
+	// Every item on the dashboard links to a detail page that opens.
+	page := dashboardGet(t, in.base+"/dashboard?lang=en", key)
+	hrefs := regexp.MustCompile(`href="(/dashboard/[a-z]+/[^"?]+)`).FindAllStringSubmatch(page, -1)
+	kinds := map[string]bool{}
+	for _, m := range hrefs {
+		dashboardGet(t, in.base+m[1], key)
+		kinds[strings.Split(m[1], "/")[2]] = true
+	}
+	for _, k := range []string{"recalls", "incidents", "awareness", "alerts", "entities", "tipoffs", "deliveries"} {
+		if !kinds[k] {
+			t.Errorf("the dashboard links to no %s page (links: %v)", k, hrefs)
+		}
+	}
 	if err := in.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,4 +130,22 @@ func TestDemo(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "fresh store") {
 		t.Fatalf("-demo on a used store: %v", err)
 	}
+}
+
+// dashboardGet reads a dashboard page as the official with key; it must
+// answer 200.
+func dashboardGet(t *testing.T, url, key string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.AddCookie(&http.Cookie{Name: "tracesvc_dashboard", Value: key})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return string(body)
 }
