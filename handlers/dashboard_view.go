@@ -128,6 +128,9 @@ const maxCreditEntities = 1000
 // listed is how many items each section of the overview shows.
 const listed = 20
 
+// recentDays is how far back the overview lists incident reports.
+const recentDays = 30
+
 // hidden says whether err only means the official's role may not see a
 // section; any other error is returned.
 func hidden(err error) (bool, error) {
@@ -224,7 +227,9 @@ func (s *Server) fillDashboard(c *gin.Context) error {
 		v.Recalls = append(v.Recalls, v.recallCard(f, loc))
 	}
 
-	reports, _, err := s.incidents.List(ctx, p, standards.IncidentFilter{}, trace.Page{Limit: listed})
+	// The reports of the last 30 days: the list is in filing order.
+	reports, _, err := s.incidents.List(ctx, p, standards.IncidentFilter{FiledFrom: now.AddDate(0, 0, -recentDays)},
+		trace.Page{Limit: listed})
 	if err != nil {
 		return err
 	}
