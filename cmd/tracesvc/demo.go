@@ -20,7 +20,7 @@ import (
 )
 
 // demoClock is the service's clock while -demo loads its dataset: the
-// story starts five weeks ago and moves forward only, so that tip-offs,
+// story starts six weeks ago and moves forward only, so that tip-offs,
 // incident reports and recall notices get real, passed deadlines from the
 // domain's own rules. Once the data is in, it is the wall clock.
 type demoClock struct {
@@ -45,6 +45,12 @@ func (c *demoClock) set(t time.Time) {
 		c.offset = 0
 	}
 }
+
+// storyDays is how long ago the demo's story starts. Its deadlines are
+// placed at least 14 days before the end of the story, farther than two
+// working days reach over the longest public holiday, so that what should
+// be late or overdue is, whatever the day the demo runs.
+const storyDays = 42
 
 // demoLinks are what -demo prints once its data is in.
 type demoLinks struct {
@@ -121,6 +127,16 @@ func str(m map[string]any, names ...string) string {
 // day is the story's day n at hour h, in the regulator's time zone.
 func (d *demoLoader) day(n int, h float64) time.Time {
 	return d.start.AddDate(0, 0, n).Add(time.Duration(h * float64(time.Hour)))
+}
+
+// at moves the service's clock to day n at hour h of the story; the story
+// is told in order.
+func (d *demoLoader) at(n int, h float64) {
+	t := d.day(n, h)
+	if t.Before(d.clk.now()) && d.err == nil {
+		d.err = fmt.Errorf("demo data: day %d %gh is earlier than the story's clock", n, h)
+	}
+	d.clk.set(t)
 }
 
 // date is day n as YYYY-MM-DD.
@@ -232,7 +248,7 @@ func aggregation(when, parent string, children []string) string {
 // loadDemo loads the demo dataset (see the README's "Demo data"): a dairy
 // farm's raw milk made into cheese, palletised by a distributor and sold
 // by two retailers in different districts; a toy maker; a drug maker
-// supplied by a lab. Over five weeks of story time: a tip-off left
+// supplied by a lab. Over six weeks of story time: a tip-off left
 // unanswered, a non-conform spot check, three incident reports on the toy
 // (one late, raising a cluster alert), an unanswered awareness record, an
 // ordered recall of the cheese lot that one retailer acknowledged (the
@@ -242,7 +258,7 @@ func aggregation(when, parent string, children []string) string {
 func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey string, loc *time.Location) (demoLinks, error) {
 	today := time.Now().In(loc)
 	d := &demoLoader{ctx: ctx, h: h, clk: clk, base: base, reg: regKey, loc: loc,
-		start: time.Date(today.Year(), today.Month(), today.Day(), 8, 0, 0, 0, loc).AddDate(0, 0, -35)}
+		start: time.Date(today.Year(), today.Month(), today.Day(), 8, 0, 0, 0, loc).AddDate(0, 0, -storyDays)}
 	clk.set(d.day(0, 0))
 
 	// Day 0: the register.
@@ -301,7 +317,7 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 
 	// Days 1–3: custody from farm to shelf, with the milk made into cheese
 	// and the cheese palletised.
-	clk.set(d.day(4, 0))
+	d.at(4, 0)
 	milkQty := quantity(lotClass(milk, "M2611"), 2000, "LTR")
 	d.capture(farm,
 		object("ADD", "commissioning", d.stamp(1, 0), []string{}, milkQty),
@@ -330,15 +346,15 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 		object("OBSERVE", "shipping", d.stamp(3, 0), capsuleCodes, to(d.party(nankai))))
 	d.capture(nankai, object("OBSERVE", "receiving", d.stamp(3, 4), capsuleCodes))
 
-	// Day 5: a consumer's tip-off about the toy, which nobody verifies
+	// Day 4: a consumer's tip-off about the toy, which nobody verifies
 	// within the 15 working days a regulator has.
-	clk.set(d.day(5, 2))
+	d.at(4, 2)
 	d.call(201, "POST", "/api/v1/tipoffs", "", map[string]any{"subject": "product", "gtin": blocks, "category": "safety",
 		"description": "积木边缘锋利，孩子划伤了手指。Sharp edges on the blocks cut my child's finger."})
 
 	// Day 8: an inspector's spot check of the cheese finds its fat below
 	// the declared 25 g/100 g.
-	clk.set(d.day(8, 3))
+	d.at(8, 3)
 	d.call(201, "POST", "/api/v1/spotchecks", inspector, map[string]any{"gtin": cheese, "lot": "CH2611",
 		"lab": "天津市食品安全检测技术研究院 Tianjin Food Safety Inspection Institute", "sampleCode": "TJ-SC-2026-0418",
 		"sampledOn": d.date(6), "reportedOn": d.date(8), "measurements": []map[string]any{
@@ -346,32 +362,29 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 			{"indicator": "Lead", "unit": "mg/kg", "value": 0.04},
 		}})
 
-	// Days 9–17: three incident reports on the toy within a month (a
-	// cluster); the second one is filed past its deadline.
+	// Days 14 and 29: three incident reports on the toy within a month
+	// (a cluster); the second one is filed past its deadline.
 	report := func(event, aware int, text string) map[string]any {
 		return map[string]any{"gtin": blocks, "lot": "RB26A", "eventDate": d.date(event), "awareDate": d.date(aware),
 			"severity": "minor_injury", "personsAffected": 1, "description": text,
 			"location": "天津市河西区", "distribution": "6 units to Hexi Supermarket", "remedialAction": "sales stopped, edges inspected",
 			"contact": map[string]any{"name": "王工 Wang Gong", "phone": "+86 22 5555 0106"}}
 	}
-	clk.set(d.day(9, 2))
-	d.call(201, "POST", "/api/v1/incidents", toys.key, report(8, 9, "A child cut a finger on a sharp edge of a block."))
-	clk.set(d.day(17, 2))
-	d.call(201, "POST", "/api/v1/incidents", toys.key, report(10, 10, "A second child cut a finger on the same edge."))
-	d.call(201, "POST", "/api/v1/incidents", toys.key, report(16, 17, "A block split and left a sharp fragment."))
+	d.at(14, 2)
+	d.call(201, "POST", "/api/v1/incidents", toys.key, report(13, 14, "A child cut a finger on a sharp edge of a block."))
 
-	// Day 20: the distributor registers the webhook of its recall-notice
+	// Day 26: the distributor registers the webhook of its recall-notice
 	// receiver, on its own machine's name: the service is refused it at
 	// every delivery (the address is a loopback one), so its notice is
 	// dead-lettered for a regulator to see.
-	clk.set(d.day(20, 2))
+	d.at(26, 2)
 	d.call(200, "PATCH", "/api/v1/entities/"+dist.id, dist.key, map[string]any{
 		"webhookUrl": "https://localhost:8443/recall-notices", "webhookSecret": "bohai-demo-webhook-secret-2026"})
 
-	// Day 22: the regulator orders a recall of the cheese lot; the notices
+	// Day 28: the regulator orders a recall of the cheese lot; the notices
 	// reach the distributor and both retailers. Hexi Supermarket
 	// acknowledges and returns three units; Nankai Corner Shop stays silent.
-	clk.set(d.day(22, 1))
+	d.at(28, 1)
 	rc := d.call(201, "POST", "/api/v1/recalls", d.reg, map[string]any{"class": "II", "depth": "consumer",
 		"hazard": "脂肪含量不合格 Fat content below the declared standard (21.4 g/100 g, declared ≥ 25)",
 		"reason": "spot check TJ-SC-2026-0418 found the lot non-conform", "remedy": "refund",
@@ -381,24 +394,30 @@ func loadDemo(ctx context.Context, h http.Handler, clk *demoClock, base, regKey 
 		"scope":                 map[string]any{"lots": []map[string]any{{"gtin": cheese, "lot": "CH2611"}}}})
 	recallID := str(rc, "id")
 	d.call(200, "POST", "/api/v1/recalls/"+recallID+"/open", d.reg, nil)
-	clk.set(d.day(22, 6))
+	d.at(28, 6)
 	notice := recallID + "." + hexi.id
 	d.call(200, "POST", "/api/v1/notices/"+notice+"/ack", hexi.key, nil)
 	d.call(200, "POST", "/api/v1/notices/"+notice+"/returns", hexi.key, map[string]any{"recovery": "returned",
 		"codes": cheeses[1:4]})
 
-	// Day 26: a hospital tells the regulator of an adverse reaction to the
+	// Day 28: a hospital tells the regulator of an adverse reaction to the
 	// capsules; the maker never files its report.
-	clk.set(d.day(26, 3))
+	d.at(28, 9)
 	d.call(201, "POST", "/api/v1/incidents/awareness", d.reg, map[string]any{"entityId": pharma.id, "gtin": capsules,
-		"lot": "AC2611", "source": "hospital_report", "reference": "TJ-H-2026-118", "awareDate": d.date(26)})
+		"lot": "AC2611", "source": "hospital_report", "reference": "TJ-H-2026-118", "awareDate": d.date(28)})
 
-	// Day 30: penalties decided (the toy maker's fine makes it dishonest).
-	clk.set(d.day(30, 2))
+	// Day 29: the toy maker files the report of an incident it knew of
+	// two weeks ago, late, and of a new one.
+	d.at(29, 2)
+	d.call(201, "POST", "/api/v1/incidents", toys.key, report(15, 15, "A second child cut a finger on the same edge."))
+	d.call(201, "POST", "/api/v1/incidents", toys.key, report(28, 29, "A block split and left a sharp fragment."))
+
+	// Day 37: penalties decided (the toy maker's fine makes it dishonest).
+	d.at(37, 2)
 	d.call(201, "POST", "/api/v1/entities/"+toys.id+"/credit/events", d.reg, map[string]any{"type": "penalty",
-		"date": d.date(30), "fine": "150000", "source": "津市监罚〔2026〕218号", "reason": "toys with sharp edges sold"})
+		"date": d.date(37), "fine": "150000", "source": "津市监罚〔2026〕218号", "reason": "toys with sharp edges sold"})
 	d.call(201, "POST", "/api/v1/entities/"+nankai.id+"/credit/events", d.reg, map[string]any{"type": "penalty",
-		"date": d.date(30), "fine": "3000", "source": "津南市监罚〔2026〕57号", "reason": "expired goods on the shelf"})
+		"date": d.date(37), "fine": "3000", "source": "津南市监罚〔2026〕57号", "reason": "expired goods on the shelf"})
 
 	// Today: a fresh tip-off, and a consumer scans a serial never issued.
 	clk.set(time.Now())

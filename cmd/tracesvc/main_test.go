@@ -73,6 +73,7 @@ func start(t testing.TB, env map[string]string, args ...string) *instance {
 		}
 		select {
 		case err := <-done:
+			done <- err // for the cleanup's stop, which would wait for it forever
 			t.Fatalf("run ended before listening: %v\nstdout: %s\nstderr: %s", err, in.stdout, in.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
