@@ -92,6 +92,7 @@ type Server struct {
 	outbox       *recall.Outbox
 	draws        *draw.Service
 	pages        *pages
+	dash         *dashboard
 	fpKey        []byte
 	metrics      *httpMetrics
 	scrape       http.Handler // GET /metrics
@@ -138,7 +139,9 @@ func New(cfg Config) *Server {
 	// counted and logged with the 500 recover answered.
 	e.Use(s.observeRequests, securityHeaders, s.recover)
 	s.engine = e
+	s.dash = newDashboard(cfg.Logger, cfg.FingerprintKey)
 	s.routes()
+	s.dashboardRoutes()
 	s.metrics.addRoutes(e.Routes())
 	return s
 }

@@ -735,3 +735,7 @@ func (s *Incidents) Overdue(ctx context.Context, caller trace.Principal, p trace
 	}
 	return trace.PageOf(list, p.Limit, func(a Awareness) string { return a.ID })
 }
+
+// Location is the regulator's time zone, in which deadlines are counted
+// and shown.
+func (s *Incidents) Location() *time.Location { return s.days.Location() }

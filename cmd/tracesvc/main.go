@@ -84,6 +84,9 @@ type config struct {
 	credit         creditTerms
 	memoryBudgetMB int
 	pprofAddr      string
+	// demo loads the demo dataset into a fresh embedded store (see
+	// demo.go); demoTemp says the store is a temp folder removed at exit.
+	demo, demoTemp bool
 }
 
 // creditTerms are the credit record's configurable periods.
@@ -180,12 +183,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"incident reports on one product within 30 days that raise a risk alert (TRACESVC_INCIDENT_CLUSTER)")
 	fs.StringVar(&cfg.pprofAddr, "pprof", "",
 		"serve Go's profiles (net/http/pprof, /debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty serves none")
+	fs.BoolVar(&cfg.demo, "demo", false,
+		"load the demo dataset into a fresh embedded store (a temp folder unless -data names one) and print the links to try")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if cfg.demo {
+		if err := demoConfig(fs, &cfg, getenv); err != nil {
+			return config{}, err
+		}
 	}
 	for _, h := range strings.Split(*httpHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
@@ -409,6 +419,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	var clk *demoClock
+	var now trace.Clock
+	if cfg.demo {
+		clk = &demoClock{}
+		now = clk.now
+		if cfg.demoTemp {
+			defer os.Remove(auditKeyPath(cfg.dataDir))
+			defer os.RemoveAll(cfg.dataDir)
+		}
+	}
 	logger := slog.New(handlers.LogRequestIDs(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})))
 	gin.SetMode(gin.ReleaseMode)
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(heapLimit(cfg)))
@@ -465,7 +485,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CreditRepairWait: cfg.credit.repairWait, CreditRepairWaitStrict: cfg.credit.repairStrict, CreditSeriousAfter: cfg.credit.serious, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
 		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
-		TrustedProxies: proxies, Logger: logger, Metrics: metrics, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
+		TrustedProxies: proxies, Logger: logger, Metrics: metrics, Now: now, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
 		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
@@ -501,7 +521,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			logger.ErrorContext(ctx, "scan recorder", "err", err)
 		}
 	}()
-	if err := bootstrap(ctx, svc.Access, svc.Audit, cfg.adminKey, logger, stderr); err != nil {
+	adminSecret, err := bootstrap(ctx, svc.Access, svc.Audit, cfg.adminKey, !cfg.demo, logger, stderr)
+	if err != nil {
 		ln.Close()
 		return err
 	}
@@ -540,6 +561,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cancelAttempts()
 		<-outboxDone
 	}()
+	if cfg.demo {
+		if err := startDemo(ctx, svc.Handler, clk, cfg, adminSecret, days.Location(), stderr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	// Requests run on a context of their own, which shutdown cancels only
 	// when the grace period runs out; active counts them, as the server
 	// stops waiting for them once it closes their connections.
@@ -596,26 +623,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// bootstrap gives an empty store its first regulator key, once.
-func bootstrap(ctx context.Context, keys *access.Service, log *audit.Log, adminKey string, logger *slog.Logger, stderr io.Writer) error {
+// bootstrap gives an empty store its first regulator key, once, and
+// returns its secret ("" when the store had one already). A generated
+// key is printed when show is set.
+func bootstrap(ctx context.Context, keys *access.Service, log *audit.Log, adminKey string, show bool, logger *slog.Logger, stderr io.Writer) (string, error) {
 	k, secret, created, err := keys.Bootstrap(ctx, adminKey)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !created {
 		if adminKey != "" {
 			logger.InfoContext(ctx, "store already bootstrapped; TRACESVC_ADMIN_KEY is ignored")
 		}
-		return nil
+		return "", nil
 	}
 	if _, err := log.Append(ctx, audit.Entry{Actor: "bootstrap", Role: string(trace.RoleRegulator),
 		Action: "bootstrap regulator key", Target: "key:" + k.ID, Status: http.StatusCreated}); err != nil {
-		return err
+		return "", err
 	}
 	if adminKey != "" {
 		logger.InfoContext(ctx, "bootstrap regulator key stored from TRACESVC_ADMIN_KEY")
-		return nil
+		return adminKey, nil
 	}
-	fmt.Fprintf(stderr, "\n  First start: regulator API key (shown once, store it now):\n\n    %s\n\n", secret)
-	return nil
+	if show {
+		fmt.Fprintf(stderr, "\n  First start: regulator API key (shown once, store it now):\n\n    %s\n\n", secret)
+	}
+	return secret, nil
 }

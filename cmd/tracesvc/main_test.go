@@ -46,7 +46,7 @@ type instance struct {
 	stop           func() error
 }
 
-func start(t *testing.T, env map[string]string, args ...string) *instance {
+func start(t testing.TB, env map[string]string, args ...string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
@@ -73,6 +73,7 @@ func start(t *testing.T, env map[string]string, args ...string) *instance {
 		}
 		select {
 		case err := <-done:
+			done <- err // for the cleanup's stop, which would wait for it forever
 			t.Fatalf("run ended before listening: %v\nstdout: %s\nstderr: %s", err, in.stdout, in.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -81,7 +82,7 @@ func start(t *testing.T, env map[string]string, args ...string) *instance {
 	return nil
 }
 
-func (in *instance) call(t *testing.T, method, path, key, body string) (int, map[string]any) {
+func (in *instance) call(t testing.TB, method, path, key, body string) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -108,7 +109,7 @@ func (in *instance) call(t *testing.T, method, path, key, body string) (int, map
 
 // declare declares and publishes the standards of the food product with
 // gtin, which registering its batches needs.
-func declare(t *testing.T, call func(t *testing.T, method, path, key, body string) (int, map[string]any), key, gtin string) {
+func declare(t *testing.T, call func(t testing.TB, method, path, key, body string) (int, map[string]any), key, gtin string) {
 	t.Helper()
 	code, body := call(t, "POST", "/api/v1/declarations", key, `{"gtins":["`+gtin+`"],"standards":[
 		{"type":"GB","number":"GB 25190-2010","name":"食品安全国家标准 灭菌乳"}]}`)
