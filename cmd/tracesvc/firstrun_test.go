@@ -113,3 +113,61 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("-version created the data folder: %v", err)
 	}
 }
+
+// TestKeysNewRegulator: a regulator key made on the host's command line,
+// while the service runs on the same store, works at once and is in the
+// audit log, whose chain still verifies.
+func TestKeysNewRegulator(t *testing.T) {
+	dir := t.TempDir()
+	in := start(t, nil, "-data", dir) // the first key is printed, and "lost"
+	env := func(k string) string { return map[string]string{"SUDO_USER": "ops-wang"}[k] }
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "new-regulator", "-data", dir, "-label", "after the laptop was lost"}, env, &stdout, &stderr); err != nil {
+		t.Fatalf("keys new-regulator: %v\n%s", err, stderr.String())
+	}
+	key := strings.TrimSpace(stdout.String())
+	if !strings.HasPrefix(key, "tsk_") || strings.Contains(key, "\n") {
+		t.Fatalf("stdout %q is not one key", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "shown once") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+	code, me := in.call(t, "GET", "/api/v1/me", key, "")
+	if code != 200 || me["role"] != "regulator" {
+		t.Fatalf("the new key: %d %v", code, me)
+	}
+	code, body := in.call(t, "GET", "/api/v1/audit?limit=100", key, "")
+	if code != 200 {
+		t.Fatalf("audit: %d %v", code, body)
+	}
+	recs, _ := body["records"].([]any)
+	found := false
+	for _, r := range recs {
+		r := r.(map[string]any)
+		if r["action"] == "tracesvc keys new-regulator" {
+			found = true
+			if !strings.HasPrefix(r["actor"].(string), "host:ops-wang@") || r["target"] != "key:"+me["keyId"].(string) {
+				t.Errorf("audit record %v", r)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no audit record of the key: %v", body)
+	}
+	if code, body = in.call(t, "GET", "/api/v1/audit/verify", key, ""); code != 200 || body["ok"] != true {
+		t.Fatalf("audit verify: %d %v", code, body)
+	}
+	// The command needs no key, but it does need the store: a folder with
+	// none is refused rather than made into an empty store.
+	empty := t.TempDir() + "/typo"
+	err := run(context.Background(), []string{"keys", "new-regulator", "-data", empty}, env, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "no store") {
+		t.Fatalf("keys new-regulator on a folder with no store: %v", err)
+	}
+	if _, err := os.Stat(empty); !os.IsNotExist(err) {
+		t.Fatal("the command created a folder")
+	}
+	if err := run(context.Background(), []string{"keys", "rotate"}, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("an unknown keys subcommand was accepted")
+	}
+}
