@@ -122,6 +122,9 @@ trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT
 			runErr, requests, strings.Join(failed, "\n"), stderr.String(), tail(stdout.String(), 4000))
 	}
 	t.Logf("%d sh blocks, %d requests, all as the README says", blocks, requests)
+	if os.Getenv("README_WALKTHROUGH_OUT") != "" {
+		_ = os.WriteFile(os.Getenv("README_WALKTHROUGH_OUT"), []byte(out), 0o600)
+	}
 }
 
 // tail is the last n bytes of s.
