@@ -134,4 +134,3 @@ func tail(s string, n int) string {
 	}
 	return s[len(s)-n:]
 }
-
