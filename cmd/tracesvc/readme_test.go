@@ -41,7 +41,7 @@ func walkthroughScript(readme string) (script string, blocks int) {
 }
 
 // readmeExpected are the answers ≥ 400 the walk-through shows on purpose:
-// route, method and status.
+// method, route and status ("POST /api/v1/recalls/:id/:action 409"); none today.
 var readmeExpected = map[string]bool{}
 
 // TestReadmeWalkthrough runs the README's walk-throughs as written, in
