@@ -512,7 +512,8 @@ func (w *stallingWriter) Write(p []byte) (int, error) {
 // no more codes when its client reads on. (SQLite only: the store's side
 // of leases is in the conformance suite, on both backends.)
 func TestIssuanceLeaseWhileStalled(t *testing.T) {
-	const lease, count = 300 * time.Millisecond, 150_000 // two chunks
+	// The first chunk is a tenth of the full 100,000 (see trace.Codes.hold).
+	const lease, count, firstChunk = 300 * time.Millisecond, 150_000, 10_000
 	e := batchEnvOver(newEnvWith(t, "sqlite", func(o *wire.Options) { o.IssuanceLease = lease }))
 	w := newStallingWriter()
 	req := httptest.NewRequest("POST", e.codesPath, strings.NewReader(fmt.Sprintf(`{"count":%d}`, count)))
@@ -552,7 +553,7 @@ func TestIssuanceLeaseWhileStalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 100_001 || w.hdr.Get("X-Issuance-State") != "interrupted" {
+	if len(rows) != firstChunk+1 || w.hdr.Get("X-Issuance-State") != "interrupted" {
 		t.Fatalf("the stalled stream sent %d codes, state %q; want the first chunk, interrupted", len(rows)-1,
 			w.hdr.Get("X-Issuance-State"))
 	}
@@ -561,7 +562,64 @@ func TestIssuanceLeaseWhileStalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _, err := e.st.Codes.CountIssued(ctx, is)
-	if err != nil || n != 100_000 || is.State != trace.IssuanceRunning || is.Lease != thief || is.Issued != 100_000 {
+	if err != nil || n != firstChunk || is.State != trace.IssuanceRunning || is.Lease != thief || is.Issued != firstChunk {
 		t.Fatalf("after the takeover: %d stored (%v), issuance %+v", n, err, is)
 	}
+}
+
+// TestIssuanceProgressWhileStreaming: GET /api/v1/issuances/{id} shows
+// issued counting up while the codes stream, never behind what the
+// client has read, and only the owner and officials see it.
+func TestIssuanceProgressWhileStreaming(t *testing.T) {
+	const total = 300_000
+	e := newBatchEnv(t)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	resp := stream(t, srv.URL, e.codesPath, e.owner, "text/csv", "progress-1", total)
+	defer resp.Body.Close()
+	id := resp.Header.Get("X-Issuance-Id")
+	if resp.StatusCode != 201 || id == "" {
+		t.Fatalf("status %d, X-Issuance-Id %q", resp.StatusCode, id)
+	}
+	e.must(401, "GET", "/api/v1/issuances/"+id, "", nil)
+	e.must(401, "GET", "/api/v1/issuances/"+id, "tsk_not-a-key", nil)
+	if r := e.do("GET", "/api/v1/issuances/"+id, e.other, nil); r.Code != 404 && r.Code != 403 {
+		t.Fatalf("another entity reads the issuance: %d %s", r.Code, r.Body)
+	}
+	look := func() (int, string) {
+		var is trace.Issuance
+		if err := json.Unmarshal(e.must(200, "GET", "/api/v1/issuances/"+id, e.owner, nil).Body, &is); err != nil {
+			t.Fatal(err)
+		}
+		return is.Issued, string(is.State)
+	}
+	// The answer began once the first chunk was stored: the issuance is
+	// running, with part of the codes counted.
+	issued, state := look()
+	seen := []int{issued}
+	if state != "running" || issued <= 0 || issued >= total {
+		t.Fatalf("at the answer's start: issued %d, state %s", issued, state)
+	}
+	rd := bufio.NewReader(resp.Body)
+	lines := -1 // the header row
+	for {
+		_, err := rd.ReadSlice('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines++; lines%25_000 == 0 && lines < total {
+			n, state := look()
+			if n < lines || n < seen[len(seen)-1] || (state != "running" && n != total) {
+				t.Fatalf("after %d codes read: issued %d (%s), before %v", lines, n, state, seen)
+			}
+			seen = append(seen, n)
+		}
+	}
+	if issued, state = look(); lines != total || issued != total || state != "complete" {
+		t.Fatalf("at the end: %d codes read, issued %d, state %s", lines, issued, state)
+	}
+	t.Logf("issued as the client read: %v", seen)
 }

@@ -164,6 +164,9 @@ func (s *Server) routes() {
 	resolver.Any(malformedURIPath, s.malformedURI)
 
 	api := e.Group("/api/v1", s.authenticate, s.rateLimit(s.public), s.auditWrites)
+	// The landing page and the API description (home.go).
+	resolver.GET("", s.home)
+	api.GET("/openapi.json", s.openAPIDoc)
 	api.POST("/tipoffs", s.rateLimit(s.tipLimit), s.handle(s.fileTipoff))
 	api.GET("/tipoffs/:receipt", s.handle(s.tipoffStatus))
 	api.GET("/tipoffs", s.allow(regulator...), s.handle(s.listTipoffs))

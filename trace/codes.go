@@ -555,10 +555,17 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 	// while this one's links are made and sent; it is stored only once
 	// they are, so a client that stops reading stops the minting.
 	drawn := make(chan storeFunc, 1)
-	drawNext := func(from, n int) {
-		go func() { drawn <- f.draw(is.ID, from, n, c.now.Now(), src) }()
+	// Chunks start at a tenth of the full size and double up to it, so
+	// that the first codes (and the answer's headers, with the issuance's
+	// id) go out soon and issued counts up early; a million codes take
+	// three more writes for it.
+	size, n := max(c.chunk/10, 1), 0 // the next chunk's size, and the drawn one's
+	drawNext := func(from int) {
+		n = min(size, is.Requested-issued)
+		size = min(2*size, c.chunk)
+		go func(n int) { drawn <- f.draw(is.ID, from, n, c.now.Now(), src) }(n)
 	}
-	drawNext(next, min(c.chunk, is.Requested-issued))
+	drawNext(next)
 	pending := true
 	defer func() {
 		if pending {
@@ -576,7 +583,6 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 				return finish(IssuanceInterrupted, err)
 			}
 		}
-		n := min(c.chunk, is.Requested-issued)
 		store := <-drawn
 		pending = false
 		present, err := store(ctx)
@@ -588,7 +594,7 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 			return finish(IssuanceInterrupted, err)
 		}
 		if issued < is.Requested {
-			drawNext(next, min(c.chunk, is.Requested-issued))
+			drawNext(next)
 			pending = true
 		}
 		out, err := present()

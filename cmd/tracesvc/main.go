@@ -87,6 +87,7 @@ type config struct {
 	// demo loads the demo dataset into a fresh embedded store (see
 	// demo.go); demoTemp says the store is a temp folder removed at exit.
 	demo, demoTemp bool
+	version        bool // -version: print the build and exit
 }
 
 // creditTerms are the credit record's configurable periods.
@@ -186,8 +187,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&cfg.demo, "demo", false,
 		"load the demo dataset into a fresh embedded store (a temp folder unless -data names one) and print the links to try")
 	fs.StringVar(&level, "log-level", envOr("TRACESVC_LOG_LEVEL", "info"), "debug, info, warn or error (TRACESVC_LOG_LEVEL)")
+	fs.BoolVar(&cfg.version, "version", false, "print the version (module version, commit, build time, Go version) and exit")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.version {
+		return cfg, nil
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -264,6 +269,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	cfg.baseURL = strings.TrimRight(cfg.baseURL, "/")
+	if err := needBaseURL(cfg.addr, cfg.baseURL); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
 }
 
@@ -411,6 +419,9 @@ func envDuration(getenv func(string) string, name string, def time.Duration) (ti
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 && args[0] == "keys" {
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	}
 
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -419,6 +430,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if cfg.version {
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	}
+	// One process per data folder and instance: the lock is taken before
+	// anything is opened, and the listener before the store is, so that a
+	// refused start (the folder in use, the port taken) leaves an empty
+	// store empty, and its first regulator key still to be made.
+	if cfg.mongoURI == "" {
+		release, err := lockDataDir(cfg.dataDir, cfg.instance)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close() // a no-op once the server has closed it
 	var clk *demoClock
 	var now trace.Clock
 	if cfg.demo {
@@ -453,10 +484,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	if cfg.baseURL == "" {
 		cfg.baseURL = "http://" + ln.Addr().String()
 	}
@@ -471,13 +498,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	days, err := workingDays(cfg)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	var rules *credit.Rules
 	if cfg.creditRules != "" {
 		if rules, err = credit.LoadRules(cfg.creditRules); err != nil {
-			ln.Close()
 			return fmt.Errorf("-credit-rules: %w", err)
 		}
 	}
@@ -490,11 +515,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PublicLimit: handlers.RateLimit{PerSecond: cfg.publicRPS, Burst: int(2 * cfg.publicRPS)},
 		TipoffLimit: handlers.RateLimit{PerSecond: 1.0 / 60, Burst: 5}})
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if err := svc.Audit.CheckKey(ctx); err != nil {
-		ln.Close()
 		svc.Resolver.Close(ctx)
 		return fmt.Errorf("%w: start with the TRACESVC_AUDIT_KEY the other processes on this store use, "+
 			"or restore the key file %s; records appended with another key would break the audit chain", err, auditKeyPath(cfg.dataDir))
@@ -523,13 +546,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	adminSecret, err := bootstrap(ctx, svc.Access, svc.Audit, cfg.adminKey, !cfg.demo, logger, stderr)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	// Issuances a crash left running are marked before anyone can ask to
 	// resume them.
 	if n, err := svc.Codes.InterruptAbandoned(ctx); err != nil {
-		ln.Close()
 		return err
 	} else if n > 0 {
 		logger.WarnContext(ctx, "issuances left running by an earlier process are interrupted; "+

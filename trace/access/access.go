@@ -153,6 +153,21 @@ func (s *Service) Create(ctx context.Context, p trace.Principal, entities Entiti
 	return k, secret, nil
 }
 
+// CreateRegulatorOnHost issues a regulator key for someone at the host's
+// command line (operator names them), who is trusted as the host's
+// administrator is, with no key: the way to replace a lost regulator key.
+// The caller records it in the audit log.
+func (s *Service) CreateRegulatorOnHost(ctx context.Context, operator, label string) (Key, string, error) {
+	k, secret, err := s.newKey(NewKey{Role: trace.RoleRegulator, Label: label}, "host:"+operator)
+	if err != nil {
+		return Key{}, "", err
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return Key{}, "", fmt.Errorf("create regulator key on the host: %w", err)
+	}
+	return k, secret, nil
+}
+
 // newKey validates in and makes the key and its secret, without storing them.
 func (s *Service) newKey(in NewKey, createdBy string) (Key, string, error) {
 	switch in.Role {
