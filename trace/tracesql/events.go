@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -432,4 +433,165 @@ func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, er
 	}
 	j.CaptureJob.OwnerID = j.Owner
 	return j.CaptureJob, nil
+}
+
+// linking are the event types whose references a walk follows from one to
+// another, so WalkEvents reads all their references.
+const linking = `'AggregationEvent', 'TransformationEvent'`
+
+// WalkEvents implements [trace.EventStore] in two steps: the (key, role,
+// seq) rows of event_refs for the keys, which its primary key serves
+// without reading events; then each event found once, by seq, with its
+// references read only when a walk needs them (linking events, and
+// class-level references whose quantity is in the refs column).
+func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
+	type touch struct {
+		key, role string
+	}
+	touched := map[int64][]touch{}
+	var seqs []int64
+	for start := 0; start < len(keys); start += 500 {
+		part := keys[start:min(start+500, len(keys))]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT key, role, seq FROM event_refs WHERE key IN (`+sqlitedb.Marks(len(part))+`)`,
+			sqlitedb.Args(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var t touch
+			var seq int64
+			if err := rows.Scan(&t.key, &t.role, &seq); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			list, ok := touched[seq]
+			if !ok {
+				if len(seqs) >= limit {
+					continue
+				}
+				seqs = append(seqs, seq)
+			}
+			touched[seq] = append(list, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(seqs)
+	isClass := map[string]bool{trace.RoleClass: true, trace.RoleChildClass: true, trace.RoleInputClass: true, trace.RoleOutputClass: true}
+	out := make([]trace.WalkEvent, 0, len(seqs))
+	for start := 0; start < len(seqs); start += 500 {
+		part := seqs[start:min(start+500, len(seqs))]
+		var classSeqs []int64
+		for _, seq := range part {
+			if slices.ContainsFunc(touched[seq], func(t touch) bool { return isClass[t.role] }) {
+				classSeqs = append(classSeqs, seq)
+			}
+		}
+		refsWhen := `type IN (` + linking + `)`
+		if len(classSeqs) > 0 {
+			refsWhen += ` OR seq IN (` + sqlitedb.Marks(len(classSeqs)) + `)`
+		}
+		rows, err := s.db.R.QueryContext(ctx, `SELECT `+headerCols+`, parties, CASE WHEN `+refsWhen+` THEN refs END
+			FROM events WHERE seq IN (`+sqlitedb.Marks(len(part))+`) ORDER BY seq`,
+			append(sqlitedb.Args(classSeqs), sqlitedb.Args(part)...)...)
+		if err != nil {
+			return nil, err
+		}
+		list, err := sqlitedb.Collect(rows, func(row sqlitedb.Scanner) (trace.WalkEvent, error) {
+			var e trace.WalkEvent
+			var seq, et, rt int64
+			var parties string
+			var refs sql.NullString
+			if err := row.Scan(&seq, &e.ID, &e.Type, &e.Action, &e.BizStep, &e.Disposition, &e.ReadPoint, &e.BizLocation,
+				&et, &rt, &e.CapturedBy, &parties, &refs); err != nil {
+				return e, err
+			}
+			e.EventTime, e.RecordTime = sqlitedb.FromMillis(et), sqlitedb.FromMillis(rt)
+			if err := json.Unmarshal([]byte(parties), &e.Parties); err != nil {
+				return e, fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			ts := touched[seq]
+			if !refs.Valid {
+				e.Touched = make([]trace.EventRef, len(ts))
+				for i, t := range ts {
+					e.Touched[i] = trace.EventRef{Key: t.key, Role: t.role}
+				}
+				return e, nil
+			}
+			if err := json.Unmarshal([]byte(refs.String), &e.Refs); err != nil {
+				return e, fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			asked := make(map[touch]bool, len(ts))
+			for _, t := range ts {
+				asked[t] = true
+			}
+			for _, r := range e.Refs {
+				if asked[touch{r.Key, r.Role}] {
+					e.Touched = append(e.Touched, r)
+				}
+			}
+			if e.Type != "AggregationEvent" && e.Type != "TransformationEvent" {
+				e.Refs = nil
+			}
+			return e, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+	}
+	return out, nil
+}
+
+// Possessors implements [trace.EventStore], on the readers: item codes by
+// GTIN with serial IN lists on codes_key, SSCCs by their unique index.
+func (s *Store) Possessors(ctx context.Context, keys []string) (map[string]string, error) {
+	serials := map[string][]string{} // GTIN → serials
+	var ssccs []string
+	for _, k := range keys {
+		table, args, ok := custodyOf(k)
+		switch {
+		case !ok:
+		case table == "ssccs":
+			ssccs = append(ssccs, args[0].(string))
+		default:
+			g := args[0].(string)
+			serials[g] = append(serials[g], args[1].(string))
+		}
+	}
+	out := map[string]string{}
+	read := func(q string, prefix string, args []any) error {
+		rows, err := s.db.R.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, who string
+			if err := rows.Scan(&id, &who); err != nil {
+				return err
+			}
+			out[prefix+id] = who
+		}
+		return rows.Err()
+	}
+	for g, list := range serials {
+		for start := 0; start < len(list); start += 500 {
+			part := list[start:min(start+500, len(list))]
+			if err := read(`SELECT serial, possessor FROM codes WHERE gtin = ? AND serial IN (`+sqlitedb.Marks(len(part))+`) AND possessor != ''`,
+				"01/"+g+"/21/", append([]any{g}, sqlitedb.Args(part)...)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for start := 0; start < len(ssccs); start += 500 {
+		part := ssccs[start:min(start+500, len(ssccs))]
+		if err := read(`SELECT sscc, possessor FROM ssccs WHERE sscc IN (`+sqlitedb.Marks(len(part))+`) AND possessor != ''`,
+			"00/", sqlitedb.Args(part)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
