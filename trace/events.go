@@ -155,7 +155,8 @@ type EventStore interface {
 	// WalkEvents returns the events that name any of keys, each once, in
 	// no particular order, for wide graph walks: at most limit of them
 	// (when more name the keys, it returns exactly limit). Each comes
-	// without Raw and Visible; its Touched lists its references to keys
+	// with ID, Type, BizStep, BizLocation, EventTime, CapturedBy and
+	// Parties only (a store may fill more); its Touched lists its references to keys
 	// (class-level ones with their quantity and unit). Refs holds every
 	// reference of AggregationEvents and TransformationEvents, which link
 	// what they name to one another, and is nil for the other types, whose

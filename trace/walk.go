@@ -381,33 +381,88 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 			return next, nil
 		}
 	}
-	keys := make([]string, 0, min(len(frontier), walkChunk))
-	for start := 0; start < len(frontier); start += walkChunk {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		keys = keys[:0]
-		for _, i := range frontier[start:min(start+walkChunk, len(frontier))] {
-			keys = append(keys, w.nodes[i].key)
-		}
-		events, err := w.chain.store.WalkEvents(ctx, keys, maxWalkEvents)
+	// The store reads the next chunk's events while the walk follows
+	// these: one query at a time, on another core.
+	keys := make([]string, len(frontier))
+	for j, i := range frontier {
+		keys[j] = w.nodes[i].key
+	}
+	start := 0
+	err := pipeline(ctx, func(ctx context.Context) ([]WalkEvent, bool, error) {
+		part := keys[start:min(start+walkChunk, len(keys))]
+		start += len(part)
+		events, err := w.chain.store.WalkEvents(ctx, part, maxWalkEvents)
 		if err != nil {
-			return nil, fmt.Errorf("trace level %d: %w", depth, err)
+			return nil, false, fmt.Errorf("trace level %d: %w", depth, err)
 		}
 		if len(events) >= maxWalkEvents {
-			w.truncate(fmt.Sprintf("more than %d events name %d nodes at depth %d", maxWalkEvents, len(keys), depth-1))
+			err = errTooMany
 		}
+		return events, start < len(keys), err
+	}, func(events []WalkEvent) error {
 		for _, ev := range events {
 			reached, err := w.event(ctx, ev, depth)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, r := range reached {
 				add(r, true)
 			}
 		}
+		return nil
+	})
+	if errors.Is(err, errTooMany) {
+		w.truncate(fmt.Sprintf("more than %d events name %d nodes at depth %d", maxWalkEvents, min(walkChunk, len(keys)), depth-1))
+		err = nil
 	}
-	return next, nil
+	return next, err
+}
+
+// errTooMany stops a level whose nodes more events name than a walk reads.
+var errTooMany = errors.New("trace: too many events")
+
+// pipeline calls next in a goroutine of its own, one call ahead of use,
+// until next says there is no more or either fails. It returns once that
+// goroutine is done: next must not touch what use changes.
+func pipeline[T any](ctx context.Context, next func(context.Context) (T, bool, error), use func(T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	type item struct {
+		v   T
+		err error
+	}
+	ch := make(chan item, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		for {
+			v, more, err := next(ctx)
+			select {
+			case ch <- item{v, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || !more {
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for it := range ch {
+		if it.err != nil && !errors.Is(it.err, errTooMany) {
+			return it.err
+		}
+		if err := use(it.v); err != nil {
+			return err
+		}
+		if it.err != nil {
+			return it.err
+		}
+	}
+	return nil
 }
 
 // lotCodes reaches the codes of lot node i from the code register: the
@@ -428,18 +483,25 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 			}
 		}
 	}
-	for after := ""; ; {
+	after := ""
+	full := errors.New("full")
+	err := pipeline(ctx, func(ctx context.Context) ([]Code, bool, error) {
 		codes, err := w.chain.codes.ListCodes(ctx, CodeFilter{GTIN: gtin, Lot: lot, Moved: true}, Page{Limit: codePage, After: after})
 		if err != nil {
-			return nil, fmt.Errorf("codes of %s: %w", lotNode.key, err)
+			return nil, false, fmt.Errorf("codes of %s: %w", lotNode.key, err)
 		}
+		if len(codes) == codePage {
+			after = codes[len(codes)-1].Seq
+		}
+		return codes, len(codes) == codePage, nil
+	}, func(codes []Code) error {
 		for _, cd := range codes {
 			k, isNew, err := w.reach(ctx, ItemKey(cd.GTIN, cd.Serial), depth, false, nil)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if k < 0 {
-				return next, nil
+				return full
 			}
 			if isNew {
 				w.nodes[k].poss = w.intern(cmpOr(cd.Possessor, "-"))
@@ -448,16 +510,16 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 				}
 			}
 			if err := w.edge(i, k, EdgeContain, StoredEvent{EventTime: cd.IssuedAt}, cd.Issuance, false); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		if len(codes) < codePage {
-			break
-		}
-		after = codes[len(codes)-1].Seq
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	switch {
+	case err == full:
+		return next, nil
+	case err != nil:
+		return nil, err
 	}
 	if w.opt.SummariseUnmoved {
 		return next, nil

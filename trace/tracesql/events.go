@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tracesvc/trace"
@@ -439,110 +441,163 @@ func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, er
 // another, so WalkEvents reads all their references.
 const linking = `'AggregationEvent', 'TransformationEvent'`
 
-// WalkEvents implements [trace.EventStore] in two steps: the (key, role,
-// seq) rows of event_refs for the keys, which its primary key serves
-// without reading events; then each event found once, by seq, with its
-// references read only when a walk needs them (linking events, and
-// class-level references whose quantity is in the refs column).
+// walkRoles numbers the roles in the walk query, in the order of
+// trace.Roles (NULL for any other).
+var walkRoles = func() string {
+	q := "CASE r.role"
+	for i, role := range trace.Roles {
+		q += fmt.Sprintf(" WHEN '%s' THEN %d", role, i)
+	}
+	return q + " END"
+}()
+
+// walkCols are the header columns a walk reads: fewer columns are fewer
+// calls into the driver, which dominate a wide walk.
+const walkCols = `seq, id, type, biz_step, biz_location, event_time, captured_by, parties`
+
+// walkPart is how many keys one walk query reads the events of.
+const walkPart = 2048
+
+// walkQuery reads the events naming the keys of a JSON list (the first
+// argument; the second is the index of its first key among all asked).
+// Each event comes once, with the keys it names as numbers: 16 times the
+// key's index plus its role's (see walkRoles; 5 and above are class-level
+// roles, whose quantities are in the refs column).
+var walkQuery = `WITH t(seq, touched, class) AS (
+		SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM (
+			SELECT r.seq AS seq, (?2 + k.key) * 16 + ` + walkRoles + ` AS code
+			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value)
+		WHERE code IS NOT NULL GROUP BY seq)
+	SELECT t.seq, t.touched, e.id, e.type, e.biz_step, e.biz_location, e.event_time, e.captured_by, e.parties,
+		CASE WHEN e.type IN (` + linking + `) OR t.class THEN e.refs END
+	FROM t JOIN events e ON e.seq = t.seq`
+
+// WalkEvents implements [trace.EventStore] with one query (walkQuery) per
+// walkPart keys: the (key, role, seq) rows of event_refs for the keys,
+// which its primary key serves without reading events, grouped by event
+// inside SQLite (keys and roles as numbers); then each such event's header
+// once, with its references only when a walk needs them (linking events,
+// and class-level references, whose quantity is in the refs column). Only
+// these header fields are read: ID, Type, BizStep, BizLocation, EventTime,
+// CapturedBy and Parties. When more than half of the read pool is idle, two
+// parts are read at once, on two connections.
 func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
-	type touch struct {
-		key, role string
+	var parts [][2]int
+	for start := 0; start < len(keys); start += walkPart {
+		parts = append(parts, [2]int{start, min(start+walkPart, len(keys))})
 	}
-	touched := map[int64][]touch{}
-	var seqs []int64
-	for start := 0; start < len(keys); start += 500 {
-		part := keys[start:min(start+500, len(keys))]
-		rows, err := s.db.R.QueryContext(ctx, `SELECT key, role, seq FROM event_refs WHERE key IN (`+sqlitedb.Marks(len(part))+`)`,
-			sqlitedb.Args(part)...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var t touch
-			var seq int64
-			if err := rows.Scan(&t.key, &t.role, &seq); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			list, ok := touched[seq]
-			if !ok {
-				if len(seqs) >= limit {
-					continue
-				}
-				seqs = append(seqs, seq)
-			}
-			touched[seq] = append(list, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	found := make([][]walkRow, len(parts))
+	workers := 1
+	if st := s.db.R.Stats(); len(parts) > 1 && st.InUse <= st.MaxOpenConnections/2 {
+		workers = 2
 	}
-	slices.Sort(seqs)
-	isClass := map[string]bool{trace.RoleClass: true, trace.RoleChildClass: true, trace.RoleInputClass: true, trace.RoleOutputClass: true}
-	out := make([]trace.WalkEvent, 0, len(seqs))
-	for start := 0; start < len(seqs); start += 500 {
-		part := seqs[start:min(start+500, len(seqs))]
-		var classSeqs []int64
-		for _, seq := range part {
-			if slices.ContainsFunc(touched[seq], func(t touch) bool { return isClass[t.role] }) {
-				classSeqs = append(classSeqs, seq)
-			}
-		}
-		refsWhen := `type IN (` + linking + `)`
-		if len(classSeqs) > 0 {
-			refsWhen += ` OR seq IN (` + sqlitedb.Marks(len(classSeqs)) + `)`
-		}
-		rows, err := s.db.R.QueryContext(ctx, `SELECT `+headerCols+`, parties, CASE WHEN `+refsWhen+` THEN refs END
-			FROM events WHERE seq IN (`+sqlitedb.Marks(len(part))+`) ORDER BY seq`,
-			append(sqlitedb.Args(classSeqs), sqlitedb.Args(part)...)...)
-		if err != nil {
-			return nil, err
-		}
-		list, err := sqlitedb.Collect(rows, func(row sqlitedb.Scanner) (trace.WalkEvent, error) {
-			var e trace.WalkEvent
-			var seq, et, rt int64
-			var parties string
-			var refs sql.NullString
-			if err := row.Scan(&seq, &e.ID, &e.Type, &e.Action, &e.BizStep, &e.Disposition, &e.ReadPoint, &e.BizLocation,
-				&et, &rt, &e.CapturedBy, &parties, &refs); err != nil {
-				return e, err
-			}
-			e.EventTime, e.RecordTime = sqlitedb.FromMillis(et), sqlitedb.FromMillis(rt)
-			if err := json.Unmarshal([]byte(parties), &e.Parties); err != nil {
-				return e, fmt.Errorf("event %s: %w", e.ID, err)
-			}
-			ts := touched[seq]
-			if !refs.Valid {
-				e.Touched = make([]trace.EventRef, len(ts))
-				for i, t := range ts {
-					e.Touched[i] = trace.EventRef{Key: t.key, Role: t.role}
-				}
-				return e, nil
-			}
-			if err := json.Unmarshal([]byte(refs.String), &e.Refs); err != nil {
-				return e, fmt.Errorf("event %s: %w", e.ID, err)
-			}
-			asked := make(map[touch]bool, len(ts))
-			for _, t := range ts {
-				asked[t] = true
-			}
-			for _, r := range e.Refs {
-				if asked[touch{r.Key, r.Role}] {
-					e.Touched = append(e.Touched, r)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for p := w; p < len(parts); p += workers {
+				if found[p], errs[w] = s.walkRead(ctx, keys, parts[p][0], parts[p][1]); errs[w] != nil {
+					cancel()
+					return
 				}
 			}
-			if e.Type != "AggregationEvent" && e.Type != "TransformationEvent" {
-				e.Refs = nil
-			}
-			return e, nil
 		})
-		if err != nil {
-			return nil, err
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []trace.WalkEvent
+	index := map[int64]int{} // seq → in out
+	for _, rows := range found {
+		for _, r := range rows {
+			if i, ok := index[r.seq]; ok {
+				// Named by keys of an earlier part too.
+				out[i].Touched = append(out[i].Touched, r.Touched...)
+				continue
+			}
+			if len(out) < limit {
+				index[r.seq] = len(out)
+				out = append(out, r.WalkEvent)
+			}
 		}
-		out = append(out, list...)
 	}
 	return out, nil
+}
+
+// walkRow is one event walkRead found, with its seq.
+type walkRow struct {
+	trace.WalkEvent
+	seq int64
+}
+
+// walkRead reads the events naming keys[from:to].
+func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]walkRow, error) {
+	type asked struct{ key, role string }
+	list, err := json.Marshal(keys[from:to])
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(list), from)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walkRow
+	for rows.Next() {
+		var e walkRow
+		var et int64
+		var touched string
+		var parties []byte
+		var refs sql.RawBytes
+		if err := rows.Scan(&e.seq, &touched, &e.ID, &e.Type, &e.BizStep, &e.BizLocation, &et, &e.CapturedBy, &parties, &refs); err != nil {
+			return nil, err
+		}
+		e.EventTime = sqlitedb.FromMillis(et)
+		if err := jsonList(parties, &e.Parties); err != nil {
+			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		for f := range strings.FieldsSeq(touched) {
+			code, err := strconv.Atoi(f)
+			ki, role := code/16, code%16
+			if err == nil && ki < len(keys) && role < len(trace.Roles) {
+				e.Touched = append(e.Touched, trace.EventRef{Key: keys[ki], Role: trace.Roles[role]})
+			}
+		}
+		if refs != nil {
+			var all []trace.EventRef
+			if err := json.Unmarshal(refs, &all); err != nil {
+				return nil, fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			want := make(map[asked]bool, len(e.Touched))
+			for _, t := range e.Touched {
+				want[asked{t.Key, t.Role}] = true
+			}
+			e.Touched = e.Touched[:0]
+			for _, r := range all {
+				if want[asked{r.Key, r.Role}] {
+					e.Touched = append(e.Touched, r) // with its quantity
+				}
+			}
+			if e.Type == "AggregationEvent" || e.Type == "TransformationEvent" {
+				e.Refs = all
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// jsonList decodes a JSON list of strings as stored, with no work for the
+// empty list most events have.
+func jsonList(b []byte, v *[]string) error {
+	if string(b) == "null" || string(b) == "[]" {
+		*v = nil
+		return nil
+	}
+	return json.Unmarshal(b, v)
 }
 
 // Possessors implements [trace.EventStore], on the readers: item codes by
