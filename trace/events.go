@@ -163,6 +163,9 @@ type EventStore interface {
 	// events may name thousands of codes of which a walk needs only those
 	// it reached.
 	WalkEvents(ctx context.Context, keys []string, limit int) ([]WalkEvent, error)
+	// EventRaws returns the JSON of the events with these IDs, as captured
+	// (no recordTime added); IDs not stored are absent.
+	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
 	// Possessors returns who holds each of keys now, for those keys that
 	// are codes this service issued and that someone holds. It reads from
 	// the read pool where there is one, so it may lag a capture being

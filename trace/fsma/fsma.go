@@ -70,8 +70,8 @@ func cte(ev trace.StoredEvent, capturerIsFarm bool) string {
 // Events is what the export reads of custody events; trace.EventStore
 // implements it.
 type Events interface {
-	QueryEvents(ctx context.Context, f trace.EventFilter, order trace.EventOrder, after *trace.EventCursor, limit int) ([]trace.StoredEvent, error)
 	WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error)
+	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
 }
 
 // Codes is what the export reads of the code register; trace.CodeStore
@@ -96,7 +96,7 @@ func New(register trace.Register, codes Codes, events Events) *Exporter {
 // events are read together, and the most events those keys may name.
 const (
 	codePage  = 10_000
-	keyChunk  = 1000
+	keyChunk  = 4096
 	maxEvents = 1_000_000
 	rawChunk  = 500
 )
@@ -235,13 +235,9 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		for i, e := range part {
 			ids[i] = e.ID
 		}
-		whole, err := x.events.QueryEvents(ctx, trace.EventFilter{EventIDs: ids}, trace.ByEventTime, nil, len(ids))
+		raw, err := x.events.EventRaws(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("events of lot %s: %w", lotKey, err)
-		}
-		raw := make(map[string][]byte, len(whole))
-		for _, e := range whole {
-			raw[e.ID] = e.Raw
 		}
 		for _, ev := range part {
 			if err := cw.Write(row(ev, raw[ev.ID], entity, tlc, prod.Name, tlcSource)); err != nil {

@@ -168,4 +168,10 @@ func testWalkEvents(t *testing.T, s Stores) {
 	if got := byID([]string{"01/09506000134352/21/NOPE"}, 10); len(got) != 0 {
 		t.Fatalf("events of an unnamed key: %v", got)
 	}
+
+	raws, err := s.Events.EventRaws(ctx, []string{"w3", "w1", "nope"})
+	Must(t, err)
+	if len(raws) != 2 || string(raws["w1"]) != string(big.Raw) || string(raws["w3"]) != string(ship.Raw) {
+		t.Fatalf("raw events: %s", raws)
+	}
 }

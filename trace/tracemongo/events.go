@@ -2,6 +2,7 @@ package tracemongo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -433,6 +434,26 @@ func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]tra
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// EventRaws implements [trace.EventStore], with $in queries on _id.
+func (s *Store) EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	err := schemamongo.Chunks(ids, func(part []string) error {
+		docs, err := schemamongo.FindAll[struct {
+			ID  string `bson:"_id"`
+			Raw []byte `bson:"raw"`
+		}](ctx, s.db.Collection(colEvents), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
+			options.Find().SetProjection(bson.D{{Key: "raw", Value: 1}}))
+		for _, d := range docs {
+			out[d.ID] = d.Raw
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", translate(err, nil, nil))
 	}
 	return out, nil
 }

@@ -168,6 +168,7 @@ var queryShapes = map[string][]shape{
 	"EventHeaders": nil, // eventsByKeys
 	"WalkEvents":   {{col: colEvents, eq: []string{"roleKeys"}}},
 	"Possessors":   {byID(colCodes), byID(colSSCCs)},
+	"EventRaws":    {byID(colEvents)},
 	"New":          nil, // set-up: dedupeAlerts
 	"QueryEvents":  eventQueryShapes(),
 	"findOne":      nil,

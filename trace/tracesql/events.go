@@ -600,6 +600,32 @@ func jsonList(b []byte, v *[]string) error {
 	return json.Unmarshal(b, v)
 }
 
+// EventRaws implements [trace.EventStore], on the readers.
+func (s *Store) EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT id, raw FROM events WHERE id IN (`+sqlitedb.Marks(len(part))+`)`, sqlitedb.Args(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = raw
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Possessors implements [trace.EventStore], on the readers: item codes by
 // GTIN with serial IN lists on codes_key, SSCCs by their unique index.
 func (s *Store) Possessors(ctx context.Context, keys []string) (map[string]string, error) {
