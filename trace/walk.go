@@ -143,17 +143,35 @@ const (
 	flagContainer             // reached as a container: follow its moves, not its contents
 )
 
-// walkNode is what a walk remembers of a node: about 40 bytes beside its
-// key.
+// walkNode is what a walk remembers of a node: 32 bytes beside its key.
 type walkNode struct {
 	key   string
-	kind  string
-	gtin  string // for items and lots: whose product it is
 	depth int32
+	kind  uint8 // in nodeKinds
 	flags uint8
-	// poss is who holds the code now, when a code list said so: an
-	// entity ID, or "-" for nobody; "" when not read yet.
-	poss string
+	// poss is who holds the code now, when a code list said so: an index
+	// in walker.ids (0: not read; 1: nobody).
+	poss int32
+}
+
+// nodeKinds numbers the node kinds for walkNode.
+var nodeKinds = []string{NodeOther, NodeItem, NodeLot, NodeUnit, NodeParty}
+
+const (
+	kindOther uint8 = iota
+	kindItem
+	kindLot
+	kindUnit
+	kindParty
+)
+
+func kindOf(kind string) uint8 {
+	for i, k := range nodeKinds {
+		if k == kind {
+			return uint8(i)
+		}
+	}
+	return kindOther
 }
 
 // walker is the state of one walk.
@@ -171,7 +189,10 @@ type walker struct {
 	maxQty map[string]map[[2]string]float64 // entity → (class key, uom) → largest quantity seen
 	owners map[string]string                // GTIN or "00/"+SSCC → owning entity, for viewers
 	names  map[string]string                // entity → name
-	ids    map[string]string                // entity IDs kept per node, one copy each
+	// ids are the entity IDs nodes refer to (walkNode.poss), and idIndex
+	// their indexes.
+	ids     []string
+	idIndex map[string]int32
 	// opaque counts the collapsed nodes of other entities' items, by key;
 	// opaqueAt keeps their order and first depth.
 	opaque   map[string]int
@@ -195,7 +216,7 @@ func (w *walker) truncate(reason string) {
 // expandable reports whether the walk follows node i's events.
 func (w *walker) expandable(i int32) bool {
 	n := &w.nodes[i]
-	return n.flags&flagHidden == 0 && n.kind != NodeParty
+	return n.flags&flagHidden == 0 && n.kind != kindParty
 }
 
 // reach adds key as a node at depth unless it is one already, and returns
@@ -214,7 +235,7 @@ func (w *walker) reach(ctx context.Context, key string, depth int, container boo
 	n := fastNode(key)
 	n.Depth = depth
 	i := int32(len(w.nodes))
-	wn := walkNode{key: key, kind: n.Kind, gtin: n.GTIN, depth: int32(depth)}
+	wn := walkNode{key: key, kind: kindOf(n.Kind), depth: int32(depth)}
 	if container {
 		wn.flags |= flagContainer
 	}
@@ -298,8 +319,8 @@ func (w *walker) name(ctx context.Context, id string) string {
 // shown is the key a node is shown under: its own, or its opaque node's.
 func (w *walker) shown(i int32) string {
 	n := &w.nodes[i]
-	if n.flags&flagHidden != 0 && n.kind == NodeItem {
-		return "opaque:01/" + n.gtin
+	if n.flags&flagHidden != 0 && n.kind == kindItem {
+		return "opaque:01/" + fastNode(n.key).GTIN
 	}
 	return n.key
 }
@@ -349,7 +370,7 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 	for _, i := range frontier {
 		n := w.nodes[i]
 		switch {
-		case n.kind == NodeItem && w.dir == Backward:
+		case n.kind == kindItem && w.dir == Backward:
 			nd := fastNode(n.key)
 			cd, err := w.chain.codes.Code(ctx, nd.GTIN, nd.Serial)
 			if errors.Is(err, ErrNotFound) {
@@ -366,7 +387,7 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 			if err := w.edge(lot, i, EdgeContain, StoredEvent{EventTime: cd.IssuedAt}, cd.Issuance, false); err != nil {
 				return nil, err
 			}
-		case n.kind == NodeLot && w.dir == Forward:
+		case n.kind == kindLot && w.dir == Forward:
 			nd := fastNode(n.key)
 			if nd.Lot == "" {
 				continue
@@ -476,6 +497,7 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 		if err != nil {
 			return nil, fmt.Errorf("codes of %s: %w", lotNode.key, err)
 		}
+		w.nodes = slices.Grow(w.nodes, moved)
 		if n := all - moved; n > 0 {
 			w.res.Unmoved += n
 			if err := w.sink.Unmoved(UnmovedCodes{GTIN: gtin, Lot: lot, State: StateIssued, Count: n}); err != nil {
@@ -504,7 +526,7 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 				return full
 			}
 			if isNew {
-				w.nodes[k].poss = w.intern(cmpOr(cd.Possessor, "-"))
+				w.nodes[k].poss = w.intern(cd.Possessor)
 				if w.expandable(k) {
 					next = append(next, k)
 				}
@@ -561,23 +583,22 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 	}
 }
 
-// intern returns one copy of each entity ID the walk keeps per node.
-func (w *walker) intern(id string) string {
-	if v, ok := w.ids[id]; ok {
-		return v
+// intern returns the index of entity id in w.ids: 1 for nobody ("").
+func (w *walker) intern(id string) int32 {
+	if id == "" {
+		return 1
 	}
-	if w.ids == nil {
-		w.ids = map[string]string{}
+	if i, ok := w.idIndex[id]; ok {
+		return i
 	}
-	w.ids[id] = id
-	return id
-}
-
-func cmpOr(s, or string) string {
-	if s == "" {
-		return or
+	if w.idIndex == nil {
+		w.idIndex = map[string]int32{}
+		w.ids = []string{"", ""}
 	}
-	return s
+	i := int32(len(w.ids))
+	w.ids = append(w.ids, id)
+	w.idIndex[id] = i
+	return i
 }
 
 // event follows one event from the frontier keys it names (its Touched)
@@ -757,7 +778,7 @@ func (w *walker) finish(ctx context.Context) error {
 	current := map[string]int{}
 	var unknown []string
 	possess := func(i int32, who string) {
-		if who != "" && who != "-" {
+		if who != "" {
 			w.hold(who, i)
 			current[who]++
 		}
@@ -775,11 +796,11 @@ func (w *walker) finish(ctx context.Context) error {
 	}
 	for i := range w.nodes {
 		n := &w.nodes[i]
-		if n.flags&flagHidden != 0 || (n.kind != NodeItem && n.kind != NodeUnit) {
+		if n.flags&flagHidden != 0 || (n.kind != kindItem && n.kind != kindUnit) {
 			continue
 		}
-		if n.poss != "" {
-			possess(int32(i), n.poss)
+		if n.poss != 0 {
+			possess(int32(i), w.ids[n.poss])
 			continue
 		}
 		if unknown = append(unknown, n.key); len(unknown) == walkChunk {
@@ -805,7 +826,7 @@ func (w *walker) finish(ctx context.Context) error {
 				continue // goods the viewer may not see
 			}
 			n++
-			if node.kind == NodeItem || node.kind == NodeUnit {
+			if node.kind == kindItem || node.kind == kindUnit {
 				h.Items++
 			}
 			if w.mode.keys {

@@ -509,8 +509,12 @@ func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]tra
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	var out []trace.WalkEvent
-	index := map[int64]int{} // seq → in out
+	total := 0
+	for _, rows := range found {
+		total += len(rows)
+	}
+	out := make([]trace.WalkEvent, 0, min(total, limit))
+	index := make(map[int64]int, min(total, limit)) // seq → in out
 	for _, rows := range found {
 		for _, r := range rows {
 			if i, ok := index[r.seq]; ok {
@@ -545,7 +549,7 @@ func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]wa
 		return nil, err
 	}
 	defer rows.Close()
-	var out []walkRow
+	out := make([]walkRow, 0, to-from+64) // most keys have an event or two
 	for rows.Next() {
 		var e walkRow
 		var et int64
@@ -559,6 +563,7 @@ func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]wa
 		if err := jsonList(parties, &e.Parties); err != nil {
 			return nil, fmt.Errorf("event %s: %w", e.ID, err)
 		}
+		e.Touched = make([]trace.EventRef, 0, strings.Count(touched, " ")+1)
 		for f := range strings.FieldsSeq(touched) {
 			code, err := strconv.Atoi(f)
 			ki, role := code/16, code%16
