@@ -35,7 +35,9 @@ FWD="$API/trace/forward?gtin=$GTIN&lot=WIDE"
 t0=$(date +%s.%N); timed forward "$FWD" application/x-ndjson; sleep 0.3; echo "  $(peak_since $t0)"
 t0=$(date +%s.%N); timed forward-again "$FWD" application/x-ndjson; sleep 0.3; echo "  $(peak_since $t0)"
 t0=$(date +%s.%N)
-for i in 1 2 3 4; do timed "four-$i" "$FWD" application/x-ndjson & done; wait
+PIDS=()
+for i in 1 2 3 4; do timed "four-$i" "$FWD" application/x-ndjson & PIDS+=($!); done
+wait "${PIDS[@]}"
 sleep 0.3; echo "  four at once: $(peak_since $t0)"
 t0=$(date +%s.%N); timed json-100k "$FWD&maxNodes=100000" application/json; sleep 0.3; echo "  $(peak_since $t0)"
 t0=$(date +%s.%N); timed backward "$API/trace/backward?epc=https://id.example.cn/$UNIT" application/x-ndjson; echo "  $(peak_since $t0)"
