@@ -366,7 +366,17 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	if err != nil {
 		return nil, err
 	}
-	return sqlitedb.Collect(rows, scanCode)
+	defer rows.Close()
+	// Sized for a full page: walks and exports read pages of thousands.
+	out := make([]trace.Code, 0, min(p.Limit, 10_000))
+	for rows.Next() {
+		c, err := scanCode(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // CountCodes implements [trace.CodeStore]: the batch index counts all

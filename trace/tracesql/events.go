@@ -573,7 +573,7 @@ func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]wa
 		}
 		if refs != nil {
 			var all []trace.EventRef
-			if err := json.Unmarshal(refs, &all); err != nil {
+			if all, err = decodeRefs(refs); err != nil {
 				return nil, fmt.Errorf("event %s: %w", e.ID, err)
 			}
 			want := make(map[asked]bool, len(e.Touched))
