@@ -28,4 +28,12 @@ func TestOpenBudget(t *testing.T) {
 	if total := (-w + readers*-r) << 10; total != 128<<20 {
 		t.Fatalf("the caches add up to %d bytes, not the budget", total)
 	}
+	// The file is mapped up to the budget too (issue 14, wide traces).
+	var m int64
+	if err := db.R.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m != 128<<20 {
+		t.Fatalf("mmap_size %d, want the budget", m)
+	}
 }
