@@ -209,6 +209,7 @@ type (
 type ndjsonSink struct {
 	c    *gin.Context
 	bw   *bufio.Writer
+	enc  *json.Encoder // on bw: one line a record, without a copy of each
 	head traceHead
 	sent bool
 }
@@ -223,12 +224,7 @@ func (s *ndjsonSink) write(v any) error {
 			return err
 		}
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	s.bw.Write(b)
-	return s.bw.WriteByte('\n')
+	return s.enc.Encode(v)
 }
 
 func (s *ndjsonSink) Node(n trace.TraceNode) error { return s.write(nodeRecord{"node", n}) }
@@ -245,7 +241,8 @@ func (s *ndjsonSink) Custodian(h trace.Holding) error {
 // once it is over, and last an "end" record. A stream that breaks off ends
 // with an "error" record instead; one without an "end" record was cut.
 func (s *Server) streamTrace(c *gin.Context, dir trace.Direction, r traceRequest) error {
-	sink := &ndjsonSink{c: c, bw: bufio.NewWriterSize(c.Writer, 64<<10),
+	bw := bufio.NewWriterSize(c.Writer, 64<<10)
+	sink := &ndjsonSink{c: c, bw: bw, enc: json.NewEncoder(bw),
 		head: traceHead{Type: "trace", Start: r.keys, Direction: dir, MaxDepth: r.opt.MaxDepth, MaxNodes: r.opt.MaxNodes, Codes: r.codes}}
 	if sink.head.MaxDepth == 0 {
 		sink.head.MaxDepth = trace.DefaultTraceDepth

@@ -57,9 +57,10 @@ func cacheKiB(budget int64) (writer, reader int64) {
 
 // OpenBudget opens the database in folder dir with the page caches of all
 // its connections together sized from budget bytes (see cacheKiB), rather
-// than a cache per connection. At most budget bytes of the file are
-// memory-mapped too: pages read through the map count toward the
-// process's RSS, and a wide trace on a large store reads hundreds of MB.
+// than a cache per connection. The memory maps of the file come from the
+// budget too, an equal share for each connection (each maps the file on
+// its own): pages read through a map count toward the process's RSS, and
+// a wide trace on a large store reads hundreds of MB.
 func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
@@ -69,7 +70,7 @@ func OpenBudget(ctx context.Context, dir string, budget int64) (*DB, error) {
 	// synchronous(FULL): a commit is on disk before a 2xx goes out.
 	common := []string{
 		"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)",
-		fmt.Sprintf("mmap_size(%d)", budget), "temp_store(MEMORY)",
+		fmt.Sprintf("mmap_size(%d)", budget/(readers+1)), "temp_store(MEMORY)",
 	}
 	wKiB, rKiB := cacheKiB(budget)
 	dsn := func(extra ...string) string {
