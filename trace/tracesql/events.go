@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -540,11 +541,22 @@ type walkRow struct {
 // walkRead reads the events naming keys[from:to].
 func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]walkRow, error) {
 	type asked struct{ key, role string }
-	list, err := json.Marshal(keys[from:to])
+	// In key order, so that the lookups in event_refs move through its
+	// index in one direction and find their pages in the cache.
+	order := make([]int, to-from)
+	for i := range order {
+		order[i] = from + i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	sorted := make([]string, len(order))
+	for i, k := range order {
+		sorted[i] = keys[k]
+	}
+	list, err := json.Marshal(sorted)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(list), from)
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(list), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -567,8 +579,8 @@ func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]wa
 		for f := range strings.FieldsSeq(touched) {
 			code, err := strconv.Atoi(f)
 			ki, role := code/16, code%16
-			if err == nil && ki < len(keys) && role < len(trace.Roles) {
-				e.Touched = append(e.Touched, trace.EventRef{Key: keys[ki], Role: trace.Roles[role]})
+			if err == nil && ki < len(order) && role < len(trace.Roles) {
+				e.Touched = append(e.Touched, trace.EventRef{Key: keys[order[ki]], Role: trace.Roles[role]})
 			}
 		}
 		if refs != nil {

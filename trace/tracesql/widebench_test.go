@@ -80,6 +80,7 @@ func wideShop(i int) string { return fmt.Sprintf("wide-shop-%03d", i) }
 type wideStats struct {
 	Layout     string   `json:"layout"`
 	Events     int      `json:"events"`
+	Sold       int      `json:"sold"` // of WIDE's units, each sold in an event of its own
 	WideEvents int      `json:"wideEvents"`
 	Seconds    float64  `json:"buildSeconds"`
 	Bytes      int64    `json:"bytes"`
@@ -97,13 +98,26 @@ func wideSize() int {
 	return wideEvents
 }
 
+// wideSold is how many of WIDE's units were sold, each in an event of
+// its own (TRACESVC_WIDE_SOLD, a percentage; all by default).
+func wideSold() int {
+	if n, err := strconv.Atoi(os.Getenv("TRACESVC_WIDE_SOLD")); err == nil && n >= 0 && n <= 100 {
+		return wideUnits * n / 100
+	}
+	return wideUnits
+}
+
 // wideDir is where the store is kept: TRACESVC_WIDE_DIR, or a folder of
 // the system's temp folder named for its layout and size.
 func wideDir() string {
 	if d := os.Getenv("TRACESVC_WIDE_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("tracesvc-%s-%d", wideLayout, wideSize()))
+	name := fmt.Sprintf("tracesvc-%s-%d", wideLayout, wideSize())
+	if wideSold() != wideUnits {
+		name += fmt.Sprintf("-sold%d", wideSold())
+	}
+	return filepath.Join(os.TempDir(), name)
 }
 
 // dirBytes is the size on disk of the files in dir.
@@ -125,7 +139,8 @@ func wideStore(b *testing.B) (string, wideStats) {
 	dir := wideDir()
 	mark := filepath.Join(dir, "wide.json")
 	var st wideStats
-	if raw, err := os.ReadFile(mark); err == nil && json.Unmarshal(raw, &st) == nil && st.Layout == wideLayout && st.Events == wideSize() {
+	if raw, err := os.ReadFile(mark); err == nil && json.Unmarshal(raw, &st) == nil && st.Layout == wideLayout && st.Events == wideSize() &&
+		(st.Sold == wideSold() || st.Sold == 0 && wideSold() == wideUnits) {
 		if st.GTIN == "" { // recorded before the field was
 			st.GTIN = wideGTIN(1)
 			raw, _ = json.MarshalIndent(st, "", " ")
@@ -141,7 +156,7 @@ func wideStore(b *testing.B) (string, wideStats) {
 	b.Logf("building the wide-trace store in %s (minutes)", dir)
 	start := time.Now()
 	st = buildWide(b, dir)
-	st.GTIN = wideGTIN(1)
+	st.GTIN, st.Sold = wideGTIN(1), wideSold()
 	st.Seconds = time.Since(start).Seconds()
 	st.Bytes = dirBytes(dir)
 	raw, _ := json.MarshalIndent(st, "", " ")
@@ -371,7 +386,7 @@ func buildWide(b *testing.B, dir string) wideStats {
 			ref(caseKey(c), trace.RoleEPC)))
 		wide = append(wide, wideEvent(id(), "ObjectEvent", "receiving", at(11), shop, nil, ref(caseKey(c), trace.RoleEPC)))
 	}
-	for i := range wideUnits {
+	for i := range wideSold() {
 		shop := wideShop((i / wideCase) % wideShops)
 		wide = append(wide, wideEvent(id(), "ObjectEvent", "retail_selling", at(12+float64(i)/1000), shop, nil, ref(unitKey(i), trace.RoleEPC)))
 	}
@@ -427,7 +442,11 @@ func buildWide(b *testing.B, dir string) wideStats {
 		}
 	}
 	for i := range wideUnits {
-		put(trace.Custody{Key: unitKey(i), State: trace.StateSold, Possessor: wideShop((i / wideCase) % wideShops), Container: caseKey(i / wideCase)})
+		state := trace.StateSold
+		if i >= wideSold() {
+			state = trace.StateInCustody
+		}
+		put(trace.Custody{Key: unitKey(i), State: state, Possessor: wideShop((i / wideCase) % wideShops), Container: caseKey(i / wideCase)})
 	}
 	for c := range wideCases {
 		put(trace.Custody{Key: caseKey(c), State: trace.StateInCustody, Possessor: wideShop(c % wideShops)})
@@ -550,8 +569,8 @@ func heapPeak(f func()) uint64 {
 //	go test -run XXX -bench BenchmarkWideTrace -benchtime 5x -timeout 2h ./trace/tracesql/
 func BenchmarkWideTrace(b *testing.B) {
 	dir, st := wideStore(b)
-	b.Logf("store: %d events (%d of the two lots) in %s, built in %.0f s (%.1f min), %.2f GB on disk now (%.2f GB after the build)",
-		st.Events, st.WideEvents, dir, st.Seconds, st.Seconds/60, float64(dirBytes(dir))/1e9, float64(st.Bytes)/1e9)
+	b.Logf("store: %d events (%d of the two lots; %d of WIDE's units sold one by one) in %s, built in %.0f s (%.1f min), %.2f GB on disk now (%.2f GB after the build)",
+		st.Events, st.WideEvents, wideSold(), dir, st.Seconds, st.Seconds/60, float64(dirBytes(dir))/1e9, float64(st.Bytes)/1e9)
 	ctx := context.Background()
 	db, err := sqlitedb.Open(ctx, dir)
 	if err != nil {
