@@ -404,6 +404,10 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 	}
 	// The store reads the next chunk's events while the walk follows
 	// these: one query at a time, on another core.
+	// Chunks keep the frontier's order: codes issued together are listed
+	// together and usually packed and shipped together, so a chunk's events
+	// are mostly its own. (Sorting the whole frontier by key spread each
+	// case's units over every chunk: 2× slower.)
 	keys := make([]string, len(frontier))
 	for j, i := range frontier {
 		keys[j] = w.nodes[i].key
