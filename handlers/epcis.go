@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -257,14 +258,51 @@ func (s *Server) getEvent(c *gin.Context) error {
 	return nil
 }
 
-// fsma204 answers GET /api/v1/trace/lots/{gtin}/{lot}/fsma204.csv.
+// fsma204 answers GET /api/v1/trace/lots/{gtin}/{lot}/fsma204.csv,
+// streamed: the status and headers go out with the first row, so an error
+// before it gets its own status; one after it cuts the connection, so the
+// client sees a broken download rather than a short spreadsheet.
 func (s *Server) fsma204(c *gin.Context) error {
-	// Build in memory first: an error must still get its status.
-	var buf strings.Builder
-	if err := s.fsma.Export(c.Request.Context(), principal(c), c.Param("gtin"), c.Param("lot"), &buf); err != nil {
+	out := &lazyCSV{c: c, name: fmt.Sprintf(`attachment; filename="fsma204-%s-%s.csv"`, c.Param("gtin"), url.PathEscape(c.Param("lot")))}
+	out.bw = bufio.NewWriterSize(writerFunc(out.send), 64<<10)
+	err := s.fsma.Export(c.Request.Context(), principal(c), c.Param("gtin"), c.Param("lot"), out.bw)
+	if err == nil {
+		err = out.bw.Flush()
+	}
+	switch {
+	case err == nil:
+		if !out.sent { // no row at all: the header row is always written, so this does not happen
+			c.Status(http.StatusOK)
+		}
+		return nil
+	case !out.sent:
 		return err
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="fsma204-%s-%s.csv"`, c.Param("gtin"), url.PathEscape(c.Param("lot"))))
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", []byte(buf.String()))
-	return nil
+	if _, ok := streamError(c, s.logger, err); ok {
+		s.logger.WarnContext(c.Request.Context(), "fsma export broke off", "gtin", c.Param("gtin"), "lot", c.Param("lot"), "err", err)
+	}
+	panic(http.ErrAbortHandler)
 }
+
+// lazyCSV sends a CSV answer's status and headers with its first bytes.
+type lazyCSV struct {
+	c    *gin.Context
+	bw   *bufio.Writer
+	name string
+	sent bool
+}
+
+func (l *lazyCSV) send(p []byte) (int, error) {
+	if !l.sent {
+		l.sent = true
+		l.c.Header("Content-Type", "text/csv; charset=utf-8")
+		l.c.Header("Content-Disposition", l.name)
+		l.c.Status(http.StatusOK)
+	}
+	return l.c.Writer.Write(p)
+}
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -84,6 +84,15 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 		}
 		return h
 	}
+	status, e := describeError(c, logger, err)
+	c.AbortWithStatusJSON(status, body(e))
+}
+
+// describeError is the status and body of err, as writeError answers it:
+// it logs what needs logging and sets the headers that go with the status
+// (which do nothing once a streamed answer has begun; a stream that breaks
+// off tells its client in its own way, see streamError).
+func describeError(c *gin.Context, logger *slog.Logger, err error) (int, apiError) {
 	status, code := classify(err)
 	var tooBig *http.MaxBytesError
 	e := apiError{Code: code, Message: publicMessage(err)}
@@ -126,7 +135,19 @@ func writeErrorWith(c *gin.Context, logger *slog.Logger, err error, extra gin.H)
 		c.Header("Retry-After", retryAfterUnavailable)
 		e.Message = "the service cannot answer now; retry shortly"
 	}
-	c.AbortWithStatusJSON(status, body(e))
+	return status, e
+}
+
+// streamError describes an error that ended a streamed answer after its
+// status went out: logged as writeError would, and returned as the body a
+// stream writes as its last record. A client that went away gets nothing.
+func streamError(c *gin.Context, logger *slog.Logger, err error) (apiError, bool) {
+	if c.Request.Context().Err() != nil {
+		logger.DebugContext(c.Request.Context(), "stream cut off by the client", "path", c.FullPath(), "err", err)
+		return apiError{}, false
+	}
+	_, e := describeError(c, logger, err)
+	return e, true
 }
 
 // classify returns the status and code of err: a body too large is 413,

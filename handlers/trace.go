@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -53,26 +57,214 @@ func queryInt(c *gin.Context, name string) (int, error) {
 	return n, nil
 }
 
-// traceWalk answers GET /api/v1/trace/{forward|backward}.
+// traceRequest is a trace as asked for: where it starts, its bounds, how
+// it shows unmoved codes, and whether it streams.
+type traceRequest struct {
+	keys   []string
+	opt    trace.TraceOptions
+	codes  string // "summary" or "all"
+	stream bool
+}
+
+// readTrace reads a trace request. ?codes=all lists every code of a lot
+// (default: summary, a count of those no event named); ?format=ndjson, or
+// Accept: application/x-ndjson, streams.
+func readTrace(c *gin.Context) (traceRequest, error) {
+	var r traceRequest
+	var err error
+	if r.keys, err = traceStart(c); err != nil {
+		return r, err
+	}
+	if r.opt.MaxDepth, err = queryInt(c, "depth"); err != nil {
+		return r, err
+	}
+	if r.opt.MaxNodes, err = queryInt(c, "maxNodes"); err != nil {
+		return r, err
+	}
+	switch r.codes = c.DefaultQuery("codes", "summary"); r.codes {
+	case "summary":
+		r.opt.SummariseUnmoved = true
+	case "all":
+	default:
+		return r, trace.Invalid("codes", "must be summary (count the codes no event named yet, the default) or all (list them), got %q", r.codes)
+	}
+	switch f := c.Query("format"); f {
+	case "":
+		r.stream = c.NegotiateFormat(mediaJSON, mediaNDJSON) == mediaNDJSON
+	case "json", "ndjson":
+		r.stream = f == "ndjson"
+	default:
+		return r, trace.Invalid("format", "must be json or ndjson, got %q", f)
+	}
+	return r, nil
+}
+
+// unmovedView is a count of unmoved codes with where to list them.
+type unmovedView struct {
+	trace.UnmovedCodes
+	// CodesURL lists the lot's codes page by page (each with its state);
+	// codes=all puts them in the trace.
+	CodesURL string `json:"codesUrl"`
+}
+
+func viewUnmoved(u trace.UnmovedCodes) unmovedView {
+	return unmovedView{UnmovedCodes: u, CodesURL: "/api/v1/products/" + u.GTIN + "/batches/" + url.PathEscape(u.Lot) + "/codes"}
+}
+
+// traceAnswer is the JSON answer of a trace: the graph, with where to find
+// what it does not hold.
+type traceAnswer struct {
+	trace.TraceGraph
+	Unmoved []unmovedView `json:"unmoved,omitempty"`
+	// More says how to get the rest of a graph cut short.
+	More string `json:"more,omitempty"`
+}
+
+// traceWalk answers GET /api/v1/trace/{forward|backward}: the graph as one
+// JSON document (at most 100,000 nodes), or streamed as NDJSON records.
 func (s *Server) traceWalk(dir trace.Direction) func(*gin.Context) error {
 	return func(c *gin.Context) error {
-		keys, err := traceStart(c)
+		r, err := readTrace(c)
 		if err != nil {
 			return err
 		}
-		depth, err := queryInt(c, "depth")
+		if r.stream {
+			return s.streamTrace(c, dir, r)
+		}
+		g, err := s.chain.Trace(c.Request.Context(), principal(c), r.keys, dir, r.opt)
 		if err != nil {
 			return err
 		}
-		maxNodes, err := queryInt(c, "maxNodes")
-		if err != nil {
-			return err
+		out := traceAnswer{TraceGraph: g}
+		for _, u := range g.Unmoved {
+			out.Unmoved = append(out.Unmoved, viewUnmoved(u))
 		}
-		g, err := s.chain.Trace(c.Request.Context(), principal(c), keys, dir, trace.TraceOptions{MaxDepth: depth, MaxNodes: maxNodes})
-		if err != nil {
-			return err
+		if g.Truncated {
+			out.More = moreOf(c, g.Reason, g.MaxDepth)
 		}
-		c.JSON(http.StatusOK, g)
+		c.JSON(http.StatusOK, out)
 		return nil
 	}
+}
+
+// moreOf says how to get the rest of a walk that stopped for reason.
+func moreOf(c *gin.Context, reason string, depth int) string {
+	q := c.Request.URL.Query()
+	q.Set("format", "ndjson")
+	q.Del("maxNodes")
+	stream := c.Request.URL.Path + "?" + q.Encode()
+	if depth >= trace.MaxTraceDepth {
+		return fmt.Sprintf("%s; the walk goes at most %d levels deep: trace again from the nodes it stopped at", reason, trace.MaxTraceDepth)
+	}
+	return fmt.Sprintf("%s; stream the whole graph with Accept: %s (%s), which walks up to %d nodes and %d levels (depth=)",
+		reason, mediaNDJSON, stream, trace.MaxStreamNodes, trace.MaxTraceDepth)
+}
+
+// Records of a streamed trace, one JSON object a line, each with its type.
+type (
+	traceHead struct {
+		Type      string          `json:"type"` // "trace"
+		Start     []string        `json:"start"`
+		Direction trace.Direction `json:"direction"`
+		MaxDepth  int             `json:"maxDepth"`
+		MaxNodes  int             `json:"maxNodes"`
+		Codes     string          `json:"codes"`
+	}
+	nodeRecord struct {
+		Type string `json:"type"` // "node"
+		trace.TraceNode
+	}
+	edgeRecord struct {
+		Type string `json:"type"` // "edge"
+		trace.TraceEdge
+	}
+	unmovedRecord struct {
+		Type string `json:"type"` // "unmoved"
+		unmovedView
+	}
+	// custodianRecord is a Holding without its keys: the edges tell what
+	// moved to whom.
+	custodianRecord struct {
+		Type     string             `json:"type"` // "custodian"
+		EntityID string             `json:"entityId"`
+		Name     string             `json:"name,omitempty"`
+		Items    int                `json:"items"`
+		Amounts  map[string]float64 `json:"quantities,omitempty"`
+		Current  int                `json:"currentItems"`
+	}
+	endRecord struct {
+		Type string `json:"type"` // "end"
+		trace.WalkResult
+		More string `json:"more,omitempty"`
+	}
+	errorRecord struct {
+		Type  string   `json:"type"` // "error"
+		Error apiError `json:"error"`
+	}
+)
+
+// ndjsonSink writes a walk as NDJSON records. The status and the head
+// record go out with the first thing found, so that an error before it (a
+// key that may not trace this start) still gets its own status.
+type ndjsonSink struct {
+	c    *gin.Context
+	bw   *bufio.Writer
+	enc  *json.Encoder // on bw: one line a record, without a copy of each
+	head traceHead
+	sent bool
+}
+
+func (s *ndjsonSink) write(v any) error {
+	if !s.sent {
+		s.sent = true
+		s.c.Header("Content-Type", mediaNDJSON+"; charset=utf-8")
+		s.c.Status(http.StatusOK)
+		s.c.Writer.WriteHeaderNow()
+		if err := s.write(s.head); err != nil {
+			return err
+		}
+	}
+	return s.enc.Encode(v)
+}
+
+func (s *ndjsonSink) Node(n trace.TraceNode) error { return s.write(nodeRecord{"node", n}) }
+func (s *ndjsonSink) Edge(e trace.TraceEdge) error { return s.write(edgeRecord{"edge", e}) }
+func (s *ndjsonSink) Unmoved(u trace.UnmovedCodes) error {
+	return s.write(unmovedRecord{"unmoved", viewUnmoved(u)})
+}
+func (s *ndjsonSink) Custodian(h trace.Holding) error {
+	return s.write(custodianRecord{Type: "custodian", EntityID: h.EntityID, Name: h.Name, Items: h.Items, Amounts: h.Amounts, Current: h.Current})
+}
+
+// streamTrace streams a walk as NDJSON: a "trace" record, then "node",
+// "edge" and "unmoved" records as the walk finds them, "custodian" records
+// once it is over, and last an "end" record. A stream that breaks off ends
+// with an "error" record instead; one without an "end" record was cut.
+func (s *Server) streamTrace(c *gin.Context, dir trace.Direction, r traceRequest) error {
+	bw := bufio.NewWriterSize(c.Writer, 64<<10)
+	sink := &ndjsonSink{c: c, bw: bw, enc: json.NewEncoder(bw),
+		head: traceHead{Type: "trace", Start: r.keys, Direction: dir, MaxDepth: r.opt.MaxDepth, MaxNodes: r.opt.MaxNodes, Codes: r.codes}}
+	if sink.head.MaxDepth == 0 {
+		sink.head.MaxDepth = trace.DefaultTraceDepth
+	}
+	if sink.head.MaxNodes == 0 {
+		sink.head.MaxNodes = trace.DefaultStreamNodes
+	}
+	res, err := s.chain.Walk(c.Request.Context(), principal(c), r.keys, dir, r.opt, sink)
+	if err != nil && !sink.sent {
+		return err
+	}
+	if err != nil {
+		if e, ok := streamError(c, s.logger, err); ok {
+			sink.write(errorRecord{"error", e})
+		}
+	} else {
+		end := endRecord{Type: "end", WalkResult: res}
+		if res.Truncated {
+			end.More = fmt.Sprintf("%s; trace again from the nodes it stopped at, or with a larger depth= (at most %d)", res.Reason, trace.MaxTraceDepth)
+		}
+		sink.write(end)
+	}
+	sink.bw.Flush()
+	return nil
 }

@@ -151,6 +151,10 @@ type CodeFilter struct {
 	GTIN     string
 	Lot      string
 	Issuance string
+	// Moved keeps only the codes some custody event named (their custody
+	// version is above 0); Unmoved only those no event named yet, which
+	// are still issued. Neither: all.
+	Moved, Unmoved bool
 }
 
 // SSCCFilter selects an entity's SSCCs, optionally of one issuance.
@@ -207,6 +211,9 @@ type CodeStore interface {
 	InsertCodes(ctx context.Context, codes []Code) (taken []int, err error)
 	Code(ctx context.Context, gtin, serial string) (Code, error)
 	ListCodes(ctx context.Context, f CodeFilter, p Page) ([]Code, error)
+	// CountCodes counts the codes of batch (gtin, lot): all of them, and
+	// those some custody event named (see [CodeFilter].Moved).
+	CountCodes(ctx context.Context, gtin, lot string) (all, moved int, err error)
 
 	// InsertSSCCs is InsertCodes for SSCCs, which are unique service-wide.
 	InsertSSCCs(ctx context.Context, s []SSCC) (taken []int, err error)

@@ -51,6 +51,14 @@ type StoredEvent struct {
 	Raw         json.RawMessage
 }
 
+// WalkEvent is an event as a wide graph walk reads it (see
+// [EventStore.WalkEvents]).
+type WalkEvent struct {
+	StoredEvent
+	// Touched are the event's references to the keys asked for.
+	Touched []EventRef
+}
+
 // EventFilter selects events. Empty fields match everything; a list
 // matches any of its values.
 type EventFilter struct {
@@ -144,6 +152,25 @@ type EventStore interface {
 	// EventHeaders is EventsByKeys without Refs, Parties, Visible and Raw:
 	// what a timeline needs, cheap even for events naming thousands of codes.
 	EventHeaders(ctx context.Context, keys []string, limit int) ([]StoredEvent, error)
+	// WalkEvents returns the events that name any of keys, each once, in
+	// no particular order, for wide graph walks: at most limit of them
+	// (when more name the keys, it returns exactly limit). Each comes
+	// with ID, Type, BizStep, BizLocation, EventTime, CapturedBy and
+	// Parties only (a store may fill more); its Touched lists its references to keys
+	// (class-level ones with their quantity and unit). Refs holds every
+	// reference of AggregationEvents and TransformationEvents, which link
+	// what they name to one another, and is nil for the other types, whose
+	// events may name thousands of codes of which a walk needs only those
+	// it reached.
+	WalkEvents(ctx context.Context, keys []string, limit int) ([]WalkEvent, error)
+	// EventRaws returns the JSON of the events with these IDs, as captured
+	// (no recordTime added); IDs not stored are absent.
+	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
+	// Possessors returns who holds each of keys now, for those keys that
+	// are codes this service issued and that someone holds. It reads from
+	// the read pool where there is one, so it may lag a capture being
+	// stored.
+	Possessors(ctx context.Context, keys []string) (map[string]string, error)
 
 	// SaveCaptureJob creates or replaces a capture job.
 	SaveCaptureJob(ctx context.Context, j CaptureJob) error

@@ -70,7 +70,8 @@ func cte(ev trace.StoredEvent, capturerIsFarm bool) string {
 // Events is what the export reads of custody events; trace.EventStore
 // implements it.
 type Events interface {
-	QueryEvents(ctx context.Context, f trace.EventFilter, order trace.EventOrder, after *trace.EventCursor, limit int) ([]trace.StoredEvent, error)
+	WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error)
+	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
 }
 
 // Codes is what the export reads of the code register; trace.CodeStore
@@ -91,11 +92,36 @@ func New(register trace.Register, codes Codes, events Events) *Exporter {
 	return &Exporter{register: register, codes: codes, events: events}
 }
 
+// How much the export reads at once: codes of the lot per page, keys whose
+// events are read together, and the most events those keys may name.
+const (
+	codePage  = 10_000
+	keyChunk  = 4096
+	maxEvents = 1_000_000
+	rawChunk  = 500
+)
+
+// cteEvent is an event that is a critical tracking event of the lot, with
+// the quantity of the lot it moved.
+type cteEvent struct {
+	trace.StoredEvent
+	kind string
+	qty  float64
+	uom  string
+}
+
 // Export writes the FSMA 204 sortable spreadsheet (CSV) of a lot: one row
 // per critical tracking event the lot or its items took part in, ordered
 // by event time, with the key data elements as columns. A required key
 // data element that is blank is named in the last column, never dropped
 // silently. Officials may export any lot, an entity its own.
+//
+// Only the lot's codes that some custody event named are read, so a lot
+// of a million codes still on the shelf costs nothing; the events are
+// found from their references and only those that are tracking events are
+// kept, then read whole in order as the rows are written. Nothing is
+// written before the rows are known, so an error that comes before the
+// first row can still be answered with its own status.
 func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot string, w io.Writer) error {
 	if err := p.Require(trace.RoleRegulator, trace.RoleInspector, trace.RoleEntity); err != nil {
 		return err
@@ -116,60 +142,6 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		return err
 	}
 	lotKey := trace.LotKey(b.GTIN, b.Lot)
-	items := map[string]bool{}
-	var itemKeys []string
-	for after := ""; ; {
-		codes, err := x.codes.ListCodes(ctx, trace.CodeFilter{GTIN: b.GTIN, Lot: b.Lot}, trace.Page{Limit: 10_000, After: after})
-		if err != nil {
-			return err
-		}
-		for _, cd := range codes {
-			k := trace.ItemKey(cd.GTIN, cd.Serial)
-			items[k] = true
-			itemKeys = append(itemKeys, k)
-		}
-		if len(codes) < 10_000 {
-			break
-		}
-		after = codes[len(codes)-1].Seq
-	}
-	events := map[string]trace.StoredEvent{}
-	collect := func(f trace.EventFilter) error {
-		var cur *trace.EventCursor
-		for {
-			page, err := x.events.QueryEvents(ctx, f, trace.ByEventTime, cur, 1000)
-			if err != nil {
-				return err
-			}
-			for _, e := range page {
-				events[e.ID] = e
-			}
-			if len(page) < 1000 {
-				return nil
-			}
-			last := page[len(page)-1]
-			cur = &trace.EventCursor{Time: last.EventTime, ID: last.ID}
-		}
-	}
-	if err := collect(trace.EventFilter{Classes: []string{lotKey}}); err != nil {
-		return err
-	}
-	for start := 0; start < len(itemKeys); start += 500 {
-		if err := collect(trace.EventFilter{AnyEPCs: itemKeys[start:min(start+500, len(itemKeys))]}); err != nil {
-			return err
-		}
-	}
-	list := make([]trace.StoredEvent, 0, len(events))
-	for _, e := range events {
-		list = append(list, e)
-	}
-	slices.SortFunc(list, func(a, b trace.StoredEvent) int {
-		if d := a.EventTime.Compare(b.EventTime); d != 0 {
-			return d
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-
 	names := map[string]trace.Entity{}
 	entity := func(id string) trace.Entity {
 		if e, ok := names[id]; ok {
@@ -179,72 +151,150 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		names[id] = e
 		return e
 	}
+	found := map[string]*cteEvent{}
+	other := map[string]bool{} // events that are no tracking event
+	collect := func(keys []string) error {
+		events, err := x.events.WalkEvents(ctx, keys, maxEvents)
+		if err != nil {
+			return fmt.Errorf("events of lot %s: %w", lotKey, err)
+		}
+		if len(events) >= maxEvents {
+			return fmt.Errorf("more than %d events name %d keys of lot %s: too many to export", maxEvents, len(keys), lotKey)
+		}
+		for _, ev := range events {
+			if other[ev.ID] {
+				continue
+			}
+			c := found[ev.ID]
+			if c == nil {
+				kind := cte(ev.StoredEvent, entity(ev.CapturedBy).HasKind(trace.KindFarm))
+				if kind == "" {
+					other[ev.ID] = true
+					continue
+				}
+				c = &cteEvent{StoredEvent: ev.StoredEvent, kind: kind}
+				c.Refs = nil
+				found[ev.ID] = c
+			}
+			for _, r := range ev.Touched {
+				switch {
+				case r.Key == lotKey && r.Quantity > 0:
+					c.qty, c.uom = c.qty+r.Quantity, r.UOM
+				case r.Key != lotKey:
+					c.qty, c.uom = c.qty+1, "EA"
+				}
+			}
+		}
+		return nil
+	}
+	if err := collect([]string{lotKey}); err != nil {
+		return err
+	}
+	keys := make([]string, 0, keyChunk)
+	for after := ""; ; {
+		codes, err := x.codes.ListCodes(ctx, trace.CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Moved: true}, trace.Page{Limit: codePage, After: after})
+		if err != nil {
+			return err
+		}
+		for _, cd := range codes {
+			if keys = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)); len(keys) == keyChunk {
+				if err := collect(keys); err != nil {
+					return err
+				}
+				keys = keys[:0]
+			}
+		}
+		if len(codes) < codePage {
+			break
+		}
+		after = codes[len(codes)-1].Seq
+	}
+	if err := collect(keys); err != nil {
+		return err
+	}
+	list := make([]*cteEvent, 0, len(found))
+	for _, e := range found {
+		list = append(list, e)
+	}
+	slices.SortFunc(list, func(a, b *cteEvent) int {
+		if d := a.EventTime.Compare(b.EventTime); d != 0 {
+			return d
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+
 	cw := safecsv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {
 		return err
 	}
 	tlc := fmt.Sprintf("(01)%s(10)%s", b.GTIN, b.Lot)
 	tlcSource := strings.TrimSpace(owner.Name + " " + owner.GLN)
-	for _, ev := range list {
-		capturer := entity(ev.CapturedBy)
-		kind := cte(ev, capturer.HasKind(trace.KindFarm))
-		if kind == "" {
-			continue
+	for start := 0; start < len(list); start += rawChunk {
+		part := list[start:min(start+rawChunk, len(list))]
+		ids := make([]string, len(part))
+		for i, e := range part {
+			ids[i] = e.ID
 		}
-		qty, uom := 0.0, ""
-		for _, r := range ev.Refs {
-			switch {
-			case r.Key == lotKey && r.Quantity > 0:
-				qty, uom = qty+r.Quantity, r.UOM
-			case items[r.Key]:
-				qty, uom = qty+1, "EA"
+		raw, err := x.events.EventRaws(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("events of lot %s: %w", lotKey, err)
+		}
+		for _, ev := range part {
+			if err := cw.Write(row(ev, raw[ev.ID], entity, tlc, prod.Name, tlcSource)); err != nil {
+				return err
 			}
 		}
-		locGLN, locName := "", ""
-		if gln, ok := strings.CutPrefix(ev.BizLocation, "414/"); ok {
-			locGLN, _, _ = strings.Cut(gln, "/")
-		}
-		if locGLN == "" {
-			locGLN = capturer.GLN
-		}
-		locName = capturer.Name
-		var from, to []string
-		for _, id := range ev.Sources() {
-			from = append(from, entity(id).Name)
-		}
-		for _, id := range ev.Destinations() {
-			to = append(to, entity(id).Name)
-		}
-		docType, docNum := bizTransaction(ev.Raw)
-		qtyText := ""
-		if qty > 0 {
-			qtyText = strconv.FormatFloat(qty, 'f', -1, 64)
-		}
-		row := []string{kind, ev.EventTime.Format(time.DateOnly), ev.EventTime.Format(time.RFC3339), tlc, prod.Name,
-			qtyText, uom, locGLN, locName, strings.Join(from, "; "), strings.Join(to, "; "), docType, docNum, tlcSource, ev.ID}
-		var missing []string
-		need := map[string]int{"Quantity": 5, "Unit of Measure": 6, "Location GLN": 7}
-		if kind == CTEShipping {
-			need["Ship To"] = 10
-			need["Reference Document Number"] = 12
-		}
-		if kind == CTEShipping || kind == CTEReceiving {
-			need["Ship From"] = 9
-			need["Reference Document Type"] = 11
-		}
-		for name, col := range need {
-			if row[col] == "" {
-				missing = append(missing, name)
-			}
-		}
-		slices.Sort(missing)
-		row = append(row, strings.Join(missing, "; "))
-		if err := cw.Write(row); err != nil {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// row is the spreadsheet row of one tracking event.
+func row(ev *cteEvent, raw []byte, entity func(string) trace.Entity, tlc, product, tlcSource string) []string {
+	capturer := entity(ev.CapturedBy)
+	locGLN, locName := "", ""
+	if gln, ok := strings.CutPrefix(ev.BizLocation, "414/"); ok {
+		locGLN, _, _ = strings.Cut(gln, "/")
+	}
+	if locGLN == "" {
+		locGLN = capturer.GLN
+	}
+	locName = capturer.Name
+	var from, to []string
+	for _, id := range ev.Sources() {
+		from = append(from, entity(id).Name)
+	}
+	for _, id := range ev.Destinations() {
+		to = append(to, entity(id).Name)
+	}
+	docType, docNum := bizTransaction(raw)
+	qtyText := ""
+	if ev.qty > 0 {
+		qtyText = strconv.FormatFloat(ev.qty, 'f', -1, 64)
+	}
+	out := []string{ev.kind, ev.EventTime.Format(time.DateOnly), ev.EventTime.Format(time.RFC3339), tlc, product,
+		qtyText, ev.uom, locGLN, locName, strings.Join(from, "; "), strings.Join(to, "; "), docType, docNum, tlcSource, ev.ID}
+	var missing []string
+	need := map[string]int{"Quantity": 5, "Unit of Measure": 6, "Location GLN": 7}
+	if ev.kind == CTEShipping {
+		need["Ship To"] = 10
+		need["Reference Document Number"] = 12
+	}
+	if ev.kind == CTEShipping || ev.kind == CTEReceiving {
+		need["Ship From"] = 9
+		need["Reference Document Type"] = 11
+	}
+	for name, col := range need {
+		if out[col] == "" {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	return append(out, strings.Join(missing, "; "))
 }
 
 // bizTransaction returns the first business transaction of an event: its

@@ -58,6 +58,8 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"IssuanceSweep":     testInterruptIssuances,
 		"CountIssued":       testCountIssued,
 		"Codes":             testCodes,
+		"MovedCodes":        testMovedCodes,
+		"WalkEvents":        testWalkEvents,
 		"SSCCs":             testSSCCs,
 		"Custody":           testCustody,
 		"Events":            testEvents,

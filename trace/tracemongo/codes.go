@@ -283,8 +283,16 @@ func findBy[T any](ctx context.Context, c *mongo.Collection, q bson.D, sort stri
 
 // ListCodes implements [trace.CodeStore].
 func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page) ([]trace.Code, error) {
-	docs, err := findBy[codeDoc](ctx, s.db.Collection(colCodes), bson.D{{Key: "gtin", Value: f.GTIN},
-		{Key: "lot", Value: f.Lot}, {Key: "seq", Value: seqRange(p.After, f.Issuance)}}, "seq", p.Limit)
+	q := bson.D{{Key: "gtin", Value: f.GTIN}, {Key: "lot", Value: f.Lot}, {Key: "seq", Value: seqRange(p.After, f.Issuance)}}
+	switch {
+	case f.Moved && f.Unmoved:
+		return nil, nil
+	case f.Moved:
+		q = append(q, bson.E{Key: "version", Value: bson.D{{Key: "$gt", Value: 0}}})
+	case f.Unmoved:
+		q = append(q, bson.E{Key: "version", Value: 0})
+	}
+	docs, err := findBy[codeDoc](ctx, s.db.Collection(colCodes), q, "seq", p.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +301,22 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 		out[i] = d.code()
 	}
 	return out, nil
+}
+
+// CountCodes implements [trace.CodeStore]. The moved codes are counted
+// from the batch index with the version as a residual filter: on MongoDB
+// this reads the batch's documents (see docs/BENCHMARKS.md, wide traces).
+func (s *Store) CountCodes(ctx context.Context, gtin, lot string) (int, int, error) {
+	c, q := s.db.Collection(colCodes), bson.D{{Key: "gtin", Value: gtin}, {Key: "lot", Value: lot}}
+	all, err := c.CountDocuments(ctx, q)
+	if err != nil {
+		return 0, 0, translate(err, nil, nil)
+	}
+	moved, err := c.CountDocuments(ctx, append(q, bson.E{Key: "version", Value: bson.D{{Key: "$gt", Value: 0}}}))
+	if err != nil {
+		return 0, 0, translate(err, nil, nil)
+	}
+	return int(all), int(moved), nil
 }
 
 type ssccDoc struct {

@@ -2,6 +2,7 @@ package tracemongo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -385,6 +386,106 @@ func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, proj
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// WalkEvents implements [trace.EventStore]: the events come with their
+// references, from which those naming keys are picked; only linking events
+// keep them all.
+func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
+	asked := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		asked[k] = true
+	}
+	var out []trace.WalkEvent
+	seen := map[string]bool{}
+	err := schemamongo.Chunks(keys, func(part []string) error {
+		if len(out) >= limit {
+			return nil
+		}
+		rk := make([]string, 0, len(part)*len(trace.Roles))
+		for _, k := range part {
+			for _, r := range trace.Roles {
+				rk = append(rk, roleKey(r, k))
+			}
+		}
+		docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents),
+			bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}}, options.Find().
+				SetLimit(int64(limit)).SetProjection(bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "visible", Value: 0}}))
+		for _, d := range docs {
+			if seen[d.ID] || len(out) >= limit {
+				continue
+			}
+			seen[d.ID] = true
+			e := trace.WalkEvent{StoredEvent: d.event()}
+			for _, r := range e.Refs {
+				if asked[r.Key] {
+					e.Touched = append(e.Touched, r)
+				}
+			}
+			if e.Type != "AggregationEvent" && e.Type != "TransformationEvent" {
+				e.Refs = nil
+			}
+			e.Visible = nil
+			out = append(out, e)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EventRaws implements [trace.EventStore], with $in queries on _id.
+func (s *Store) EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	err := schemamongo.Chunks(ids, func(part []string) error {
+		docs, err := schemamongo.FindAll[struct {
+			ID  string `bson:"_id"`
+			Raw []byte `bson:"raw"`
+		}](ctx, s.db.Collection(colEvents), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
+			options.Find().SetProjection(bson.D{{Key: "raw", Value: 1}}))
+		for _, d := range docs {
+			out[d.ID] = d.Raw
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", translate(err, nil, nil))
+	}
+	return out, nil
+}
+
+// Possessors implements [trace.EventStore], with $in queries on _id.
+func (s *Store) Possessors(ctx context.Context, keys []string) (map[string]string, error) {
+	ids := map[string][]string{}
+	key := map[string]string{} // col/_id → key
+	for _, k := range keys {
+		if col, id, ok := custodyID(k); ok {
+			ids[col] = append(ids[col], id)
+			key[col+"/"+id] = k
+		}
+	}
+	out := map[string]string{}
+	for col, list := range ids {
+		err := schemamongo.Chunks(list, func(part []string) error {
+			docs, err := schemamongo.FindAll[struct {
+				ID        string `bson:"_id"`
+				Possessor string `bson:"possessor"`
+			}](ctx, s.db.Collection(col), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: part}}}},
+				options.Find().SetProjection(bson.D{{Key: "possessor", Value: 1}}))
+			for _, d := range docs {
+				if d.Possessor != "" {
+					out[key[col+"/"+d.ID]] = d.Possessor
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("possessors: %w", translate(err, nil, nil))
+		}
 	}
 	return out, nil
 }

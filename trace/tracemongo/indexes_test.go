@@ -115,7 +115,8 @@ var queryShapes = map[string][]shape{
 	"Code":                {byID(colCodes)},
 	"SSCC":                {byID(colSSCCs)},
 	"CountIssued":         {{col: colCodes, eq: []string{"gtin", "lot"}, rng: "seq", sort: []string{"-seq"}}, {col: colSSCCs, eq: []string{"ownerId"}, rng: "seq", sort: []string{"-seq"}}},
-	"ListCodes":           {{col: colCodes, eq: []string{"gtin", "lot"}, sort: []string{"seq"}, rng: "seq"}},
+	"ListCodes":           {{col: colCodes, eq: []string{"gtin", "lot"}, sort: []string{"seq"}, rng: "seq", residual: []string{"version"}}},
+	"CountCodes":          {{col: colCodes, eq: []string{"gtin", "lot"}, residual: []string{"version"}}},
 	"ListSSCCs":           {{col: colSSCCs, eq: []string{"ownerId"}, sort: []string{"seq"}, rng: "seq"}},
 	"InterruptIssuances":  {{col: colIssuances, eq: []string{"state"}, residual: []string{"leaseUntil", "leaseInstance"}}},
 	"findIssuance":        nil,
@@ -166,6 +167,9 @@ var queryShapes = map[string][]shape{
 	"eventsByKeys": {{col: colEvents, eq: []string{"roleKeys"}}},
 	"EventsByKeys": nil, // eventsByKeys
 	"EventHeaders": nil, // eventsByKeys
+	"WalkEvents":   {{col: colEvents, eq: []string{"roleKeys"}}},
+	"Possessors":   {byID(colCodes), byID(colSSCCs)},
+	"EventRaws":    {byID(colEvents)},
 	"New":          nil, // set-up: dedupeAlerts
 	"QueryEvents":  eventQueryShapes(),
 	"findOne":      nil,

@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tracesvc/trace"
@@ -432,4 +436,260 @@ func (s *Store) CaptureJob(ctx context.Context, id string) (trace.CaptureJob, er
 	}
 	j.CaptureJob.OwnerID = j.Owner
 	return j.CaptureJob, nil
+}
+
+// linking are the event types whose references a walk follows from one to
+// another, so WalkEvents reads all their references.
+const linking = `'AggregationEvent', 'TransformationEvent'`
+
+// walkRoles numbers the roles in the walk query, in the order of
+// trace.Roles (NULL for any other).
+var walkRoles = func() string {
+	q := "CASE r.role"
+	for i, role := range trace.Roles {
+		q += fmt.Sprintf(" WHEN '%s' THEN %d", role, i)
+	}
+	return q + " END"
+}()
+
+// walkCols are the header columns a walk reads: fewer columns are fewer
+// calls into the driver, which dominate a wide walk.
+const walkCols = `seq, id, type, biz_step, biz_location, event_time, captured_by, parties`
+
+// walkPart is how many keys one walk query reads the events of.
+const walkPart = 2048
+
+// walkQuery reads the events naming the keys of a JSON list (the first
+// argument; the second is the index of its first key among all asked).
+// Each event comes once, with the keys it names as numbers: 16 times the
+// key's index plus its role's (see walkRoles; 5 and above are class-level
+// roles, whose quantities are in the refs column).
+var walkQuery = `WITH t(seq, touched, class) AS (
+		SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM (
+			SELECT r.seq AS seq, (?2 + k.key) * 16 + ` + walkRoles + ` AS code
+			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value)
+		WHERE code IS NOT NULL GROUP BY seq)
+	SELECT t.seq, t.touched, e.id, e.type, e.biz_step, e.biz_location, e.event_time, e.captured_by, e.parties,
+		CASE WHEN e.type IN (` + linking + `) OR t.class THEN e.refs END
+	FROM t JOIN events e ON e.seq = t.seq`
+
+// WalkEvents implements [trace.EventStore] with one query (walkQuery) per
+// walkPart keys: the (key, role, seq) rows of event_refs for the keys,
+// which its primary key serves without reading events, grouped by event
+// inside SQLite (keys and roles as numbers); then each such event's header
+// once, with its references only when a walk needs them (linking events,
+// and class-level references, whose quantity is in the refs column). Only
+// these header fields are read: ID, Type, BizStep, BizLocation, EventTime,
+// CapturedBy and Parties. When more than half of the read pool is idle, two
+// parts are read at once, on two connections.
+func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
+	var parts [][2]int
+	for start := 0; start < len(keys); start += walkPart {
+		parts = append(parts, [2]int{start, min(start+walkPart, len(keys))})
+	}
+	found := make([][]walkRow, len(parts))
+	workers := 1
+	if st := s.db.R.Stats(); len(parts) > 1 && st.InUse <= st.MaxOpenConnections/2 {
+		workers = 2
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for p := w; p < len(parts); p += workers {
+				if found[p], errs[w] = s.walkRead(ctx, keys, parts[p][0], parts[p][1]); errs[w] != nil {
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, rows := range found {
+		total += len(rows)
+	}
+	out := make([]trace.WalkEvent, 0, min(total, limit))
+	index := make(map[int64]int, min(total, limit)) // seq → in out
+	for _, rows := range found {
+		for _, r := range rows {
+			if i, ok := index[r.seq]; ok {
+				// Named by keys of an earlier part too.
+				out[i].Touched = append(out[i].Touched, r.Touched...)
+				continue
+			}
+			if len(out) < limit {
+				index[r.seq] = len(out)
+				out = append(out, r.WalkEvent)
+			}
+		}
+	}
+	return out, nil
+}
+
+// walkRow is one event walkRead found, with its seq.
+type walkRow struct {
+	trace.WalkEvent
+	seq int64
+}
+
+// walkRead reads the events naming keys[from:to].
+func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]walkRow, error) {
+	type asked struct{ key, role string }
+	// In key order, so that the lookups in event_refs move through its
+	// index in one direction and find their pages in the cache.
+	order := make([]int, to-from)
+	for i := range order {
+		order[i] = from + i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	sorted := make([]string, len(order))
+	for i, k := range order {
+		sorted[i] = keys[k]
+	}
+	list, err := json.Marshal(sorted)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(list), 0)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]walkRow, 0, to-from+64) // most keys have an event or two
+	for rows.Next() {
+		var e walkRow
+		var et int64
+		var touched string
+		var parties []byte
+		var refs sql.RawBytes
+		if err := rows.Scan(&e.seq, &touched, &e.ID, &e.Type, &e.BizStep, &e.BizLocation, &et, &e.CapturedBy, &parties, &refs); err != nil {
+			return nil, err
+		}
+		e.EventTime = sqlitedb.FromMillis(et)
+		if err := jsonList(parties, &e.Parties); err != nil {
+			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		e.Touched = make([]trace.EventRef, 0, strings.Count(touched, " ")+1)
+		for f := range strings.FieldsSeq(touched) {
+			code, err := strconv.Atoi(f)
+			ki, role := code/16, code%16
+			if err == nil && ki < len(order) && role < len(trace.Roles) {
+				e.Touched = append(e.Touched, trace.EventRef{Key: keys[order[ki]], Role: trace.Roles[role]})
+			}
+		}
+		if refs != nil {
+			var all []trace.EventRef
+			if all, err = decodeRefs(refs); err != nil {
+				return nil, fmt.Errorf("event %s: %w", e.ID, err)
+			}
+			want := make(map[asked]bool, len(e.Touched))
+			for _, t := range e.Touched {
+				want[asked{t.Key, t.Role}] = true
+			}
+			e.Touched = e.Touched[:0]
+			for _, r := range all {
+				if want[asked{r.Key, r.Role}] {
+					e.Touched = append(e.Touched, r) // with its quantity
+				}
+			}
+			if e.Type == "AggregationEvent" || e.Type == "TransformationEvent" {
+				e.Refs = all
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// jsonList decodes a JSON list of strings as stored, with no work for the
+// empty list most events have.
+func jsonList(b []byte, v *[]string) error {
+	if string(b) == "null" || string(b) == "[]" {
+		*v = nil
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+// EventRaws implements [trace.EventStore], on the readers.
+func (s *Store) EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		rows, err := s.db.R.QueryContext(ctx, `SELECT id, raw FROM events WHERE id IN (`+sqlitedb.Marks(len(part))+`)`, sqlitedb.Args(part)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = raw
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Possessors implements [trace.EventStore], on the readers: item codes by
+// GTIN with serial IN lists on codes_key, SSCCs by their unique index.
+func (s *Store) Possessors(ctx context.Context, keys []string) (map[string]string, error) {
+	serials := map[string][]string{} // GTIN → serials
+	var ssccs []string
+	for _, k := range keys {
+		table, args, ok := custodyOf(k)
+		switch {
+		case !ok:
+		case table == "ssccs":
+			ssccs = append(ssccs, args[0].(string))
+		default:
+			g := args[0].(string)
+			serials[g] = append(serials[g], args[1].(string))
+		}
+	}
+	out := map[string]string{}
+	read := func(q string, prefix string, args []any) error {
+		rows, err := s.db.R.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, who string
+			if err := rows.Scan(&id, &who); err != nil {
+				return err
+			}
+			out[prefix+id] = who
+		}
+		return rows.Err()
+	}
+	for g, list := range serials {
+		for start := 0; start < len(list); start += 500 {
+			part := list[start:min(start+500, len(list))]
+			if err := read(`SELECT serial, possessor FROM codes WHERE gtin = ? AND serial IN (`+sqlitedb.Marks(len(part))+`) AND possessor != ''`,
+				"01/"+g+"/21/", append([]any{g}, sqlitedb.Args(part)...)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for start := 0; start < len(ssccs); start += 500 {
+		part := ssccs[start:min(start+500, len(ssccs))]
+		if err := read(`SELECT sscc, possessor FROM ssccs WHERE sscc IN (`+sqlitedb.Marks(len(part))+`) AND possessor != ''`,
+			"00/", sqlitedb.Args(part)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
