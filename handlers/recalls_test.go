@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -439,5 +441,45 @@ func TestRecallRoles(t *testing.T) {
 				t.Fatalf("retailer B sees another's notice: %v", n)
 			}
 		}
+	}
+}
+
+// TestRecallScopeOfALargeLot: a lot of more issued codes than a trace
+// walks node by node, one of them shipped to a shop. The codes never
+// moved are counted at the maker, not walked one by one, so the scope
+// reaches the shop and is whole. (SQLite: issuing 100,000 codes on the
+// embedded FerretDB takes minutes.)
+func TestRecallScopeOfALargeLot(t *testing.T) {
+	c := newRecallEnv(t, "sqlite")
+	const n = 100_010
+	c.must(201, "POST", "/api/v1/products/"+c.cheese+"/batches", c.procK, map[string]any{"lot": "BIG1",
+		"productionDate": "2026-11-01", "expiryDate": "2027-01-01", "quantity": n, "unit": "EA"})
+	req := httptest.NewRequest("POST", "/api/v1/products/"+c.cheese+"/batches/BIG1/codes", strings.NewReader(fmt.Sprintf(`{"count":%d}`, n)))
+	req.Header.Set("Authorization", "Bearer "+c.procK)
+	req.Header.Set("Accept", "text/csv")
+	w := httptest.NewRecorder()
+	c.h.ServeHTTP(w, req)
+	rows, err := csv.NewReader(w.Body).ReadAll()
+	if w.Code != 201 || err != nil || len(rows) != n+1 {
+		t.Fatalf("issue: %d, %d rows, %v", w.Code, len(rows), err)
+	}
+	shipped := rows[1][1] // header, then serial,uri,…
+	c.captureOK(c.procK,
+		objectEvent("ADD", "commissioning", c.at(1), []string{shipped}, ""),
+		objectEvent("OBSERVE", "shipping", c.at(2), []string{shipped}, dest(c.party(c.retA))))
+	c.captureOK(c.retAK, objectEvent("OBSERVE", "receiving", c.at(3), []string{shipped}, ""))
+
+	r := c.must(201, "POST", "/api/v1/recalls", c.reg, map[string]any{"class": "II", "depth": "retail", "hazard": "undeclared milk",
+		"remedy": "refund", "scope": map[string]any{"lots": []map[string]any{{"gtin": c.cheese, "lot": "BIG1"}}}}).JSON()
+	scope := c.must(200, "POST", "/api/v1/recalls/"+r["id"].(string)+"/open", c.reg, nil).JSON()["scope"].(map[string]any)
+	byLevel := scope["byLevel"].(map[string]any)
+	if scope["units"] != float64(n) || scope["truncated"] == true || byLevel["maker"] != float64(n-1) || byLevel["retail"] != 1.0 {
+		t.Fatalf("scope: units %v, truncated %v, by level %v", scope["units"], scope["truncated"], byLevel)
+	}
+	if !custodians(scope)[c.retA] {
+		t.Fatalf("the shop holding the shipped unit is not in scope: %v", scope["custodians"])
+	}
+	if v := c.get(strings.TrimPrefix(rows[n][1], "https://id.example.cn"), "application/json", "").JSON()["verdict"]; v != "recalled" {
+		t.Fatalf("an unmoved code of the lot: %v", v)
 	}
 }

@@ -88,8 +88,12 @@ func (s *Campaigns) scope(ctx context.Context, c Campaign, version int) (Scope, 
 	if len(start) == 0 {
 		return sc, keys, out, nil
 	}
+	// Codes no custody event named yet are counted per lot rather than
+	// walked one by one: a lot of a million issued codes would otherwise
+	// fill the walk's bound before it reached a single shop. The lot's key
+	// makes them resolve recalled.
 	g, err := s.cfg.Graph.Trace(ctx, trace.System, start, trace.Forward,
-		trace.TraceOptions{MaxDepth: trace.MaxTraceDepth, MaxNodes: trace.MaxTraceNodes})
+		trace.TraceOptions{MaxDepth: trace.MaxTraceDepth, MaxNodes: trace.MaxTraceNodes, SummariseUnmoved: true})
 	if err != nil {
 		return Scope{}, nil, nil, fmt.Errorf("trace the scope of recall %s: %w", c.ID, err)
 	}
@@ -114,6 +118,13 @@ func (s *Campaigns) scope(ctx context.Context, c Campaign, version int) (Scope, 
 		keys = append(keys, n.Key)
 	}
 	sc.Units = len(items)
+	for _, u := range g.Unmoved {
+		// Never in anyone's custody: at the maker, unless taken out of use.
+		sc.Units += u.Count
+		if u.State == trace.StateIssued || u.State == trace.StateCommissioned {
+			sc.ByLevel[LevelMaker] += u.Count
+		}
+	}
 	levels := map[string]string{}
 	level := func(id string) (string, error) {
 		if l, ok := levels[id]; ok {
