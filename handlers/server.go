@@ -27,6 +27,10 @@ import (
 
 // Config is what [New] wires together. Every field is required.
 type Config struct {
+	// TraceWalks is how many trace walks run at once; more wait their
+	// turn. 0 means DefaultTraceWalks.
+	TraceWalks int
+
 	Registry *trace.Registry
 	Access   *access.Service
 	Audit    *audit.Log
@@ -75,6 +79,7 @@ type Config struct {
 
 // Server serves the API. It is an [http.Handler].
 type Server struct {
+	walks        chan struct{} // a slot per trace walk running
 	registry     *trace.Registry
 	access       *access.Service
 	audit        *audit.Log
@@ -107,10 +112,19 @@ type Server struct {
 }
 
 // New builds the router. Call gin.SetMode before it.
+// DefaultTraceWalks is how many trace walks run at once when not set: a
+// wide walk keeps a core busy and holds tens of MB, so on a small machine
+// more at once only share the cores and add up their memory.
+const DefaultTraceWalks = 2
+
 func New(cfg Config) *Server {
+	if cfg.TraceWalks <= 0 {
+		cfg.TraceWalks = DefaultTraceWalks
+	}
 	s := &Server{registry: cfg.Registry, access: cfg.Access, audit: cfg.Audit, codes: cfg.Codes, chain: cfg.Chain, logger: cfg.Logger,
 		baseURL: cfg.BaseURL, labelFont: cfg.LabelFont, resolver: cfg.Resolver, tipoffs: cfg.Tipoffs, declarations: cfg.Declarations, incidents: cfg.Incidents, spotChecks: cfg.SpotChecks, recalls: cfg.Recalls, credit: cfg.Credit, draws: cfg.Draws, outbox: cfg.Outbox, pages: loadPages(cfg.Logger), fsma: cfg.FSMA, endpoints: cfg.Endpoints, now: cfg.Now,
-		fpKey: cfg.FingerprintKey, public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit)}
+		fpKey: cfg.FingerprintKey, public: newLimiter(cfg.PublicLimit), tipLimit: newLimiter(cfg.TipoffLimit),
+		walks: make(chan struct{}, cfg.TraceWalks)}
 	reg := cfg.Metrics
 	if reg == nil {
 		reg = prometheus.NewRegistry()

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -127,6 +128,14 @@ func (s *Server) traceWalk(dir trace.Direction) func(*gin.Context) error {
 		r, err := readTrace(c)
 		if err != nil {
 			return err
+		}
+		// Walks take turns (see DefaultTraceWalks); a client that gives up
+		// while waiting leaves the queue.
+		select {
+		case s.walks <- struct{}{}:
+			defer func() { <-s.walks }()
+		case <-c.Request.Context().Done():
+			return context.Cause(c.Request.Context())
 		}
 		if r.stream {
 			return s.streamTrace(c, dir, r)

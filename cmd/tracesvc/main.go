@@ -60,6 +60,7 @@ type config struct {
 	serialLen      int
 	labelFont      string
 	maxScans       int
+	traceWalks     int
 	maxSpeed       float64
 	publicRPS      float64
 	proxies        string
@@ -122,6 +123,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"length of issued serials, 8-20 (TRACESVC_SERIAL_LENGTH)")
 	fs.StringVar(&cfg.labelFont, "label-font", getenv("TRACESVC_LABEL_FONT"),
 		"TrueType font for non-Latin label text, e.g. Chinese product names (TRACESVC_LABEL_FONT)")
+	fs.IntVar(&cfg.traceWalks, "trace-walks", handlers.DefaultTraceWalks,
+		"trace walks (GET /api/v1/trace/…) that run at once; more wait their turn. Each wide walk keeps a core busy and holds tens of MB")
 	fs.IntVar(&cfg.maxScans, "max-scans", envInt(getenv, "TRACESVC_MAX_SCANS", 50),
 		"scans of one serial above which a counterfeit alert is raised (TRACESVC_MAX_SCANS)")
 	fs.Float64Var(&cfg.maxSpeed, "max-speed-kmh", 900, "travel speed between two scans of a serial above which an alert is raised")
@@ -235,6 +238,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.recallAckDays < 1 || cfg.recallAckDays > 60 {
 		return config{}, fmt.Errorf("-recall-ack-days: %d is not between 1 and 60", cfg.recallAckDays)
+	}
+	if cfg.traceWalks < 1 || cfg.traceWalks > 64 {
+		return config{}, fmt.Errorf("-trace-walks: %d is not between 1 and 64", cfg.traceWalks)
 	}
 	if cfg.memoryBudgetMB < 16 || cfg.memoryBudgetMB > 65536 {
 		return config{}, fmt.Errorf("-memory-budget: %d MB is not between 16 and 65536", cfg.memoryBudgetMB)
@@ -508,7 +514,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svc, err := wire.Build(db.stores, wire.Options{CreditRules: rules, CreditDecideDays: cfg.credit.decideDays,
 		CreditRepairWait: cfg.credit.repairWait, CreditRepairWaitStrict: cfg.credit.repairStrict, CreditSeriousAfter: cfg.credit.serious, BaseURL: cfg.baseURL, SerialLength: cfg.serialLen, WorkingDays: days, DeclarationGated: cfg.gated,
-		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
+		LabelFont: cfg.labelFont, MaxScans: cfg.maxScans, TraceWalks: cfg.traceWalks, MaxSpeedKmh: cfg.maxSpeed, SecretKey: db.keys.secret, AuditKey: db.keys.audit,
 		WebhookPolicy: webhook.Policy{AllowPrivate: cfg.webhookPrivate, AllowHTTPHosts: cfg.webhookHTTP}, Notices: cfg.notices, RecallAckDays: cfg.recallAckDays, GTINsWithoutPrefix: cfg.gtinsNoPrefix, FingerprintKey: fpKey,
 		TrustedProxies: proxies, Logger: logger, Metrics: metrics, Now: now, Instance: cfg.instance, RecordTimeSettle: db.recordTimeSettle,
 		IncidentDeadlines: cfg.incidentDays, IncidentCluster: cfg.clusterReports,

@@ -98,6 +98,7 @@ type Options struct {
 	SerialLength int    // 0 means trace.DefaultSerialLength
 	LabelFont    string // optional TrueType font for label text
 	MaxScans     int    // scans of one serial that raise an alert; 0 means the default
+	TraceWalks   int    // trace walks run at once; 0 means handlers.DefaultTraceWalks
 	MaxSpeedKmh  float64
 	// SecretKey is the 32-byte key that seals webhook secrets at rest
 	// (see webhook.LoadOrCreateKey).
@@ -296,7 +297,8 @@ func Build(st Stores, o Options) (*Service, error) {
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,
 		SpotChecks: spotChecks, Credit: ledger,
 		Endpoints: endpoints, Outbox: outbox, Recalls: recalls, Draws: draws, Logger: o.Logger, BaseURL: o.BaseURL, LabelFont: o.LabelFont, FingerprintKey: o.FingerprintKey,
-		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now, Metrics: o.Metrics})
+		TrustedProxies: o.TrustedProxies, PublicLimit: o.PublicLimit, TipoffLimit: o.TipoffLimit, Now: o.Now, Metrics: o.Metrics,
+		TraceWalks: o.TraceWalks})
 	registerDomainMetrics(o.Metrics, resolver, alerts, issued, outbox, o.Logger)
 	return &Service{Handler: h, Access: keys, Audit: auditLog, Registry: registry, Codes: codes, Resolver: resolver, Outbox: outbox,
 		Recalls: recalls, Credit: ledger, Metrics: o.Metrics}, nil
