@@ -227,14 +227,8 @@ func langQuery(c *gin.Context) string {
 // base is what every dashboard page shows: the language, its switch and,
 // once logged in, who is and the logout form's token.
 func (d *dashboard) base(c *gin.Context) dashView {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
-	other := langEN
-	if lang == langEN {
-		other = langZH
-	}
-	q := c.Request.URL.Query()
-	q.Set("lang", other)
-	v := dashView{CSS: d.css, Lang: lang, T: d.t[lang], SwitchURL: c.Request.URL.EscapedPath() + "?" + q.Encode(),
+	lang, _, switchURL := languages(c)
+	v := dashView{CSS: d.css, Lang: lang, T: d.t[lang], SwitchURL: switchURL,
 		LangQuery: "?lang=" + lang, ActionQuery: "?" + url.Values{"lang": {lang}}.Encode()}
 	if key := c.GetString(sessionCookie); key != "" {
 		v.CSRF = d.csrfToken(key)

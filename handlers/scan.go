@@ -134,14 +134,21 @@ type stageView struct{ Stage, Step, Date, Place, Custodian string }
 type option struct{ Value, Label string }
 
 func (p *pages) base(c *gin.Context) pageView {
-	lang := pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
-	other := langEN
+	lang, other, switchURL := languages(c)
+	return pageView{CSS: p.css, Lang: lang, Other: other, T: p.t[lang], SwitchURL: switchURL}
+}
+
+// languages picks a page's language from ?lang= or Accept-Language, and
+// gives the other one and this page's address in it.
+func languages(c *gin.Context) (lang, other, switchURL string) {
+	lang = pickLang(c.Query("lang"), c.GetHeader("Accept-Language"))
+	other = langEN
 	if lang == langEN {
 		other = langZH
 	}
 	q := c.Request.URL.Query()
 	q.Set("lang", other)
-	return pageView{CSS: p.css, Lang: lang, Other: other, T: p.t[lang], SwitchURL: c.Request.URL.EscapedPath() + "?" + q.Encode()}
+	return lang, other, c.Request.URL.EscapedPath() + "?" + q.Encode()
 }
 
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {

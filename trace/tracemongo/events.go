@@ -357,6 +357,18 @@ func (s *Store) EventHeaders(ctx context.Context, keys []string, limit int) ([]t
 		{Key: "refs", Value: 0}, {Key: "parties", Value: 0}, {Key: "visible", Value: 0}})
 }
 
+// roleKeysOf lists the roleKeys an event naming any of keys in any role
+// holds.
+func roleKeysOf(keys []string) []string {
+	rk := make([]string, 0, len(keys)*len(trace.Roles))
+	for _, k := range keys {
+		for _, r := range trace.Roles {
+			rk = append(rk, roleKey(r, k))
+		}
+	}
+	return rk
+}
+
 // eventsByKeys finds the events naming any of keys, with a projection.
 func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, projection bson.D) ([]trace.StoredEvent, error) {
 	var out []trace.StoredEvent
@@ -367,12 +379,7 @@ func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, proj
 		}
 		// Up to limit, not limit-len(out): the events found so far may
 		// match this part's keys too and come again.
-		rk := make([]string, 0, len(part)*len(trace.Roles))
-		for _, k := range part {
-			for _, r := range trace.Roles {
-				rk = append(rk, roleKey(r, k))
-			}
-		}
+		rk := roleKeysOf(part)
 		docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents),
 			bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}}, options.Find().
 				SetLimit(int64(limit)).SetProjection(projection))
@@ -404,12 +411,7 @@ func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]tra
 		if len(out) >= limit {
 			return nil
 		}
-		rk := make([]string, 0, len(part)*len(trace.Roles))
-		for _, k := range part {
-			for _, r := range trace.Roles {
-				rk = append(rk, roleKey(r, k))
-			}
-		}
+		rk := roleKeysOf(part)
 		docs, err := schemamongo.FindAll[eventDoc](ctx, s.db.Collection(colEvents),
 			bson.D{{Key: "roleKeys", Value: bson.D{{Key: "$in", Value: rk}}}}, options.Find().
 				SetLimit(int64(limit)).SetProjection(bson.D{{Key: "raw", Value: 0}, {Key: "roleKeys", Value: 0}, {Key: "visible", Value: 0}}))
