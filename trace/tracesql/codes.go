@@ -252,7 +252,6 @@ func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []s
 	const group = 100
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	var full *sql.Stmt
 	var taken []int
 	argv := make([]any, 0, group*len(cols))
 	for start := 0; start < len(rows); start += group {
@@ -261,19 +260,9 @@ func insertIgnoring[T any](ctx context.Context, s *Store, table string, cols []s
 		for _, r := range part {
 			argv = append(argv, args(r)...)
 		}
+		// The connection keeps the full group's statement prepared.
 		stmt := head + strings.TrimSuffix(strings.Repeat(one+",", len(part)), ",") + " ON CONFLICT DO NOTHING"
-		var res sql.Result
-		if len(part) == group {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, stmt); err != nil {
-					return nil, err
-				}
-				defer full.Close()
-			}
-			res, err = full.ExecContext(ctx, argv...)
-		} else {
-			res, err = tx.ExecContext(ctx, stmt, argv...)
-		}
+		res, err := tx.ExecContext(ctx, stmt, argv...)
 		if err != nil {
 			return nil, fmt.Errorf("insert into %s: %w", table, err)
 		}
