@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -39,7 +40,12 @@ type pages struct {
 	t      map[string]map[string]string  // language → key (dots as underscores) → words
 	css    template.CSS                  // the pages' one inline style sheet
 	csp    string                        // their Content-Security-Policy, which allows that sheet by its hash
+	bufs   sync.Pool                     // *bytes.Buffer: pages are rendered into a reused buffer, then written out
 }
+
+// maxPooledPage is the largest render buffer kept for reuse: a rare huge
+// page does not pin its memory.
+const maxPooledPage = 64 << 10
 
 func loadPages(logger *slog.Logger) *pages {
 	css, err := templateFS.ReadFile("templates/scan.css")
@@ -152,12 +158,21 @@ func languages(c *gin.Context) (lang, other, switchURL string) {
 }
 
 func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
-	var buf bytes.Buffer
+	buf, _ := p.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			p.bufs.Put(buf)
+		}
+	}()
 	t, ok := p.tmpl[v.Lang]
 	if !ok {
 		t = p.tmpl[langZH]
 	}
-	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+	if err := t.ExecuteTemplate(buf, name, v); err != nil {
 		p.logger.ErrorContext(c.Request.Context(), "page failed", "page", name, "err", err)
 		writeError(c, p.logger, errPage)
 		return

@@ -58,14 +58,18 @@ done = function(summary, latency, requests)
 end
 LUA
 ( while kill -0 $PID 2>/dev/null; do awk '/VmRSS/{print $2}' /proc/$PID/status 2>/dev/null; sleep 0.2; done ) >"$D/rss" &
-run() { # name url accept
-  ACCEPT=$3 wrk -t2 -c32 -d${SECS}s --latency -s "$D/wrk.lua" "$2" | awk -v n="$1" '/^RESULT/{printf "| %s | %s | %s ms | %s ms | %s | %s |\n", n, $2, $3, $4, $5, $6}'
+cpu() { awk '{print $14 + $15}' /proc/$1/stat; } # user + system clock ticks of a process
+run() { # name url accept pid: the CPU the serving process spent per answer, beside the rate
+  local before; before=$(cpu $4)
+  ACCEPT=$3 wrk -t2 -c32 -d${SECS}s --latency -s "$D/wrk.lua" "$2" >"$D/out"
+  local ticks=$(($(cpu $4) - before)) hz; hz=$(getconf CLK_TCK)
+  awk -v n="$1" -v t=$ticks -v hz="$hz" -v s="$SECS" '/^RESULT/{printf "| %s | %s | %s ms | %s ms | %s | %s | %.0f µs | %.2f |\n", n, $2, $3, $4, $5, $6, 1e6 * t / hz / $5, t / hz / s}' "$D/out"
 }
-echo "| path | requests/s | p50 | p99 | answered | errors |"
-echo "|---|---|---|---|---|---|"
-run "bare Gin, JSON" http://127.0.0.1:18081 application/json | tee "$D/bare"
-run "tracesvc resolve, JSON" $BASE application/json | tee "$D/json"
-run "tracesvc resolve, scan page" $BASE text/html | tee "$D/html"
+echo "| path | requests/s | p50 | p99 | answered | errors | server CPU per answer | server cores busy |"
+echo "|---|---|---|---|---|---|---|---|"
+run "bare Gin, JSON" http://127.0.0.1:18081 application/json $BARE | tee "$D/bare"
+run "tracesvc resolve, JSON" $BASE application/json $PID | tee "$D/json"
+run "tracesvc resolve, scan page" $BASE text/html $PID | tee "$D/html"
 if [ -n "${PROFILE:-}" ]; then # PROFILE=DIR: a 10 s CPU profile of each answer under load, into DIR
   for a in application/json text/html; do
     ACCEPT=$a wrk -t2 -c32 -d14s -s "$D/wrk.lua" $BASE >/dev/null &

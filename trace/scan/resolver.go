@@ -128,6 +128,10 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 // serial asynchronously. An unknown code is an answer (VerdictUnknownCode),
 // not an error; a malformed link is [ErrInvalid].
 func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, client Client) (Resolution, error) {
+	// A scan is a handful of indexed point reads. The embedded store's
+	// driver watches a cancellable context on a goroutine of its own per
+	// query, which cost more than the reads are worth cancelling.
+	ctx = context.WithoutCancel(ctx)
 	if err := supported(e); err != nil {
 		return Resolution{}, err
 	}
