@@ -40,6 +40,7 @@ type pages struct {
 	t      map[string]map[string]string  // language → key (dots as underscores) → words
 	css    template.CSS                  // the pages' one inline style sheet
 	csp    string                        // their Content-Security-Policy, which allows that sheet by its hash
+	opts   map[string]string             // language → the tip-off form's categories as escaped <option>s
 	bufs   sync.Pool                     // *bytes.Buffer: pages are rendered into a reused buffer, then written out
 }
 
@@ -54,7 +55,7 @@ func loadPages(logger *slog.Logger) *pages {
 	}
 	sum := sha256.Sum256(css)
 	p := &pages{logger: logger, tmpl: map[string]*template.Template{}, t: map[string]map[string]string{},
-		css: template.CSS(css),
+		opts: map[string]string{}, css: template.CSS(css),
 		// No script at all; the style sheet by its hash; the tip-off form
 		// posts to this origin; no framing.
 		csp: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; img-src 'self' data:; " +
@@ -65,7 +66,8 @@ func loadPages(logger *slog.Logger) *pages {
 			m[strings.ReplaceAll(k, ".", "_")] = v
 		}
 		p.t[lang] = m
-		p.tmpl[lang] = specialise(m, string(css))
+		p.opts[lang] = optionsHTML(m)
+		p.tmpl[lang] = specialise(m, p.opts[lang], string(css))
 	}
 	return p
 }
@@ -81,7 +83,7 @@ var wordRef = regexp.MustCompile(`\{\{\$?\.T\.([a-z0-9_]+)\}\}`)
 // scan page's rendering was a fifth of its CPU time). Words are used only
 // in element text and quoted attributes, where HTML escaping is the right
 // escaping; texts chosen at run time stay {{index .T …}}.
-func specialise(words map[string]string, css string) *template.Template {
+func specialise(words map[string]string, options, css string) *template.Template {
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err) // embedded at build time
@@ -96,11 +98,7 @@ func specialise(words map[string]string, css string) *template.Template {
 			return html.EscapeString(words[wordRef.FindStringSubmatch(ref)[1]])
 		})
 		s = strings.ReplaceAll(s, "<style>{{.CSS}}</style>", "<style>"+css+"</style>")
-		var opts strings.Builder
-		for _, o := range tipoffOptions(words) {
-			opts.WriteString(`<option value="` + html.EscapeString(o.Value) + `">` + html.EscapeString(o.Label) + `</option>`)
-		}
-		s = strings.ReplaceAll(s, `{{range .Categories}}<option value="{{.Value}}">{{.Label}}</option>{{end}}`, opts.String())
+		s = strings.ReplaceAll(s, `{{range .Categories}}<option value="{{.Value}}">{{.Label}}</option>{{end}}`, options)
 		template.Must(t.New(path.Base(f)).Parse(s))
 	}
 	return t
@@ -168,11 +166,13 @@ func (p *pages) render(c *gin.Context, status int, name string, v pageView) {
 			p.bufs.Put(buf)
 		}
 	}()
-	t, ok := p.tmpl[v.Lang]
-	if !ok {
-		t = p.tmpl[langZH]
+	lang := v.Lang
+	if _, ok := p.tmpl[lang]; !ok {
+		lang = langZH
 	}
-	if err := t.ExecuteTemplate(buf, name, v); err != nil {
+	if name == "scan" {
+		writeScanPage(buf, v, p.opts[lang])
+	} else if err := p.tmpl[lang].ExecuteTemplate(buf, name, v); err != nil {
 		p.logger.ErrorContext(c.Request.Context(), "page failed", "page", name, "err", err)
 		writeError(c, p.logger, errPage)
 		return
@@ -377,6 +377,16 @@ func (s *Server) scanView(c *gin.Context, res scan.Resolution) pageView {
 			Custodian: st.Custodian})
 	}
 	return v
+}
+
+// optionsHTML is the tip-off form's categories in a language as the
+// <option>s the pages have written in.
+func optionsHTML(words map[string]string) string {
+	var b strings.Builder
+	for _, o := range tipoffOptions(words) {
+		b.WriteString(`<option value="` + html.EscapeString(o.Value) + `">` + html.EscapeString(o.Label) + `</option>`)
+	}
+	return b.String()
 }
 
 // tipoffOptions are the tip-off form's categories in a language; the
