@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -151,9 +153,93 @@ func (s *Server) traceWalk(dir trace.Direction) func(*gin.Context) error {
 		if g.Truncated {
 			out.More = moreOf(c, g.Reason, g.MaxDepth)
 		}
-		c.JSON(http.StatusOK, out)
-		return nil
+		return s.writeAnswer(c, out)
 	}
+}
+
+// writeAnswer writes a trace's JSON answer as c.JSON would, byte for byte,
+// but its nodes, edges and custodians one at a time through a buffer: a
+// 100,000-node answer is not held a second time as one encoded document
+// (which encoding it whole, with the encoder's doubling buffer and the
+// final copy, takes about three times its size). A failure once the
+// answer has begun is logged and cuts it short.
+func (s *Server) writeAnswer(c *gin.Context, out traceAnswer) error {
+	frame, lists, err := framed(out)
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Type", mediaJSON+"; charset=utf-8")
+	c.Status(http.StatusOK)
+	if err := writeFramed(c.Writer, frame, lists); err != nil {
+		s.logger.ErrorContext(c.Request.Context(), "trace answer cut short", "path", c.FullPath(), "err", err)
+	}
+	return nil
+}
+
+// framed splits a trace answer into its frame, the answer encoded with its
+// nodes, edges and custodians as empty lists, and those lists.
+func framed(out traceAnswer) ([]byte, []graphList, error) {
+	nodes, edges, holders := out.Nodes, out.Edges, out.Custodians
+	var lists []graphList
+	if nodes != nil {
+		out.Nodes = []trace.TraceNode{}
+		lists = append(lists, graphList{`"nodes":[`, len(nodes), func(i int) any { return nodes[i] }})
+	}
+	if edges != nil {
+		out.Edges = []trace.TraceEdge{}
+		lists = append(lists, graphList{`"edges":[`, len(edges), func(i int) any { return edges[i] }})
+	}
+	if holders != nil {
+		out.Custodians = []trace.Holding{}
+		lists = append(lists, graphList{`"custodians":[`, len(holders), func(i int) any { return holders[i] }})
+	}
+	frame, err := json.Marshal(out)
+	if err != nil {
+		return nil, nil, fmt.Errorf("trace answer: %w", err)
+	}
+	return frame, lists, nil
+}
+
+// graphList is one list of a JSON answer written element by element: its
+// member name with the opening bracket, as the frame spells it, and its
+// elements.
+type graphList struct {
+	open string
+	n    int
+	elem func(int) any
+}
+
+// writeFramed writes frame, a JSON document in which each of lists (in
+// the order they come in it) is an empty list, with each list's elements
+// written in, encoded one at a time. A member name cannot occur inside a
+// JSON string of the frame (its quotes would be escaped there), and the
+// frame's lists come in order, so the first match after the last is the
+// list itself.
+func writeFramed(w io.Writer, frame []byte, lists []graphList) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	rest := frame
+	for _, l := range lists {
+		at := bytes.Index(rest, []byte(l.open+"]"))
+		if at < 0 {
+			return fmt.Errorf("trace answer: no empty %s] in its frame", l.open)
+		}
+		bw.Write(rest[:at+len(l.open)])
+		rest = rest[at+len(l.open):]
+		for i := range l.n {
+			if i > 0 {
+				bw.WriteByte(',')
+			}
+			b, err := json.Marshal(l.elem(i))
+			if err != nil {
+				return fmt.Errorf("trace answer: %s element %d: %w", l.open, i, err)
+			}
+			if _, err := bw.Write(b); err != nil {
+				return err
+			}
+		}
+	}
+	bw.Write(rest)
+	return bw.Flush()
 }
 
 // moreOf says how to get the rest of a walk that stopped for reason.
