@@ -469,6 +469,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := slog.New(handlers.LogRequestIDs(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.logLevel})))
 	gin.SetMode(gin.ReleaseMode)
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(heapLimit(cfg)))
+	if getenv("GOGC") == "" { // an operator's GOGC stands
+		defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	}
 
 	// The profiles' listener comes first: a -pprof address that cannot be
 	// had stops the start before anything is opened.

@@ -77,6 +77,13 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, metrics 
 	return database{stores: st, keys: k, close: db.Close, source: "sqlite:" + cfg.dataDir}, nil
 }
 
+// gcPercent is the Go heap's growth between collections (GOGC) unless the
+// environment sets GOGC: four times the live heap rather than the
+// default once, since the soft limit (heapLimit) bounds it anyway. A
+// resolve costs about a sixth less CPU (BenchmarkResolve, GOGC 100
+// against 400: 112–121 against 94–100 µs).
+const gcPercent = 400
+
 // heapLimit is the soft limit of the Go heap: what the memory budget leaves
 // beside the embedded store's page caches (half of it), or all of it when
 // the store is MongoDB. Near it the runtime collects garbage harder; it

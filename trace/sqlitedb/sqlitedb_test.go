@@ -25,12 +25,13 @@ func TestOpenBudget(t *testing.T) {
 	if err := db.R.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&r); err != nil {
 		t.Fatal(err)
 	}
-	// Negative sizes are KiB: 32 MiB for the writer, 4 MiB for each of 8 readers.
-	if w != -32768 || r != -4096 {
-		t.Fatalf("cache_size writer %d, reader %d KiB; want -32768 and -4096", w, r)
+	// Negative sizes are KiB: 16 MiB for the writer, 2 MiB for each of 8
+	// readers, each cached page taking twice its size (an 8 KiB slot).
+	if w != -16384 || r != -2048 {
+		t.Fatalf("cache_size writer %d, reader %d KiB; want -16384 and -2048", w, r)
 	}
-	if total := (-w + readers*-r) << 10; total != 64<<20 {
-		t.Fatalf("the caches add up to %d bytes, not half the budget", total)
+	if total := 2 * (-w + readers*-r) << 10; total != 64<<20 {
+		t.Fatalf("the caches take %d bytes, not half the budget", total)
 	}
 	var mmap int64
 	if err := db.R.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&mmap); err != nil || mmap != 0 {
