@@ -385,36 +385,44 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 				serials[i] = src.Next()
 			}
 			slices.Sort(serials)
-			codes := make([]Code, n)
+			codes, out := make([]Code, n), make([]Issued, n)
 			for i, sn := range serials {
 				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: seq(id, from+i),
 					State: StateIssued, IssuedAt: now, UpdatedAt: now}
+				out[i].Serial = sn
 			}
-			return func(ctx context.Context) (func() ([]Issued, error), error) {
-				if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
-					func(c *Code) { c.Serial = src.Next() }); err != nil {
-					return nil, err
+			linkErr := linkAll(out, link)
+			return func(ctx context.Context, redraw *SerialSource) ([]Issued, error) {
+				if linkErr != nil {
+					return nil, linkErr
 				}
-				return func() ([]Issued, error) {
-					out := make([]Issued, len(codes))
-					for i, cd := range codes {
-						uri, err := link(cd.Serial)
-						if err != nil {
-							return nil, err
-						}
-						out[i] = Issued{Serial: cd.Serial, URI: uri}
-					}
-					return out, nil
-				}, nil
+				return out, insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
+					func(i int) error {
+						codes[i].Serial = redraw.Next()
+						out[i].Serial = codes[i].Serial
+						return linkAll(out[i:i+1], link)
+					})
 			}
 		},
 	})
 }
 
+// linkAll sets the URI of each code in out from its serial.
+func linkAll(out []Issued, link func(serial string) (string, error)) error {
+	for i := range out {
+		uri, err := link(out[i].Serial)
+		if err != nil {
+			return err
+		}
+		out[i].URI = uri
+	}
+	return nil
+}
+
 // insertRedrawing stores items with insert, which reports the positions
-// whose key is already taken. Those get a fresh random key from redraw and
-// are inserted again, until none clash.
-func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw func(*T)) error {
+// whose key is already taken. Those get a fresh random key from redraw
+// (given their position in items) and are inserted again, until none clash.
+func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw func(i int) error) error {
 	todo := make([]int, len(items)) // positions in items of batch
 	for i := range todo {
 		todo[i] = i
@@ -434,7 +442,9 @@ func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw f
 		nextTodo, nextBatch := make([]int, len(taken)), make([]T, len(taken))
 		for j, k := range taken {
 			i := todo[k]
-			redraw(&items[i])
+			if err := redraw(i); err != nil {
+				return err
+			}
 			nextTodo[j], nextBatch[j] = i, items[i]
 		}
 		todo, batch = nextTodo, nextBatch
@@ -445,14 +455,15 @@ func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw f
 type mintFuncs struct {
 	// replay lists one page of the codes an issuance already stored.
 	replay func(ctx context.Context, id string, p Page) ([]Issued, string, error)
-	// draw makes n new codes for positions from.. of issuance id, not
-	// yet stored: it runs while the chunk before is being sent.
+	// draw makes n new codes for positions from.. of issuance id, and
+	// their links, not yet stored: it runs while the chunk before is
+	// being stored and sent.
 	draw func(id string, from, n int, now time.Time, src *SerialSource) storeFunc
 }
 
-// storeFunc stores the codes a draw made, redrawing serials already taken,
-// and returns what makes their links.
-type storeFunc func(ctx context.Context) (present func() ([]Issued, error), err error)
+// storeFunc stores the codes a draw made, redrawing from redraw the
+// serials already taken, and returns them as the client receives them.
+type storeFunc func(ctx context.Context, redraw *SerialSource) ([]Issued, error)
 
 // errLeaseLost stops a request whose issuance another request took over
 // (it stalled past its lease).
@@ -557,22 +568,25 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 			return finish(IssuanceInterrupted, err)
 		}
 	}
+	// The next chunk is drawn (random serials, sorted, and their links:
+	// no store write) while this one is stored and sent; it is stored
+	// only once this one is sent, so a client that stops reading stops
+	// the minting. Serials clashing with stored ones are drawn again from
+	// a source of their own, as src is in use by the next draw meanwhile.
 	src, _ := NewSerialSource(c.serialLen) // length checked in NewCodes
-	// The next chunk is drawn (random serials, sorted: no store write)
-	// while this one's links are made and sent; it is stored only once
-	// they are, so a client that stops reading stops the minting.
+	redraw, _ := NewSerialSource(c.serialLen)
 	drawn := make(chan storeFunc, 1)
 	// Chunks start at a tenth of the full size and double up to it, so
 	// that the first codes (and the answer's headers, with the issuance's
 	// id) go out soon and issued counts up early; a million codes take
 	// three more writes for it.
 	size, n := max(c.chunk/10, 1), 0 // the next chunk's size, and the drawn one's
-	drawNext := func(from int) {
-		n = min(size, is.Requested-issued)
+	drawNext := func(from, left int) {
+		n = min(size, left)
 		size = min(2*size, c.chunk)
 		go func(n int) { drawn <- f.draw(is.ID, from, n, c.now.Now(), src) }(n)
 	}
-	drawNext(next)
+	drawNext(next, is.Requested-issued)
 	pending := true
 	defer func() {
 		if pending {
@@ -590,25 +604,21 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 				return finish(IssuanceInterrupted, err)
 			}
 		}
-		store := <-drawn
+		store, count := <-drawn, n
 		pending = false
-		present, err := store(ctx)
+		if left := is.Requested - issued - count; left > 0 {
+			drawNext(next+count, left)
+			pending = true
+		}
+		out, err := store(ctx, redraw)
 		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		issued, next = issued+n, next+n
+		issued, next = issued+count, next+count
 		if err := progress(); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		if issued < is.Requested {
-			drawNext(next)
-			pending = true
-		}
-		out, err := present()
-		if err == nil {
-			err = emit(is, out)
-		}
-		if err != nil {
+		if err := emit(is, out); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
 	}
@@ -756,15 +766,23 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 				draw(&list[i])
 			}
 			slices.SortFunc(list, func(a, b SSCC) int { return strings.Compare(a.SSCC, b.SSCC) })
+			out := make([]Issued, n)
 			for i := range list {
 				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, seq(id, from+i)
 				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
+				out[i].Serial = list[i].SSCC
 			}
-			return func(ctx context.Context) (func() ([]Issued, error), error) {
-				if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
-					return nil, err
+			linkErr := linkAll(out, link)
+			return func(ctx context.Context, _ *SerialSource) ([]Issued, error) {
+				if linkErr != nil {
+					return nil, linkErr
 				}
-				return func() ([]Issued, error) { return toIssued(list) }, nil
+				return out, insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) },
+					func(i int) error {
+						draw(&list[i])
+						out[i].Serial = list[i].SSCC
+						return linkAll(out[i:i+1], link)
+					})
 			}
 		},
 	})
