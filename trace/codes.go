@@ -56,9 +56,27 @@ type SSCC struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// seq is the list key of the i-th code of an issuance: issuance IDs are
-// fixed-length and time-ordered, so seqs sort by issuance, then position.
-func seq(issuance string, i int) string { return fmt.Sprintf("%s.%07d", issuance, i) }
+// seqs returns the list keys of the codes at positions from..from+n of an
+// issuance: the issuance ID, a dot and the position in at least seven
+// digits ("%s.%07d"). Issuance IDs are fixed-length and time-ordered, so
+// seqs sort by issuance, then position. The keys are cut from one string.
+func seqs(issuance string, from, n int) []string {
+	buf, ends := make([]byte, 0, n*(len(issuance)+8)), make([]int, n)
+	for i := range ends {
+		p := from + i
+		buf = append(append(buf, issuance...), '.')
+		for d := 1_000_000; d > 1 && p < d; d /= 10 {
+			buf = append(buf, '0')
+		}
+		buf = strconv.AppendInt(buf, int64(p), 10)
+		ends[i] = len(buf)
+	}
+	all, out, start := string(buf), make([]string, n), 0
+	for i, end := range ends {
+		out[i], start = all[start:end], end
+	}
+	return out
+}
 
 // SeqRange returns the bounds [from, to) of the seqs of one issuance.
 func SeqRange(issuance string) (from, to string) { return issuance + ".", issuance + "/" }
@@ -355,7 +373,6 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 	if err := c.gates.allow(ctx, p.EntityID, ActIssueCodes, nil); err != nil {
 		return Issuance{}, err
 	}
-	link := func(serial string) (string, error) { return c.itemLink(b, serial) }
 	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
 		IdempotencyKey: req.IdempotencyKey}
 	return c.run(ctx, is, emit, mintFuncs{
@@ -366,14 +383,10 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			}
 			out := make([]Issued, len(codes))
 			for i, cd := range codes {
-				uri, err := link(cd.Serial)
-				if err != nil {
-					return nil, "", err
-				}
-				out[i] = Issued{Serial: cd.Serial, URI: uri}
+				out[i].Serial = cd.Serial
 			}
-			if len(codes) == 0 {
-				return out, "", nil
+			if err := linkAll(out, c.itemLinker(b)); err != nil || len(codes) == 0 {
+				return out, "", err
 			}
 			return out, codes[len(codes)-1].Seq, nil
 		},
@@ -381,21 +394,20 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			// Serials are sorted before they get positions: the store's
 			// uniqueness index then takes them in order, page by page.
 			serials := make([]string, n)
-			for i := range serials {
-				serials[i] = src.Next()
-			}
+			src.Fill(serials)
 			slices.Sort(serials)
-			codes, out := make([]Code, n), make([]Issued, n)
+			codes, out, pos := make([]Code, n), make([]Issued, n), seqs(id, from, n)
 			for i, sn := range serials {
-				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: seq(id, from+i),
+				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: pos[i],
 					State: StateIssued, IssuedAt: now, UpdatedAt: now}
 				out[i].Serial = sn
 			}
-			linkErr := linkAll(out, link)
+			linkErr := linkAll(out, c.itemLinker(b))
 			return func(ctx context.Context, redraw *SerialSource) ([]Issued, error) {
 				if linkErr != nil {
 					return nil, linkErr
 				}
+				link := c.itemLinker(b)
 				return out, insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
 					func(i int) error {
 						codes[i].Serial = redraw.Next()
@@ -766,9 +778,9 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 				draw(&list[i])
 			}
 			slices.SortFunc(list, func(a, b SSCC) int { return strings.Compare(a.SSCC, b.SSCC) })
-			out := make([]Issued, n)
+			out, pos := make([]Issued, n), seqs(id, from, n)
 			for i := range list {
-				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, seq(id, from+i)
+				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, pos[i]
 				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
 				out[i].Serial = list[i].SSCC
 			}
@@ -806,8 +818,14 @@ func ItemElements(b Batch, serial string) gs1.Elements {
 	return e
 }
 
-func (c *Codes) itemLink(b Batch, serial string) (string, error) {
-	return gs1.BuildDigitalLink(c.baseURL, ItemElements(b, serial))
+// itemLinker returns what makes the Digital Link URIs of serials of batch
+// b. It reuses one list of elements, so it is for one goroutine.
+func (c *Codes) itemLinker(b Batch) func(serial string) (string, error) {
+	e := ItemElements(b, "")
+	return func(serial string) (string, error) {
+		e[2].Value = serial
+		return gs1.BuildDigitalLink(c.baseURL, e)
+	}
 }
 
 // randomDigits draws n uniform random decimal digits from crypto/rand.
@@ -886,9 +904,9 @@ func (c *Codes) batchCodes(ctx context.Context, caller Principal, gtin, lot, iss
 		return nil, "", fmt.Errorf("list codes of %s/%s: %w", b.GTIN, b.Lot, err)
 	}
 	codes, next, _ := PageOf(codes, p.Limit, func(c Code) string { return c.Seq })
-	out := make([]CodeView, len(codes))
+	out, link := make([]CodeView, len(codes)), c.itemLinker(b)
 	for i, cd := range codes {
-		uri, err := c.itemLink(b, cd.Serial)
+		uri, err := link(cd.Serial)
 		if err != nil {
 			return nil, "", err
 		}
