@@ -373,6 +373,7 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 	if err := c.gates.allow(ctx, p.EntityID, ActIssueCodes, nil); err != nil {
 		return Issuance{}, err
 	}
+	items := linkElements{of: ItemElements(b, ""), vary: 2} // (21) is the third, see ItemElements
 	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
 		IdempotencyKey: req.IdempotencyKey}
 	return c.run(ctx, is, emit, mintFuncs{
@@ -385,7 +386,7 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			for i, cd := range codes {
 				out[i].Serial = cd.Serial
 			}
-			if err := linkAll(out, c.itemLinker(b)); err != nil || len(codes) == 0 {
+			if err := c.linkAll(out, items); err != nil || len(codes) == 0 {
 				return out, "", err
 			}
 			return out, codes[len(codes)-1].Seq, nil
@@ -402,33 +403,58 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 					State: StateIssued, IssuedAt: now, UpdatedAt: now}
 				out[i].Serial = sn
 			}
-			linkErr := linkAll(out, c.itemLinker(b))
+			linkErr := c.linkAll(out, items)
 			return func(ctx context.Context, redraw *SerialSource) ([]Issued, error) {
 				if linkErr != nil {
 					return nil, linkErr
 				}
-				link := c.itemLinker(b)
 				return out, insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
 					func(i int) error {
 						codes[i].Serial = redraw.Next()
 						out[i].Serial = codes[i].Serial
-						return linkAll(out[i:i+1], link)
+						return c.linkAll(out[i:i+1], items)
 					})
 			}
 		},
 	})
 }
 
-// linkAll sets the URI of each code in out from its serial.
-func linkAll(out []Issued, link func(serial string) (string, error)) error {
+// linkAll sets the URI of each code in out from its serial, which is the
+// value of element e.vary of its link (e.of holds the others). The links
+// are made from one template and cut from one string.
+func (c *Codes) linkAll(out []Issued, e linkElements) error {
+	if len(out) == 0 {
+		return nil
+	}
+	of := slices.Clone(e.of)
+	of[e.vary].Value = out[0].Serial
+	t, err := gs1.NewLinkTemplate(c.baseURL, of, e.vary)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	ends := make([]int, len(out))
 	for i := range out {
-		uri, err := link(out[i].Serial)
-		if err != nil {
+		if buf, err = t.Append(buf, out[i].Serial); err != nil {
 			return err
 		}
-		out[i].URI = uri
+		if i == 0 {
+			buf = slices.Grow(buf, len(buf)*(len(out)-1)) // the others are about as long
+		}
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i, end := range ends {
+		out[i].URI, start = all[start:end], end
 	}
 	return nil
+}
+
+// linkElements are the GS1 elements of the links of a kind of code: the
+// serial (or SSCC) is the value of of[vary].
+type linkElements struct {
+	of   gs1.Elements
+	vary int
 }
 
 // insertRedrawing stores items with insert, which reports the positions
@@ -745,29 +771,19 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 			len(gcp), space, space/10)
 	}
 	ext := byte('0' + req.Extension)
-	link := func(sscc string) (string, error) {
-		return gs1.BuildDigitalLink(c.baseURL, gs1.Elements{{AI: "00", Value: sscc}})
-	}
+	ssccs := linkElements{of: gs1.Elements{{AI: "00"}}}
 	is := Issuance{Kind: IssuanceSSCC, OwnerID: owner.ID, Requested: req.Count, IdempotencyKey: req.IdempotencyKey}
-	toIssued := func(list []SSCC) ([]Issued, error) {
-		out := make([]Issued, len(list))
-		for i, s := range list {
-			uri, err := link(s.SSCC)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = Issued{Serial: s.SSCC, URI: uri}
-		}
-		return out, nil
-	}
 	return c.run(ctx, is, emit, mintFuncs{
 		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
 			list, err := c.store.ListSSCCs(ctx, SSCCFilter{OwnerID: owner.ID, Issuance: id}, p)
 			if err != nil || len(list) == 0 {
 				return nil, "", err
 			}
-			out, err := toIssued(list)
-			return out, list[len(list)-1].Seq, err
+			out := make([]Issued, len(list))
+			for i, s := range list {
+				out[i].Serial = s.SSCC
+			}
+			return out, list[len(list)-1].Seq, c.linkAll(out, ssccs)
 		},
 		draw: func(id string, from, n int, now time.Time, _ *SerialSource) storeFunc {
 			draw := func(s *SSCC) {
@@ -784,7 +800,7 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
 				out[i].Serial = list[i].SSCC
 			}
-			linkErr := linkAll(out, link)
+			linkErr := c.linkAll(out, ssccs)
 			return func(ctx context.Context, _ *SerialSource) ([]Issued, error) {
 				if linkErr != nil {
 					return nil, linkErr
@@ -793,7 +809,7 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 					func(i int) error {
 						draw(&list[i])
 						out[i].Serial = list[i].SSCC
-						return linkAll(out[i:i+1], link)
+						return c.linkAll(out[i:i+1], ssccs)
 					})
 			}
 		},
@@ -818,14 +834,8 @@ func ItemElements(b Batch, serial string) gs1.Elements {
 	return e
 }
 
-// itemLinker returns what makes the Digital Link URIs of serials of batch
-// b. It reuses one list of elements, so it is for one goroutine.
-func (c *Codes) itemLinker(b Batch) func(serial string) (string, error) {
-	e := ItemElements(b, "")
-	return func(serial string) (string, error) {
-		e[2].Value = serial
-		return gs1.BuildDigitalLink(c.baseURL, e)
-	}
+func (c *Codes) itemLink(b Batch, serial string) (string, error) {
+	return gs1.BuildDigitalLink(c.baseURL, ItemElements(b, serial))
 }
 
 // randomDigits draws n uniform random decimal digits from crypto/rand.
@@ -904,9 +914,9 @@ func (c *Codes) batchCodes(ctx context.Context, caller Principal, gtin, lot, iss
 		return nil, "", fmt.Errorf("list codes of %s/%s: %w", b.GTIN, b.Lot, err)
 	}
 	codes, next, _ := PageOf(codes, p.Limit, func(c Code) string { return c.Seq })
-	out, link := make([]CodeView, len(codes)), c.itemLinker(b)
+	out := make([]CodeView, len(codes))
 	for i, cd := range codes {
-		uri, err := link(cd.Serial)
+		uri, err := c.itemLink(b, cd.Serial)
 		if err != nil {
 			return nil, "", err
 		}
