@@ -225,7 +225,8 @@ type CodeStore interface {
 
 	// InsertCodes stores codes and returns the positions (in codes) of
 	// those whose serial is already taken under their GTIN; those are not
-	// stored. The rest are stored durably when it returns.
+	// stored. The rest are stored durably when it returns, and codes is
+	// the caller's again (the service reuses it for its next chunk).
 	InsertCodes(ctx context.Context, codes []Code) (taken []int, err error)
 	Code(ctx context.Context, gtin, serial string) (Code, error)
 	ListCodes(ctx context.Context, f CodeFilter, p Page) ([]Code, error)
@@ -376,6 +377,11 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 	items := linkElements{of: ItemElements(b, ""), vary: 2} // (21) is the third, see ItemElements
 	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
 		IdempotencyKey: req.IdempotencyKey}
+	// The rows handed to the store are made when a chunk is stored, in
+	// one list that every chunk reuses (one chunk is stored at a time):
+	// a drawn chunk waiting for its turn holds only its serials, list
+	// keys and links.
+	var rows []Code
 	return c.run(ctx, is, emit, mintFuncs{
 		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
 			codes, err := c.store.ListCodes(ctx, CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Issuance: id}, p)
@@ -397,16 +403,20 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			serials := make([]string, n)
 			src.Fill(serials)
 			slices.Sort(serials)
-			codes, out, pos := make([]Code, n), make([]Issued, n), seqs(id, from, n)
+			out, pos := make([]Issued, n), seqs(id, from, n)
 			for i, sn := range serials {
-				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: pos[i],
-					State: StateIssued, IssuedAt: now, UpdatedAt: now}
 				out[i].Serial = sn
 			}
 			linkErr := c.linkAll(out, items)
 			return func(ctx context.Context, redraw *SerialSource) ([]Issued, error) {
 				if linkErr != nil {
 					return nil, linkErr
+				}
+				rows = slices.Grow(rows[:0], n)[:n]
+				codes := rows
+				for i := range codes {
+					codes[i] = Code{GTIN: b.GTIN, Serial: out[i].Serial, Lot: b.Lot, Issuance: id, Seq: pos[i],
+						State: StateIssued, IssuedAt: now, UpdatedAt: now}
 				}
 				return out, insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
 					func(i int) error {
