@@ -56,8 +56,8 @@ type SSCC struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// seqs returns the list keys of the codes at positions from..from+n of an
-// issuance: the issuance ID, a dot and the position in at least seven
+// seqs returns the list keys of the codes at positions from to from+n-1
+// of an issuance: the issuance ID, a dot and the position in at least seven
 // digits ("%s.%07d"). Issuance IDs are fixed-length and time-ordered, so
 // seqs sort by issuance, then position. The keys are cut from one string.
 func seqs(issuance string, from, n int) []string {

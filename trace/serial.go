@@ -42,8 +42,8 @@ func (s *SerialSource) Next() string {
 	return string(out)
 }
 
-// Fill sets each of serials to a fresh serial. They are cut from one
-// string: one allocation for them all.
+// Fill sets each of serials to a fresh serial, as Next would. They are
+// cut from one string rather than allocated one by one.
 func (s *SerialSource) Fill(serials []string) {
 	buf := make([]byte, len(serials)*s.length)
 	s.read(buf)
