@@ -56,9 +56,27 @@ type SSCC struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// seq is the list key of the i-th code of an issuance: issuance IDs are
-// fixed-length and time-ordered, so seqs sort by issuance, then position.
-func seq(issuance string, i int) string { return fmt.Sprintf("%s.%07d", issuance, i) }
+// seqs returns the list keys of the codes at positions from to from+n-1
+// of an issuance: the issuance ID, a dot and the position in at least seven
+// digits ("%s.%07d"). Issuance IDs are fixed-length and time-ordered, so
+// seqs sort by issuance, then position. The keys are cut from one string.
+func seqs(issuance string, from, n int) []string {
+	buf, ends := make([]byte, 0, n*(len(issuance)+8)), make([]int, n)
+	for i := range ends {
+		p := from + i
+		buf = append(append(buf, issuance...), '.')
+		for d := 1_000_000; d > 1 && p < d; d /= 10 {
+			buf = append(buf, '0')
+		}
+		buf = strconv.AppendInt(buf, int64(p), 10)
+		ends[i] = len(buf)
+	}
+	all, out, start := string(buf), make([]string, n), 0
+	for i, end := range ends {
+		out[i], start = all[start:end], end
+	}
+	return out
+}
 
 // SeqRange returns the bounds [from, to) of the seqs of one issuance.
 func SeqRange(issuance string) (from, to string) { return issuance + ".", issuance + "/" }
@@ -207,7 +225,8 @@ type CodeStore interface {
 
 	// InsertCodes stores codes and returns the positions (in codes) of
 	// those whose serial is already taken under their GTIN; those are not
-	// stored. The rest are stored durably when it returns.
+	// stored. The rest are stored durably when it returns, and codes is
+	// the caller's again (the service reuses it for its next chunk).
 	InsertCodes(ctx context.Context, codes []Code) (taken []int, err error)
 	Code(ctx context.Context, gtin, serial string) (Code, error)
 	ListCodes(ctx context.Context, f CodeFilter, p Page) ([]Code, error)
@@ -355,9 +374,14 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 	if err := c.gates.allow(ctx, p.EntityID, ActIssueCodes, nil); err != nil {
 		return Issuance{}, err
 	}
-	link := func(serial string) (string, error) { return c.itemLink(b, serial) }
+	items := linkElements{of: ItemElements(b, ""), vary: 2} // (21) is the third, see ItemElements
 	is := Issuance{Kind: IssuanceItems, OwnerID: b.OwnerID, GTIN: b.GTIN, Lot: b.Lot, Requested: req.Count,
 		IdempotencyKey: req.IdempotencyKey}
+	// The rows handed to the store are made when a chunk is stored, in
+	// one list that every chunk reuses (one chunk is stored at a time):
+	// a drawn chunk waiting for its turn holds only its serials, list
+	// keys and links.
+	var rows []Code
 	return c.run(ctx, is, emit, mintFuncs{
 		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
 			codes, err := c.store.ListCodes(ctx, CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Issuance: id}, p)
@@ -366,14 +390,10 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			}
 			out := make([]Issued, len(codes))
 			for i, cd := range codes {
-				uri, err := link(cd.Serial)
-				if err != nil {
-					return nil, "", err
-				}
-				out[i] = Issued{Serial: cd.Serial, URI: uri}
+				out[i].Serial = cd.Serial
 			}
-			if len(codes) == 0 {
-				return out, "", nil
+			if err := c.linkAll(out, items); err != nil || len(codes) == 0 {
+				return out, "", err
 			}
 			return out, codes[len(codes)-1].Seq, nil
 		},
@@ -381,40 +401,76 @@ func (c *Codes) Issue(ctx context.Context, p Principal, req IssueRequest, emit E
 			// Serials are sorted before they get positions: the store's
 			// uniqueness index then takes them in order, page by page.
 			serials := make([]string, n)
-			for i := range serials {
-				serials[i] = src.Next()
-			}
+			src.Fill(serials)
 			slices.Sort(serials)
-			codes := make([]Code, n)
+			out, pos := make([]Issued, n), seqs(id, from, n)
 			for i, sn := range serials {
-				codes[i] = Code{GTIN: b.GTIN, Serial: sn, Lot: b.Lot, Issuance: id, Seq: seq(id, from+i),
-					State: StateIssued, IssuedAt: now, UpdatedAt: now}
+				out[i].Serial = sn
 			}
-			return func(ctx context.Context) (func() ([]Issued, error), error) {
-				if err := insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
-					func(c *Code) { c.Serial = src.Next() }); err != nil {
-					return nil, err
+			linkErr := c.linkAll(out, items)
+			return func(ctx context.Context, redraw *SerialSource) ([]Issued, error) {
+				if linkErr != nil {
+					return nil, linkErr
 				}
-				return func() ([]Issued, error) {
-					out := make([]Issued, len(codes))
-					for i, cd := range codes {
-						uri, err := link(cd.Serial)
-						if err != nil {
-							return nil, err
-						}
-						out[i] = Issued{Serial: cd.Serial, URI: uri}
-					}
-					return out, nil
-				}, nil
+				rows = slices.Grow(rows[:0], n)[:n]
+				codes := rows
+				for i := range codes {
+					codes[i] = Code{GTIN: b.GTIN, Serial: out[i].Serial, Lot: b.Lot, Issuance: id, Seq: pos[i],
+						State: StateIssued, IssuedAt: now, UpdatedAt: now}
+				}
+				return out, insertRedrawing(codes, func(cs []Code) ([]int, error) { return c.store.InsertCodes(ctx, cs) },
+					func(i int) error {
+						codes[i].Serial = redraw.Next()
+						out[i].Serial = codes[i].Serial
+						return c.linkAll(out[i:i+1], items)
+					})
 			}
 		},
 	})
 }
 
+// linkAll sets the URI of each code in out from its serial, which is the
+// value of element e.vary of its link (e.of holds the others). The links
+// are made from one template and cut from one string.
+func (c *Codes) linkAll(out []Issued, e linkElements) error {
+	if len(out) == 0 {
+		return nil
+	}
+	of := slices.Clone(e.of)
+	of[e.vary].Value = out[0].Serial
+	t, err := gs1.NewLinkTemplate(c.baseURL, of, e.vary)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	ends := make([]int, len(out))
+	for i := range out {
+		if buf, err = t.Append(buf, out[i].Serial); err != nil {
+			return err
+		}
+		if i == 0 {
+			buf = slices.Grow(buf, len(buf)*(len(out)-1)) // the others are about as long
+		}
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i, end := range ends {
+		out[i].URI, start = all[start:end], end
+	}
+	return nil
+}
+
+// linkElements are the GS1 elements of the links of a kind of code: the
+// serial (or SSCC) is the value of of[vary].
+type linkElements struct {
+	of   gs1.Elements
+	vary int
+}
+
 // insertRedrawing stores items with insert, which reports the positions
-// whose key is already taken. Those get a fresh random key from redraw and
-// are inserted again, until none clash.
-func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw func(*T)) error {
+// whose key is already taken. Those get a fresh random key from redraw
+// (given their position in items) and are inserted again, until none clash.
+func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw func(i int) error) error {
 	todo := make([]int, len(items)) // positions in items of batch
 	for i := range todo {
 		todo[i] = i
@@ -434,7 +490,9 @@ func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw f
 		nextTodo, nextBatch := make([]int, len(taken)), make([]T, len(taken))
 		for j, k := range taken {
 			i := todo[k]
-			redraw(&items[i])
+			if err := redraw(i); err != nil {
+				return err
+			}
 			nextTodo[j], nextBatch[j] = i, items[i]
 		}
 		todo, batch = nextTodo, nextBatch
@@ -445,14 +503,15 @@ func insertRedrawing[T any](items []T, insert func([]T) ([]int, error), redraw f
 type mintFuncs struct {
 	// replay lists one page of the codes an issuance already stored.
 	replay func(ctx context.Context, id string, p Page) ([]Issued, string, error)
-	// draw makes n new codes for positions from.. of issuance id, not
-	// yet stored: it runs while the chunk before is being sent.
+	// draw makes n new codes for positions from.. of issuance id, and
+	// their links, not yet stored: it runs while the chunk before is
+	// being stored and sent.
 	draw func(id string, from, n int, now time.Time, src *SerialSource) storeFunc
 }
 
-// storeFunc stores the codes a draw made, redrawing serials already taken,
-// and returns what makes their links.
-type storeFunc func(ctx context.Context) (present func() ([]Issued, error), err error)
+// storeFunc stores the codes a draw made, redrawing from redraw the
+// serials already taken, and returns them as the client receives them.
+type storeFunc func(ctx context.Context, redraw *SerialSource) ([]Issued, error)
 
 // errLeaseLost stops a request whose issuance another request took over
 // (it stalled past its lease).
@@ -557,22 +616,25 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 			return finish(IssuanceInterrupted, err)
 		}
 	}
+	// The next chunk is drawn (random serials, sorted, and their links:
+	// no store write) while this one is stored and sent; it is stored
+	// only once this one is sent, so a client that stops reading stops
+	// the minting. Serials clashing with stored ones are drawn again from
+	// a source of their own, as src is in use by the next draw meanwhile.
 	src, _ := NewSerialSource(c.serialLen) // length checked in NewCodes
-	// The next chunk is drawn (random serials, sorted: no store write)
-	// while this one's links are made and sent; it is stored only once
-	// they are, so a client that stops reading stops the minting.
+	redraw, _ := NewSerialSource(c.serialLen)
 	drawn := make(chan storeFunc, 1)
 	// Chunks start at a tenth of the full size and double up to it, so
 	// that the first codes (and the answer's headers, with the issuance's
 	// id) go out soon and issued counts up early; a million codes take
 	// three more writes for it.
 	size, n := max(c.chunk/10, 1), 0 // the next chunk's size, and the drawn one's
-	drawNext := func(from int) {
-		n = min(size, is.Requested-issued)
+	drawNext := func(from, left int) {
+		n = min(size, left)
 		size = min(2*size, c.chunk)
 		go func(n int) { drawn <- f.draw(is.ID, from, n, c.now.Now(), src) }(n)
 	}
-	drawNext(next)
+	drawNext(next, is.Requested-issued)
 	pending := true
 	defer func() {
 		if pending {
@@ -590,25 +652,21 @@ func (c *Codes) hold(ctx context.Context, is Issuance, resumed bool, emit Emit, 
 				return finish(IssuanceInterrupted, err)
 			}
 		}
-		store := <-drawn
+		store, count := <-drawn, n
 		pending = false
-		present, err := store(ctx)
+		if left := is.Requested - issued - count; left > 0 {
+			drawNext(next+count, left)
+			pending = true
+		}
+		out, err := store(ctx, redraw)
 		if err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		issued, next = issued+n, next+n
+		issued, next = issued+count, next+count
 		if err := progress(); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
-		if issued < is.Requested {
-			drawNext(next)
-			pending = true
-		}
-		out, err := present()
-		if err == nil {
-			err = emit(is, out)
-		}
-		if err != nil {
+		if err := emit(is, out); err != nil {
 			return finish(IssuanceInterrupted, err)
 		}
 	}
@@ -723,29 +781,19 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 			len(gcp), space, space/10)
 	}
 	ext := byte('0' + req.Extension)
-	link := func(sscc string) (string, error) {
-		return gs1.BuildDigitalLink(c.baseURL, gs1.Elements{{AI: "00", Value: sscc}})
-	}
+	ssccs := linkElements{of: gs1.Elements{{AI: "00"}}}
 	is := Issuance{Kind: IssuanceSSCC, OwnerID: owner.ID, Requested: req.Count, IdempotencyKey: req.IdempotencyKey}
-	toIssued := func(list []SSCC) ([]Issued, error) {
-		out := make([]Issued, len(list))
-		for i, s := range list {
-			uri, err := link(s.SSCC)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = Issued{Serial: s.SSCC, URI: uri}
-		}
-		return out, nil
-	}
 	return c.run(ctx, is, emit, mintFuncs{
 		replay: func(ctx context.Context, id string, p Page) ([]Issued, string, error) {
 			list, err := c.store.ListSSCCs(ctx, SSCCFilter{OwnerID: owner.ID, Issuance: id}, p)
 			if err != nil || len(list) == 0 {
 				return nil, "", err
 			}
-			out, err := toIssued(list)
-			return out, list[len(list)-1].Seq, err
+			out := make([]Issued, len(list))
+			for i, s := range list {
+				out[i].Serial = s.SSCC
+			}
+			return out, list[len(list)-1].Seq, c.linkAll(out, ssccs)
 		},
 		draw: func(id string, from, n int, now time.Time, _ *SerialSource) storeFunc {
 			draw := func(s *SSCC) {
@@ -756,15 +804,23 @@ func (c *Codes) IssueSSCCs(ctx context.Context, p Principal, req SSCCRequest, em
 				draw(&list[i])
 			}
 			slices.SortFunc(list, func(a, b SSCC) int { return strings.Compare(a.SSCC, b.SSCC) })
+			out, pos := make([]Issued, n), seqs(id, from, n)
 			for i := range list {
-				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, seq(id, from+i)
+				list[i].OwnerID, list[i].Issuance, list[i].Seq = owner.ID, id, pos[i]
 				list[i].State, list[i].IssuedAt, list[i].UpdatedAt = StateIssued, now, now
+				out[i].Serial = list[i].SSCC
 			}
-			return func(ctx context.Context) (func() ([]Issued, error), error) {
-				if err := insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) }, draw); err != nil {
-					return nil, err
+			linkErr := c.linkAll(out, ssccs)
+			return func(ctx context.Context, _ *SerialSource) ([]Issued, error) {
+				if linkErr != nil {
+					return nil, linkErr
 				}
-				return func() ([]Issued, error) { return toIssued(list) }, nil
+				return out, insertRedrawing(list, func(l []SSCC) ([]int, error) { return c.store.InsertSSCCs(ctx, l) },
+					func(i int) error {
+						draw(&list[i])
+						out[i].Serial = list[i].SSCC
+						return c.linkAll(out[i:i+1], ssccs)
+					})
 			}
 		},
 	})

@@ -35,11 +35,29 @@ func NewSerialSource(length int) (*SerialSource, error) {
 	return &SerialSource{length: length, buf: make([]byte, 4096), pos: 4096}, nil
 }
 
-// Next returns a fresh serial. Bytes of 248 and above are rejected rather
-// than reduced modulo 31, which would favour the first symbols.
+// Next returns a fresh serial.
 func (s *SerialSource) Next() string {
-	const limit = 256 - 256%len(SerialAlphabet) // 248
 	out := make([]byte, s.length)
+	s.read(out)
+	return string(out)
+}
+
+// Fill sets each of serials to a fresh serial, as Next would. They are
+// cut from one string rather than allocated one by one.
+func (s *SerialSource) Fill(serials []string) {
+	buf := make([]byte, len(serials)*s.length)
+	s.read(buf)
+	all := string(buf)
+	for i := range serials {
+		serials[i] = all[i*s.length : (i+1)*s.length]
+	}
+}
+
+// read fills out with random symbols of [SerialAlphabet]. Bytes of 248
+// and above are rejected rather than reduced modulo 31, which would
+// favour the first symbols.
+func (s *SerialSource) read(out []byte) {
+	const limit = 256 - 256%len(SerialAlphabet) // 248
 	for i := 0; i < len(out); {
 		if s.pos == len(s.buf) {
 			_, _ = rand.Read(s.buf) // crypto/rand.Read never fails on supported platforms
@@ -52,5 +70,4 @@ func (s *SerialSource) Next() string {
 			i++
 		}
 	}
-	return string(out)
 }

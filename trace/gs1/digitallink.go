@@ -117,16 +117,26 @@ func sortByAI(e Elements, idx []int) {
 // Values are percent-encoded except for the RFC 3986 unreserved
 // characters A-Z a-z 0-9 - . _ ~.
 func BuildDigitalLink(base string, e Elements) (string, error) {
+	link, _, _, err := buildDigitalLink(base, e, -1)
+	if err != nil {
+		return "", err
+	}
+	return link, nil
+}
+
+// buildDigitalLink is BuildDigitalLink; it also returns where the value of
+// e[mark] starts and ends in the link (0, 0 when mark is not an index of e).
+func buildDigitalLink(base string, e Elements, mark int) (link string, start, end int, _ *Error) {
 	base, berr := checkBase(base)
 	if berr != nil {
-		return "", berr
+		return "", 0, 0, berr
 	}
 	if err := e.validate(true); err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
 	pk := e.primaryKey()
 	if pk < 0 {
-		return "", invalid("", "no GS1 Digital Link primary key: need one of AI (01), (00), (414), (417), (8004), (8010), (8017), (8018), (401), (402) or (415)")
+		return "", 0, 0, invalid("", "no GS1 Digital Link primary key: need one of AI (01), (00), (414), (417), (8004), (8010), (8017), (8018), (401), (402) or (415)")
 	}
 	pkAI := lookupAI(e[pk].AI)
 
@@ -165,7 +175,7 @@ func BuildDigitalLink(base string, e Elements) (string, error) {
 		b.WriteByte('/')
 		b.WriteString(e[i].AI)
 		b.WriteByte('/')
-		writeValue(&b, e[i].AI, e[i].Value, true)
+		start, end = markValue(&b, e, i, mark, start, end)
 	}
 	for k, i := range query {
 		if k == 0 {
@@ -175,9 +185,59 @@ func BuildDigitalLink(base string, e Elements) (string, error) {
 		}
 		b.WriteString(e[i].AI)
 		b.WriteByte('=')
-		writeValue(&b, e[i].AI, e[i].Value, true)
+		start, end = markValue(&b, e, i, mark, start, end)
 	}
-	return b.String(), nil
+	return b.String(), start, end, nil
+}
+
+// markValue writes the value of e[i] and returns where it starts and ends
+// in b when i is mark, start and end as they were otherwise.
+func markValue(b *strings.Builder, e Elements, i, mark, start, end int) (int, int) {
+	from := b.Len()
+	writeValue(b, e[i].AI, e[i].Value, true)
+	if i != mark {
+		return start, end
+	}
+	return from, b.Len()
+}
+
+// LinkTemplate makes the Digital Link URIs of elements that differ only in
+// the value of one of them (the serials of one batch), as BuildDigitalLink
+// would, at the cost of checking that value and copying.
+type LinkTemplate struct {
+	ai             *AI
+	prefix, suffix string // the link around the value
+}
+
+// NewLinkTemplate returns the template of the links of e under base, with
+// the value of e[vary] changing. e, with the value it holds, must make a
+// link (see [BuildDigitalLink]).
+func NewLinkTemplate(base string, e Elements, vary int) (*LinkTemplate, error) {
+	if vary < 0 || vary >= len(e) {
+		return nil, invalid("", "no element %d to vary among %d", vary, len(e))
+	}
+	link, start, end, err := buildDigitalLink(base, e, vary)
+	if err != nil {
+		return nil, err
+	}
+	return &LinkTemplate{ai: lookupAI(e[vary].AI), prefix: link[:start], suffix: link[end:]}, nil
+}
+
+// Append appends to dst the link whose varying element holds v, or
+// returns an error when v is not a valid value of its AI.
+func (t *LinkTemplate) Append(dst []byte, v string) ([]byte, error) {
+	if err := checkElement(t.ai, v, true); err != nil {
+		return dst, err
+	}
+	dst = append(dst, t.prefix...)
+	if escapedLen(v) == len(v) && !isGTINAI(t.ai.Code) {
+		dst = append(dst, v...)
+	} else {
+		var b strings.Builder
+		writeValue(&b, t.ai.Code, v, true)
+		dst = append(dst, b.String()...)
+	}
+	return append(dst, t.suffix...), nil
 }
 
 func unhex(c byte) (byte, bool) {

@@ -229,3 +229,49 @@ func TestParseDigitalLinkErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkTemplate: a template's links are BuildDigitalLink's for every
+// value of the varying element, in the path or the query, escaped or
+// padded; a value BuildDigitalLink refuses is refused with the same error.
+func TestLinkTemplate(t *testing.T) {
+	tests := []struct {
+		name   string
+		e      Elements
+		vary   int
+		values []string
+	}{
+		{"serial", Elements{{"01", gtin}, {"10", "L1"}, {"21", "S1"}, {"17", "261231"}}, 2,
+			[]string{"ABCDEFGH2345", "a-b.c_d", `!"'()*,:;<=>?`, "A/B%C", "", "x y", "123456789012345678901"}},
+		{"lot before a query", Elements{{"01", gtin}, {"10", "L1"}, {"3103", "000500"}}, 1, []string{"L2", "L/2026-11", "é"}},
+		{"expiry in the query", Elements{{"01", gtin}, {"10", "L1"}, {"17", "261231"}, {"11", "250101"}}, 2,
+			[]string{"270101", "271301", "27010"}},
+		{"short GTIN", Elements{{"01", gtin}, {"21", "S"}}, 0, []string{"4006381333931", "40063813", "4006381333932", gtin}},
+		{"SSCC", Elements{{"00", "106141411234567897"}}, 0, []string{"106141411234567897", "106141411234567898"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := NewLinkTemplate(base+"/", tt.e, tt.vary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf []byte
+			for _, v := range tt.values {
+				e := slices.Clone(tt.e)
+				e[tt.vary].Value = v
+				want, wantErr := BuildDigitalLink(base, e)
+				n := len(buf)
+				buf, err = tpl.Append(buf, v)
+				if got := string(buf[n:]); got != want || (err == nil) != (wantErr == nil) ||
+					(err != nil && err.Error() != wantErr.Error()) {
+					t.Errorf("value %q: %q, %v; BuildDigitalLink: %q, %v", v, got, err, want, wantErr)
+				}
+			}
+		})
+	}
+	if _, err := NewLinkTemplate(base, Elements{{"01", gtin}}, 1); err == nil {
+		t.Error("a template varying no element")
+	}
+	if _, err := NewLinkTemplate(base, Elements{{"01", gtin}, {"21", "A/B"}, {"21", "C"}}, 1); err == nil {
+		t.Error("a template of elements BuildDigitalLink refuses")
+	}
+}

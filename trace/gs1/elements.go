@@ -63,13 +63,7 @@ func (e Elements) validate(shortGTIN bool) *Error {
 				return invalid(el.AI, "appears more than once")
 			}
 		}
-		if v := el.Value; shortGTIN && isGTINAI(el.AI) && isShortGTIN(v) {
-			if got, want := v[len(v)-1], checkDigit(v[:len(v)-1]); got != want {
-				return wrongCheckDigit(el.AI, "", got, want)
-			}
-			continue
-		}
-		if err := checkValue(a, el.Value); err != nil {
+		if err := checkElement(a, el.Value, shortGTIN); err != nil {
 			return err
 		}
 	}
@@ -121,6 +115,18 @@ func isGTINAI(ai string) bool { return ai == "01" || ai == "02" }
 // isShortGTIN reports whether v looks like a GTIN-8, -12 or -13.
 func isShortGTIN(v string) bool {
 	return (len(v) == 8 || len(v) == 12 || len(v) == 13) && isDigits(v)
+}
+
+// checkElement checks v as a value of a, optionally letting (01) and (02)
+// hold a GTIN-8, -12 or -13.
+func checkElement(a *AI, v string, shortGTIN bool) *Error {
+	if shortGTIN && isGTINAI(a.Code) && isShortGTIN(v) {
+		if got, want := v[len(v)-1], checkDigit(v[:len(v)-1]); got != want {
+			return wrongCheckDigit(a.Code, "", got, want)
+		}
+		return nil
+	}
+	return checkValue(a, v)
 }
 
 // checkValue checks v against a's format.
