@@ -87,8 +87,10 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) (result, error) {
 }
 
 // pace calls fn rate times a second until ctx ends, each call on a
-// goroutine of its own, at most inFlight at once: a tick that finds
-// inFlight calls running is counted as skipped under class.
+// goroutine of its own, at most inFlight at once: a call due while
+// inFlight calls run is counted as skipped under class. Calls fall due on
+// a schedule from the start, so a late tick (a busy machine) sends the
+// calls it owes rather than losing them.
 func (l *load) pace(ctx context.Context, wg *sync.WaitGroup, class string, rate float64, inFlight int, fn func()) {
 	if rate <= 0 {
 		return
@@ -97,7 +99,8 @@ func (l *load) pace(ctx context.Context, wg *sync.WaitGroup, class string, rate 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		start, sent := time.Now(), 0
+		t := time.NewTicker(min(time.Duration(float64(time.Second)/rate), 10*time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
@@ -105,16 +108,18 @@ func (l *load) pace(ctx context.Context, wg *sync.WaitGroup, class string, rate 
 				return
 			case <-t.C:
 			}
-			select {
-			case sem <- struct{}{}:
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { <-sem }()
-					fn()
-				}()
-			default:
-				l.cl.stats.skipped(class)
+			for due := int(time.Since(start).Seconds() * rate); sent < due; sent++ {
+				select {
+				case sem <- struct{}{}:
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						defer func() { <-sem }()
+						fn()
+					}()
+				default:
+					l.cl.stats.skipped(class)
+				}
 			}
 		}
 	}()
@@ -217,9 +222,10 @@ func (l *load) captures(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	tokens := make(chan struct{})
 	wg.Add(1)
-	go func() {
+	go func() { // a token per document due; one no shipper is ready for is skipped
 		defer wg.Done()
-		t := time.NewTicker(time.Duration(float64(time.Second) / l.cfg.captureRate))
+		start, sent, rate := time.Now(), 0, l.cfg.captureRate
+		t := time.NewTicker(min(time.Duration(float64(time.Second)/rate), 10*time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
@@ -227,10 +233,12 @@ func (l *load) captures(ctx context.Context, wg *sync.WaitGroup) {
 				return
 			case <-t.C:
 			}
-			select {
-			case tokens <- struct{}{}:
-			default:
-				l.cl.stats.skipped("capture")
+			for due := int(time.Since(start).Seconds() * rate); sent < due; sent++ {
+				select {
+				case tokens <- struct{}{}:
+				default:
+					l.cl.stats.skipped("capture")
+				}
 			}
 		}
 	}()

@@ -65,11 +65,11 @@ type config struct {
 	midIssue    int     // codes of that issuance
 }
 
-// defaults are the rates deploy/bench/soak.sh runs with: about half of
-// one of two cores for the service (see docs/BENCHMARKS.md).
+// defaults are the rates deploy/bench/soak.sh runs with: they keep the
+// service at about half of one core of two (see docs/BENCHMARKS.md).
 func defaults() config {
 	return config{base: "http://127.0.0.1:18090", duration: 10 * time.Minute, sample: 10 * time.Second, maxRSSMB: 300,
-		scanRate: 200, pageRate: 50, unknownRate: 2, captureRate: 5, readRate: 10,
+		scanRate: 400, pageRate: 100, unknownRate: 2, captureRate: 10, readRate: 20,
 		codesPerLot: 2000, recallAt: 0.4, issueAt: 0.6, midIssue: 10_000}
 }
 

@@ -15,8 +15,9 @@
 # anonymous callers (20 requests/s, burst 40) would answer with 429 almost every time; the soak
 # measures the service, not that limiter (which has its own benchmark).
 #
-# Rates (requests/s) are tracesoak's defaults: 200 JSON scans, 50 scan pages, 2 unknown serials,
-# 5 capture documents, 10 API reads; pass other tracesoak flags after MINUTES (e.g. -scan-rate 400).
+# Rates (requests/s) are tracesoak's defaults: 400 JSON scans, 100 scan pages, 2 unknown serials,
+# 10 capture documents, 20 API reads, which keep the service at about half of one core; pass other
+# tracesoak flags after MINUTES (e.g. -scan-rate 800).
 # Needs curl and openssl.
 # usage: [BIN=path] [PORT=18090] deploy/bench/soak.sh [MINUTES] [tracesoak FLAGS…]
 set -euo pipefail
