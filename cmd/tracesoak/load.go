@@ -51,8 +51,13 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) (result, error) {
 	if res.sampled {
 		go func() {
 			var err error
-			res.samples, res.peakRSSKB, err = memoryCurve(loadCtx, cfg.pid, cfg.sample, func(s sample) {
-				log.Info("memory", "t", s.at.Round(time.Second), "rss_mb", s.rssKB>>10, "cpu_pct", int(s.cpu))
+			probe := func() goMemory {
+				m := readMetrics(ctx, cl, "read metrics (sampler)", w.reg)
+				return goMemory{heapInUse: int64(m["go_memstats_heap_inuse_bytes"]), sys: int64(m["go_memstats_sys_bytes"])}
+			}
+			res.samples, res.peakRSSKB, err = memoryCurve(loadCtx, cfg.pid, cfg.sample, probe, func(s sample) {
+				log.Info("memory", "t", s.at.Round(time.Second), "rss_mb", s.rssKB>>10, "cpu_pct", int(s.cpu),
+					"go_heap_inuse_mb", s.goMem.heapInUse>>20, "go_sys_mb", s.goMem.sys>>20)
 			})
 			memDone <- err
 		}()
@@ -385,10 +390,31 @@ func (l *load) recall() {
 }
 
 // counters reads the service's own counts at the end from /metrics: scans
-// stored and dropped, capture events, codes issued, alerts, and the 5xx
-// answers it logged.
+// stored and dropped, capture events, codes issued, alerts, notice
+// attempts, and the 5xx answers it counted.
 func (l *load) counters() map[string]float64 {
-	a, err := l.cl.do(l.ctx, call{class: "read metrics", method: "GET", path: "/metrics", key: l.w.reg, accept: "text/plain"})
+	m := readMetrics(l.ctx, l.cl, "read metrics", l.w.reg)
+	if m == nil {
+		return nil
+	}
+	out := map[string]float64{"tracesvc_http_requests_total{code=5xx}": 0}
+	for name, v := range m {
+		switch {
+		case strings.HasPrefix(name, "tracesvc_http_requests_total{") && strings.Contains(name, `code="5`):
+			out["tracesvc_http_requests_total{code=5xx}"] += v
+		case strings.HasPrefix(name, "tracesvc_scans_"), strings.HasPrefix(name, "tracesvc_capture_events_total"),
+			strings.HasPrefix(name, "tracesvc_codes_issued_total"), strings.HasPrefix(name, "tracesvc_alerts_raised_total"),
+			strings.HasPrefix(name, "tracesvc_outbox_attempts_total"):
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// readMetrics reads every sample of the service's /metrics as the
+// regulator, by series (name and labels); nil when it cannot.
+func readMetrics(ctx context.Context, cl *client, class, reg string) map[string]float64 {
+	a, err := cl.do(ctx, call{class: class, method: "GET", path: "/metrics", key: reg, accept: "text/plain"})
 	if err != nil {
 		return nil
 	}
@@ -401,22 +427,9 @@ func (l *load) counters() map[string]float64 {
 		if strings.HasPrefix(line, "#") || sp < 0 {
 			continue
 		}
-		name, v := line[:sp], line[sp+1:]
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			continue
+		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil {
+			out[line[:sp]] = v
 		}
-		switch {
-		case strings.HasPrefix(name, "tracesvc_http_requests_total{") && strings.Contains(name, `code="5`):
-			out["tracesvc_http_requests_total{code=5xx}"] += f
-		case strings.HasPrefix(name, "tracesvc_scans_"), strings.HasPrefix(name, "tracesvc_capture_events_total"),
-			strings.HasPrefix(name, "tracesvc_codes_issued_total"), strings.HasPrefix(name, "tracesvc_alerts_raised_total"),
-			strings.HasPrefix(name, "tracesvc_outbox_attempts_total"):
-			out[name] = f
-		}
-	}
-	if _, ok := out["tracesvc_http_requests_total{code=5xx}"]; !ok {
-		out["tracesvc_http_requests_total{code=5xx}"] = 0
 	}
 	return out
 }

@@ -14,6 +14,14 @@ type sample struct {
 	at    time.Duration // since the load started
 	rssKB int64         // VmRSS
 	cpu   float64       // the process's CPU time over the interval before, in % of one core
+	goMem goMemory      // the Go runtime's own account, from the service's /metrics
+}
+
+// goMemory is what the service's Go runtime says of its memory; zero when
+// it could not be read.
+type goMemory struct {
+	heapInUse int64 // bytes in heap spans in use (go_memstats_heap_inuse_bytes)
+	sys       int64 // bytes the runtime obtained from the system (go_memstats_sys_bytes)
 }
 
 // clockTicks is the unit of CPU times in /proc/PID/stat: USER_HZ, 100 on
@@ -63,22 +71,23 @@ func procStat(pid int) (rssKB int64, cpu time.Duration, err error) {
 
 // memoryCurve samples pid every second until ctx ends, keeping the peak,
 // and a point of the curve every interval (the first at zero, the last
-// when ctx ends), passing each point to onPoint as it is taken. It fails
-// only if the process cannot be read at the start.
-func memoryCurve(ctx context.Context, pid int, interval time.Duration, onPoint func(sample)) (curve []sample, peakKB int64, err error) {
+// when ctx ends), with what probe says of the Go runtime's memory at each
+// point, passing each point to onPoint as it is taken. It fails only if
+// the process cannot be read at the start.
+func memoryCurve(ctx context.Context, pid int, interval time.Duration, probe func() goMemory, onPoint func(sample)) (curve []sample, peakKB int64, err error) {
 	start := time.Now()
 	rss, cpu, err := procStat(pid)
 	if err != nil {
 		return nil, 0, err
 	}
-	curve, peakKB = []sample{{rssKB: rss}}, rss
+	curve, peakKB = []sample{{rssKB: rss, goMem: probe()}}, rss
 	lastAt, lastCPU := time.Duration(0), cpu
 	point := func(at time.Duration, rss int64, cpu time.Duration) {
 		pct := 0.0
 		if at > lastAt {
 			pct = 100 * float64(cpu-lastCPU) / float64(at-lastAt)
 		}
-		curve = append(curve, sample{at: at, rssKB: rss, cpu: pct})
+		curve = append(curve, sample{at: at, rssKB: rss, cpu: pct, goMem: probe()})
 		onPoint(curve[len(curve)-1])
 		lastAt, lastCPU = at, cpu
 	}

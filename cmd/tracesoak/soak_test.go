@@ -85,14 +85,14 @@ func TestSoakShort(t *testing.T) {
 	if res.verdicts["recalled"] == 0 || res.verdicts["genuine"] == 0 || res.verdicts["unknown_code"] == 0 {
 		t.Errorf("verdicts %v: want genuine, recalled (after the recall opened) and unknown_code", res.verdicts)
 	}
-	if len(res.samples) < 4 || res.peakRSSKB == 0 {
+	if len(res.samples) < 4 || res.peakRSSKB == 0 || res.samples[len(res.samples)-1].goMem.heapInUse == 0 {
 		t.Errorf("memory curve of %d points, peak %d kB: want a point each second", len(res.samples), res.peakRSSKB)
 	}
 	if res.metrics["tracesvc_http_requests_total{code=5xx}"] != 0 || res.metrics["tracesvc_scans_stored_total"] == 0 {
 		t.Errorf("the service's counters: %v", res.metrics)
 	}
 	t.Log(out.String())
-	for _, want := range []string{"| t | RSS | CPU |", "| scan JSON |", "5xx: 0;"} {
+	for _, want := range []string{"| t | RSS | Go heap in use | Go runtime | CPU |", "| scan JSON |", "5xx: 0;"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

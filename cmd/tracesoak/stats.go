@@ -203,11 +203,14 @@ func (r result) print(w io.Writer, cfg config) {
 		cfg.base, cfg.duration, cfg.scanRate, cfg.pageRate, cfg.unknownRate, cfg.captureRate, cfg.readRate,
 		cfg.codesPerLot, 100*cfg.recallAt, cfg.midIssue, 100*cfg.issueAt)
 	if r.sampled {
-		fmt.Fprintf(w, "\nMemory of pid %d (VmRSS every %s; CPU is the service's user+system time over the interval, 100 %% = one core):\n\n", cfg.pid, cfg.sample)
-		fmt.Fprintln(w, "| t | RSS | CPU |")
-		fmt.Fprintln(w, "|---|---|---|")
+		fmt.Fprintf(w, "\nMemory of pid %d every %s: VmRSS; the Go heap in use and all the Go runtime holds (from /metrics; "+
+			"the rest of the RSS is mostly SQLite's own memory: page caches, statements); CPU is the process's user+system time over the interval, 100 %% = one core:\n\n",
+			cfg.pid, cfg.sample)
+		fmt.Fprintln(w, "| t | RSS | Go heap in use | Go runtime | CPU |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
 		for _, s := range r.samples {
-			fmt.Fprintf(w, "| %s | %d MB | %.0f %% |\n", s.at.Round(time.Second), s.rssKB>>10, s.cpu)
+			fmt.Fprintf(w, "| %s | %d MB | %d MB | %d MB | %.0f %% |\n", s.at.Round(time.Second), s.rssKB>>10,
+				s.goMem.heapInUse>>20, s.goMem.sys>>20, s.cpu)
 		}
 	}
 	fmt.Fprintf(w, "\nAnswers over %s (latency: until the whole body is read):\n\n", r.elapsed.Round(time.Second))

@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MIN=${1:-10}; shift || true
-D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
+D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$D"' EXIT # no job left is no failure
 if [ -n "${BIN:-}" ]; then cp "$BIN" "$D/tracesvc"; else go build -o "$D/tracesvc" ./cmd/tracesvc; fi
 go build -o "$D/tracesoak" ./cmd/tracesoak
 PORT=${PORT:-18090}; BASE=http://127.0.0.1:$PORT
