@@ -185,7 +185,7 @@ func (l *load) scanUnknown() {
 // read sends the next of the API reads, in turn.
 func (l *load) read() {
 	w, n := l.w, l.reads.Add(1)
-	lt := w.lots[rand.IntN(6)] // a lot of the set-up
+	lt := w.lots[rand.IntN(len(w.lots))]
 	var c call
 	switch n % 11 {
 	case 0:
@@ -259,7 +259,8 @@ func (l *load) captures(ctx context.Context, wg *sync.WaitGroup) {
 // shipper moves shipments of codes down the chain, one capture document
 // per token: the maker ships to the distributor, which receives them, packs
 // them on a pallet and ships it to a retailer, which receives it and sells
-// a few. Every fourth shipment first issues and commissions new codes.
+// a few. Every fourth shipment, the first among them, first issues and
+// commissions new codes.
 func (l *load) shipper(ctx context.Context, tokens <-chan struct{}) {
 	w := l.w
 	wait := func() bool {
@@ -273,7 +274,7 @@ func (l *load) shipper(ctx context.Context, tokens <-chan struct{}) {
 	for {
 		n := l.ships.Add(1)
 		codes, ok := w.nextShipment()
-		if n%4 == 0 || !ok {
+		if n%4 == 1 || !ok {
 			if !wait() {
 				return
 			}

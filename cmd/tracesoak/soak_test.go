@@ -59,7 +59,7 @@ func TestSoakShort(t *testing.T) {
 	cfg.base, cfg.key, cfg.pid = base, key, os.Getpid()
 	cfg.duration, cfg.sample, cfg.maxRSSMB = 4*time.Second, time.Second, 1<<20 // the test binary's memory is not the service's
 	cfg.scanRate, cfg.pageRate, cfg.unknownRate, cfg.captureRate, cfg.readRate = 40, 10, 4, 10, 22
-	cfg.codesPerLot, cfg.midIssue = 100, 500
+	cfg.codesPerLot, cfg.midIssue, cfg.recallAt, cfg.issueAt = 100, 500, 0.25, 0.5
 	var out, logs bytes.Buffer
 	res, err := run(ctx, cfg, &out, &logs)
 	if err != nil {

@@ -51,7 +51,7 @@ type world struct {
 	dist     entity
 	shops    []entity
 	products []string // GTINs
-	lots     []*lot
+	lots     []*lot   // the six lots of the set-up
 
 	mu      sync.Mutex
 	codes   []code   // every issued code: what scans pick from
@@ -149,6 +149,7 @@ func setUp(ctx context.Context, cl *client, reg string, codesPerLot int) (*world
 			if err != nil {
 				return nil, err
 			}
+			w.lots = append(w.lots, lt)
 			codes, err := w.issue(ctx, cl, "set-up", lt, codesPerLot)
 			if err != nil {
 				return nil, err
@@ -198,11 +199,7 @@ func (w *world) batch(ctx context.Context, cl *client, class, g, name string) (*
 	if err != nil {
 		return nil, err
 	}
-	lt := &lot{gtin: g, lot: name}
-	w.mu.Lock()
-	w.lots = append(w.lots, lt)
-	w.mu.Unlock()
-	return lt, nil
+	return &lot{gtin: g, lot: name}, nil
 }
 
 // issue issues n codes of lt as one JSON answer (at most 10,000).
