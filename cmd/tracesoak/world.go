@@ -45,6 +45,8 @@ type code struct {
 // world is the soak's supply chain: who is registered, what was issued,
 // and what is left to ship. Its methods are safe for concurrent use.
 type world struct {
+	// Set during the set-up, read-only after (origin under mu while
+	// the first codes are issued).
 	origin   string // the service's public origin, as its codes carry it
 	reg      string // regulator key
 	maker    entity
@@ -52,13 +54,12 @@ type world struct {
 	shops    []entity
 	products []string // GTINs
 	lots     []*lot   // the six lots of the set-up
+	fresh    *lot     // the lot new codes are issued in during the run
 
-	mu      sync.Mutex
-	codes   []code   // every issued code: what scans pick from
-	unsent  [][]code // commissioned codes not shipped yet, a shipment each
-	pallets []string // the distributor's SSCC URIs not used yet
-	fresh   *lot     // the lot new codes are issued in during the run
-	n       int      // counter for names
+	mu      sync.Mutex // guards the fields below
+	codes   []code     // every issued code: what scans pick from
+	unsent  [][]code   // commissioned codes not shipped yet, a shipment each
+	pallets []string   // the distributor's SSCC URIs not used yet
 }
 
 // gtinOf is item n of the maker's prefix, with its check digit.
