@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
-D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
+D=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$D"' EXIT # no job left is no failure
 if [ -n "${BIN:-}" ]; then cp "$BIN" "$D/tracesvc"; else go build -o "$D/tracesvc" ./cmd/tracesvc; fi
 go build -o "$D/baregin" ./cmd/baregin
 PORT=18080; BASE=http://127.0.0.1:$PORT; API=$BASE/api/v1
