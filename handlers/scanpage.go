@@ -17,6 +17,26 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 	t := func(key string) { escapeHTML(b, v.T[key]) }
 	text := func(s string) { escapeHTML(b, s) }
 	raw := func(s string) { b.WriteString(s) }
+	// party writes a name, then its region when known.
+	party := func(name, region string) {
+		text(name)
+		if region != "" {
+			raw(" <span class=\"muted\">· ")
+			text(region)
+			raw("</span>")
+		}
+	}
+	// optional writes <dt>word</dt><dd…>value</dd> when value is set
+	// (dd is the opening tag).
+	optional := func(key, dd, value string) {
+		if value != "" {
+			raw("<dt>")
+			t(key)
+			raw("</dt>" + dd)
+			text(value)
+			raw("</dd>")
+		}
+	}
 
 	raw("<!doctype html>\n<html lang=\"")
 	text(v.Lang)
@@ -55,21 +75,9 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 			raw("</dt><dd id=\"recall-remedy\">")
 			t("remedy_" + r.Remedy)
 			raw("</dd>\n")
-			if r.Instructions != "" {
-				raw("<dt>")
-				t("recall_instructions")
-				raw("</dt><dd id=\"recall-instructions\">")
-				text(r.Instructions)
-				raw("</dd>")
-			}
+			optional("recall_instructions", `<dd id="recall-instructions">`, r.Instructions)
 			raw("\n")
-			if r.Contact != "" {
-				raw("<dt>")
-				t("recall_contact")
-				raw("</dt><dd>")
-				text(r.Contact)
-				raw("</dd>")
-			}
+			optional("recall_contact", "<dd>", r.Contact)
 			raw("\n</dl>")
 		} else {
 			raw("<p>")
@@ -124,12 +132,7 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 			raw("<dt>")
 			t("issuer")
 			raw("</dt><dd id=\"issuer\">")
-			text(u.Issuer.Name)
-			if u.Issuer.Region != "" {
-				raw(" <span class=\"muted\">· ")
-				text(u.Issuer.Region)
-				raw("</span>")
-			}
+			party(u.Issuer.Name, u.Issuer.Region)
 			raw("</dd>")
 		}
 		raw("\n</dl>\n</section>\n")
@@ -144,13 +147,7 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 		raw("</dt><dd id=\"product-name\">")
 		text(p.Name)
 		raw("</dd>\n")
-		if p.Brand != "" {
-			raw("<dt>")
-			t("brand")
-			raw("</dt><dd>")
-			text(p.Brand)
-			raw("</dd>")
-		}
+		optional("brand", "<dd>", p.Brand)
 		raw("\n<dt>")
 		t("gtin")
 		raw("</dt><dd>")
@@ -162,12 +159,7 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 		raw("</dd>\n<dt>")
 		t("maker")
 		raw("</dt><dd id=\"maker\">")
-		text(p.Maker.Name)
-		if p.Maker.Region != "" {
-			raw(" <span class=\"muted\">· ")
-			text(p.Maker.Region)
-			raw("</span>")
-		}
+		party(p.Maker.Name, p.Maker.Region)
 		raw("</dd>\n<dt>")
 		t("credit")
 		raw("</dt><dd id=\"credit\">")
@@ -198,21 +190,9 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 		raw("</dt><dd>")
 		text(bt.ProductionDate)
 		raw("</dd>\n")
-		if bt.ExpiryDate != "" {
-			raw("<dt>")
-			t("expiry")
-			raw("</dt><dd id=\"expiry\">")
-			text(bt.ExpiryDate)
-			raw("</dd>")
-		}
+		optional("expiry", `<dd id="expiry">`, bt.ExpiryDate)
 		raw("\n")
-		if v.Serial != "" {
-			raw("<dt>")
-			t("serial")
-			raw("</dt><dd id=\"serial\">")
-			text(v.Serial)
-			raw("</dd>")
-		}
+		optional("serial", `<dd id="serial">`, v.Serial)
 		raw("\n</dl>\n</section>\n")
 	}
 	raw("\n\n")

@@ -93,18 +93,35 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) (result, error) {
 
 // pace calls fn rate times a second until ctx ends, each call on a
 // goroutine of its own, at most inFlight at once: a call due while
-// inFlight calls run is counted as skipped under class. Calls fall due on
-// a schedule from the start, so a late tick (a busy machine) sends the
-// calls it owes rather than losing them.
+// inFlight calls run is counted as skipped under class.
 func (l *load) pace(ctx context.Context, wg *sync.WaitGroup, class string, rate float64, inFlight int, fn func()) {
 	if rate <= 0 {
 		return
 	}
 	sem := make(chan struct{}, inFlight)
+	l.schedule(ctx, wg, rate, func() {
+		select {
+		case sem <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				fn()
+			}()
+		default:
+			l.cl.stats.skipped(class)
+		}
+	})
+}
+
+// schedule calls due rate times a second, on one goroutine, until ctx
+// ends. Calls fall due on a schedule from the start, so a late tick (a
+// busy machine) makes the calls it owes rather than losing them.
+func (l *load) schedule(ctx context.Context, wg *sync.WaitGroup, rate float64, due func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		start, sent := time.Now(), 0
+		start, made := time.Now(), 0
 		t := time.NewTicker(min(time.Duration(float64(time.Second)/rate), 10*time.Millisecond))
 		defer t.Stop()
 		for {
@@ -113,18 +130,8 @@ func (l *load) pace(ctx context.Context, wg *sync.WaitGroup, class string, rate 
 				return
 			case <-t.C:
 			}
-			for due := int(time.Since(start).Seconds() * rate); sent < due; sent++ {
-				select {
-				case sem <- struct{}{}:
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						defer func() { <-sem }()
-						fn()
-					}()
-				default:
-					l.cl.stats.skipped(class)
-				}
+			for owed := int(time.Since(start).Seconds() * rate); made < owed; made++ {
+				due()
 			}
 		}
 	}()
@@ -226,27 +233,13 @@ func (l *load) captures(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	tokens := make(chan struct{})
-	wg.Add(1)
-	go func() { // a token per document due; one no shipper is ready for is skipped
-		defer wg.Done()
-		start, sent, rate := time.Now(), 0, l.cfg.captureRate
-		t := time.NewTicker(min(time.Duration(float64(time.Second)/rate), 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			for due := int(time.Since(start).Seconds() * rate); sent < due; sent++ {
-				select {
-				case tokens <- struct{}{}:
-				default:
-					l.cl.stats.skipped("capture")
-				}
-			}
+	l.schedule(ctx, wg, l.cfg.captureRate, func() { // a token per document due; one no shipper is ready for is skipped
+		select {
+		case tokens <- struct{}{}:
+		default:
+			l.cl.stats.skipped("capture")
 		}
-	}()
+	})
 	for range 3 {
 		wg.Add(1)
 		go func() {
