@@ -32,7 +32,8 @@ func writeScanPage(b *bytes.Buffer, v pageView, options string) {
 		if value != "" {
 			raw("<dt>")
 			t(key)
-			raw("</dt>" + dd)
+			raw("</dt>")
+			raw(dd)
 			text(value)
 			raw("</dd>")
 		}
