@@ -2,7 +2,9 @@
 # Resolve over real HTTP beside a bare Gin baseline, in one run (issue 14). Builds tracesvc and
 # cmd/baregin, starts tracesvc on a fresh data folder, registers a food product with a
 # published declaration, a batch and 1,000 codes, commissions them (one EPCIS event), then runs wrk
-# (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page. Samples
+# (32 connections, 2 threads) against: the bare Gin handler, the scan as JSON, the scan page, and
+# prints each run's rate, latency, and the serving process's CPU time per answer and cores kept busy
+# (from /proc/PID/stat: a cost the machine's other work inflates far less than the rate). Samples
 # tracesvc's RSS every 200 ms, sends SIGTERM and counts the scans stored against the answers.
 # Needs wrk, curl, openssl and python3.
 # wrk counts an answer only once it has read it all, so a few more scans than answers may be stored.
