@@ -89,7 +89,17 @@ func statusOf(t *testing.T, paths ...string) map[string]int {
 // commandFiles parses the command's non-test Go files.
 func commandFiles(t testing.TB) []*ast.File {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(repo, "cmd", "tracesvc", "*.go"))
+	out := goFiles(t, filepath.Join(repo, "cmd", "tracesvc", "*.go"))
+	if len(out) == 0 {
+		t.Fatal("no Go files in cmd/tracesvc")
+	}
+	return out
+}
+
+// goFiles parses the non-test Go files that match pattern.
+func goFiles(t testing.TB, pattern string) []*ast.File {
+	t.Helper()
+	paths, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +114,6 @@ func commandFiles(t testing.TB) []*ast.File {
 			t.Fatal(err)
 		}
 		out = append(out, f)
-	}
-	if len(out) == 0 {
-		t.Fatal("no Go files in cmd/tracesvc")
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"math"
 	"net/http"
@@ -33,20 +32,8 @@ const scalingDoc = "SCALING.md"
 // string constants named col… of every …mongo package's non-test files.
 func storeCollections(t *testing.T) map[string]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(repo, "*", "*mongo", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{} // collection → package
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, file := range goFiles(t, filepath.Join(repo, "*", "*mongo", "*.go")) {
 		for _, d := range file.Decls {
 			gd, ok := d.(*ast.GenDecl)
 			if !ok || gd.Tok != token.CONST {
@@ -60,7 +47,7 @@ func storeCollections(t *testing.T) map[string]string {
 					}
 					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 						col, _ := strconv.Unquote(lit.Value)
-						out[col] = filepath.Base(filepath.Dir(f))
+						out[col] = file.Name.Name
 					}
 				}
 			}
