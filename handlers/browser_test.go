@@ -16,23 +16,7 @@ import (
 )
 
 // browser starts headless Chromium for one test, with a phone-sized window.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := testtool.Program(t, "chromium", "chromium")
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 780),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))
-	t.Cleanup(cancel)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	// Start the browser without a timeout (a timeout here would stop it).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
-}
+func browser(t *testing.T) context.Context { return testtool.Chromium(t, 360, 780) }
 
 // TestScanPageInBrowser loads the scan page as a phone would, for a
 // genuine code, an unknown serial and a sold code, and checks the verdict

@@ -28,20 +28,7 @@ func screenshots(t *testing.T) string {
 
 // chromium starts headless Chromium for one test with a window of w×h.
 func chromium(t *testing.T, w, h int) context.Context {
-	t.Helper()
-	path := testtool.Program(t, "chromium", "chromium")
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(w, h),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("hide-scrollbars", true))
-	t.Cleanup(cancel)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	t.Cleanup(cancelCtx)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	return testtool.Chromium(t, w, h, chromedp.Flag("hide-scrollbars", true))
 }
 
 // TestDashboardInBrowser (issue 15): on the demo data, headless Chromium
