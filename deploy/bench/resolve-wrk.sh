@@ -40,10 +40,15 @@ print(json.dumps({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-
   "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-11-20T08:00:00Z",
   "epcisBody": {"eventList": [{"type": "ObjectEvent", "eventTime": "2026-11-20T08:00:00+08:00",
     "eventTimeZoneOffset": "+08:00", "epcList": uris, "action": "ADD", "bizStep": "commissioning",
-    "disposition": "active", "readPoint": {"id": "urn:epc:id:sgln:690123.00000.0"}}]}}))
+    "disposition": "active", "readPoint": {"id": "urn:epc:id:sgln:690123.000000.0"}}]}}))
 PY
-curl -sf -H "$ENT" -H 'Content-Type: application/ld+json' $BASE/epcis/capture --data-binary @"$D/commission.jsonld" >/dev/null
-sleep 1
+JOB=$(curl -sf -H "$ENT" -H 'Content-Type: application/ld+json' $BASE/epcis/capture --data-binary @"$D/commission.jsonld" | json captureID)
+for _ in $(seq 50); do # the capture runs as a job: every scan must find the commissioning event
+  curl -sf -H "$ENT" $BASE/epcis/capture/$JOB >"$D/job"; [ "$(json running <"$D/job")" = False ] && break; sleep 0.2
+done
+[ "$(json success <"$D/job")" = True ] || { echo "the commissioning capture failed: $(cat "$D/job")" >&2; exit 1; }
+curl -sf -H 'Accept: application/json' "$(head -1 "$D/uris.txt")" | python3 -c 'import json,sys; r=json.load(sys.stdin)
+assert r["verdict"] == "genuine" and r["provenance"], r' || { echo "a scan does not show the commissioning" >&2; exit 1; }
 cat >"$D/wrk.lua" <<LUA
 local uris = {}
 for line in io.lines("$D/uris.txt") do uris[#uris+1] = line:gsub("^$BASE", "") end
