@@ -202,6 +202,19 @@ func testScanCounts(t *testing.T, s Stores) {
 	}))
 	// A scan stored again is counted once.
 	Must(t, s.Scans.InsertScans(ctx, []scan.Scan{recalled("r03", scanGTIN, "S1", since.Add(time.Hour))}))
+	for _, c := range []struct {
+		code scan.CodeKey
+		want int
+	}{
+		{scan.CodeKey{GTIN: scanGTIN, Serial: "S1"}, 4}, {scan.CodeKey{GTIN: scanGTIN, Serial: "S3"}, 3},
+		{scan.CodeKey{GTIN: scanGTIN2, Serial: "S1"}, 1}, {scan.CodeKey{GTIN: scanGTIN, Serial: "S9"}, 0},
+	} {
+		n, err := s.Scans.CountScans(ctx, c.code.GTIN, c.code.Serial)
+		Must(t, err)
+		if n != c.want {
+			t.Errorf("scans of %v: %d, want %d", c.code, n, c.want)
+		}
+	}
 
 	for _, tc := range []struct {
 		name    string

@@ -36,6 +36,23 @@ var scanSchema = []string{
 	// Serves CountScansByVerdict: equality, then the time range; serial
 	// trails it so that the count reads the index alone.
 	`CREATE INDEX IF NOT EXISTS scans_verdict ON scans(gtin, verdict, at, serial)`,
+	// Each code's scans, counted as they are stored: a page shows how
+	// often a code was checked, and counting a code's rows in scans_code
+	// costs as many rows as it has scans, which a cloned code piles up by
+	// the thousand. A store from before the count gets it from its scans,
+	// in the same migration that adds the trigger.
+	`CREATE TABLE IF NOT EXISTS scan_counts (
+		gtin TEXT NOT NULL,
+		serial TEXT NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (gtin, serial)
+	) WITHOUT ROWID`,
+	`INSERT INTO scan_counts (gtin, serial, n)
+		SELECT gtin, serial, COUNT(*) FROM scans WHERE NOT EXISTS (SELECT 1 FROM scan_counts) GROUP BY gtin, serial`,
+	`CREATE TRIGGER IF NOT EXISTS scans_counted AFTER INSERT ON scans BEGIN
+		INSERT INTO scan_counts (gtin, serial, n) VALUES (NEW.gtin, NEW.serial, 1)
+			ON CONFLICT (gtin, serial) DO UPDATE SET n = n + 1;
+	END`,
 	`CREATE TABLE IF NOT EXISTS alerts (
 		id TEXT PRIMARY KEY,
 		kind TEXT NOT NULL,
@@ -116,15 +133,18 @@ func (s *Store) RecentScans(ctx context.Context, gtin, serial string, limit int)
 // CountScans implements [scan.Store].
 func (s *Store) CountScans(ctx context.Context, gtin, serial string) (int, error) {
 	var n int
-	err := s.db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM scans WHERE gtin = ? AND serial = ?`, gtin, serial).Scan(&n)
+	err := s.db.R.QueryRowContext(ctx, `SELECT n FROM scan_counts WHERE gtin = ? AND serial = ?`, gtin, serial).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	return n, err
 }
 
 // countChunk is how many codes one CountScansOf query asks about.
 const countChunk = 400
 
-// CountScansOf implements [scan.Store]: one indexed count per code, in
-// queries of countChunk codes.
+// CountScansOf implements [scan.Store]: the stored counts of the codes,
+// in queries of countChunk codes.
 func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[scan.CodeKey]int, error) {
 	counts := map[scan.CodeKey]int{}
 	for chunk := range slices.Chunk(codes, countChunk) {
@@ -132,10 +152,10 @@ func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[sca
 		for _, c := range chunk {
 			args = append(args, c.GTIN, c.Serial)
 		}
-		// A correlated count per code seeks scans_code; (gtin, serial) IN
-		// (VALUES …) would scan the whole index instead.
+		// A correlated lookup per code seeks the key; (gtin, serial) IN
+		// (VALUES …) would scan the whole table instead.
 		rows, err := s.db.R.QueryContext(ctx, `WITH k(g, s) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?,?),", len(chunk)), ",")+`)
-			SELECT g, s, (SELECT COUNT(*) FROM scans WHERE gtin = k.g AND serial = k.s) FROM k`, args...)
+			SELECT g, s, COALESCE((SELECT n FROM scan_counts WHERE gtin = k.g AND serial = k.s), 0) FROM k`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("count scans of %d codes: %w", len(chunk), translate(err, nil))
 		}

@@ -3,6 +3,7 @@ package tracesql_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 	"tracesvc/trace/scan"
@@ -152,6 +153,45 @@ func TestLegacyAlerts(t *testing.T) {
 	if err := s.InsertAlert(ctx, scan.Alert{ID: "a3", Kind: scan.AlertTooManyScans, GTIN: "09506000134352", Serial: "S1",
 		Scans: []string{}}); !errors.Is(err, trace.ErrConflict) {
 		t.Fatalf("a third copy: %v", err)
+	}
+}
+
+// TestLegacyScanCounts: a store from before scan_counts gets each code's
+// count from its scans when it opens, and counts on from there.
+func TestLegacyScanCounts(t *testing.T) {
+	ctx := context.Background()
+	const gtin = "09506000134352"
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	db, s := open(t)
+	var scans []scan.Scan
+	for i, serial := range []string{"S1", "S1", "S1", "S2"} {
+		scans = append(scans, scan.Scan{ID: fmt.Sprintf("sc%d", i), GTIN: gtin, Serial: serial, At: at, Verdict: scan.VerdictGenuine})
+	}
+	if err := s.InsertScans(ctx, scans); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`DROP TRIGGER scans_counted`, `DROP TABLE scan_counts`} {
+		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := tracesql.New(ctx, db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertScans(ctx, []scan.Scan{{ID: "sc9", GTIN: gtin, Serial: "S2", At: at, Verdict: scan.VerdictGenuine}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CountScansOf(ctx, []scan.CodeKey{{GTIN: gtin, Serial: "S1"}, {GTIN: gtin, Serial: "S2"}, {GTIN: gtin, Serial: "S3"}})
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(map[scan.CodeKey]int{{GTIN: gtin, Serial: "S1"}: 3, {GTIN: gtin, Serial: "S2"}: 2}) {
+		t.Fatalf("counts after the upgrade: %v, %v", got, err)
+	}
+	// Opening again does not count the scans twice.
+	if s, err = tracesql.New(ctx, db.W, db.R); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountScans(ctx, gtin, "S1"); n != 3 || err != nil {
+		t.Fatalf("S1 after a second start: %d, %v", n, err)
 	}
 }
 
