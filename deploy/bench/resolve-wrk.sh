@@ -9,7 +9,8 @@
 # Needs wrk, curl, openssl and python3.
 # wrk counts an answer only once it has read it all, so a few more scans than answers may be stored.
 # BIN=path runs that binary instead of building this tree's (to compare commits in one sitting).
-# usage: [PROFILE=DIR] [KILL9=1] [BIN=path] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
+# ROUNDS=N repeats the JSON and page runs N times on the same process (the ratio is the first round's).
+# usage: [PROFILE=DIR] [KILL9=1] [BIN=path] [ROUNDS=N] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-15}; shift || true
@@ -77,13 +78,17 @@ echo "|---|---|---|---|---|---|---|---|"
 run "bare Gin, JSON" http://127.0.0.1:18081 application/json $BARE | tee "$D/bare"
 run "tracesvc resolve, JSON" $BASE application/json $PID | tee "$D/json"
 run "tracesvc resolve, scan page" $BASE text/html $PID | tee "$D/html"
+for r in $(seq 2 "${ROUNDS:-1}"); do # ROUNDS=N: the two runs again on the same process, as scans pile up
+  run "tracesvc resolve, JSON (round $r)" $BASE application/json $PID | tee -a "$D/more"
+  run "tracesvc resolve, scan page (round $r)" $BASE text/html $PID | tee -a "$D/more"
+done
 if [ -n "${PROFILE:-}" ]; then # PROFILE=DIR: a 10 s CPU profile of each answer under load, into DIR
   for a in application/json text/html; do
     ACCEPT=$a wrk -t2 -c32 -d14s -s "$D/wrk.lua" $BASE >/dev/null &
     sleep 2; curl -s "http://127.0.0.1:18083/debug/pprof/profile?seconds=10" >"$PROFILE/resolve-${a#*/}.prof"; wait $!
   done
 fi
-answered=$(cat "$D/json" "$D/html" | awk -F'|' '{s+=$6} END {print s}')
+touch "$D/more"; answered=$(cat "$D/json" "$D/html" "$D/more" | awk -F'|' '{s+=$6} END {print s}')
 bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
 echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
 echo "peak RSS during the run: $(($(sort -n "$D/rss" | tail -1) / 1024)) MB"
