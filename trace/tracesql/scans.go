@@ -40,7 +40,10 @@ var scanSchema = []string{
 	// often a code was checked, and counting a code's rows in scans_code
 	// costs as many rows as it has scans, which a cloned code piles up by
 	// the thousand. A store from before the count gets it from its scans,
-	// in the same migration that adds the trigger.
+	// in the same migration that adds the trigger. The gate, a one-row
+	// table or none, is the outer loop (CROSS JOIN keeps it there): with
+	// counts present the statement reads no scan (a WHERE NOT EXISTS on
+	// the grouped scan read all of them at every start).
 	`CREATE TABLE IF NOT EXISTS scan_counts (
 		gtin TEXT NOT NULL,
 		serial TEXT NOT NULL,
@@ -48,7 +51,8 @@ var scanSchema = []string{
 		PRIMARY KEY (gtin, serial)
 	) WITHOUT ROWID`,
 	`INSERT INTO scan_counts (gtin, serial, n)
-		SELECT gtin, serial, COUNT(*) FROM scans WHERE NOT EXISTS (SELECT 1 FROM scan_counts) GROUP BY gtin, serial`,
+		SELECT s.gtin, s.serial, COUNT(*) FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM scan_counts)) AS gate
+		CROSS JOIN scans s GROUP BY s.gtin, s.serial`,
 	`CREATE TRIGGER IF NOT EXISTS scans_counted AFTER INSERT ON scans BEGIN
 		INSERT INTO scan_counts (gtin, serial, n) VALUES (NEW.gtin, NEW.serial, 1)
 			ON CONFLICT (gtin, serial) DO UPDATE SET n = n + 1;
