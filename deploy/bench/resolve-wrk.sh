@@ -78,6 +78,7 @@ echo "|---|---|---|---|---|---|---|---|"
 run "bare Gin, JSON" http://127.0.0.1:18081 application/json $BARE | tee "$D/bare"
 run "tracesvc resolve, JSON" $BASE application/json $PID | tee "$D/json"
 run "tracesvc resolve, scan page" $BASE text/html $PID | tee "$D/html"
+: >"$D/more"
 for r in $(seq 2 "${ROUNDS:-1}"); do # ROUNDS=N: the two runs again on the same process, as scans pile up
   run "tracesvc resolve, JSON (round $r)" $BASE application/json $PID | tee -a "$D/more"
   run "tracesvc resolve, scan page (round $r)" $BASE text/html $PID | tee -a "$D/more"
@@ -88,7 +89,7 @@ if [ -n "${PROFILE:-}" ]; then # PROFILE=DIR: a 10 s CPU profile of each answer 
     sleep 2; curl -s "http://127.0.0.1:18083/debug/pprof/profile?seconds=10" >"$PROFILE/resolve-${a#*/}.prof"; wait $!
   done
 fi
-touch "$D/more"; answered=$(cat "$D/json" "$D/html" "$D/more" | awk -F'|' '{s+=$6} END {print s}')
+answered=$(cat "$D/json" "$D/html" "$D/more" | awk -F'|' '{s+=$6} END {print s}')
 bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
 echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
 echo "peak RSS during the run: $(($(sort -n "$D/rss" | tail -1) / 1024)) MB"
