@@ -2,6 +2,8 @@ package sqlitedb
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,5 +180,42 @@ func BenchmarkObserve(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestCheckpointOffTheWriter: the writer's commits leave their pages in
+// the WAL (SQLite's own checkpoint only at walBackstop pages), and the
+// checkpointer copies them into the database file within a tick or two.
+func TestCheckpointOffTheWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.W.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walBackstop {
+		t.Fatalf("wal_autocheckpoint %d (%v), want %d", auto, err, walBackstop)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(filepath.Join(dir, FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if _, err := db.W.ExecContext(ctx, `CREATE TABLE t (b BLOB);
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+		INSERT INTO t SELECT randomblob(1000) FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	// 2,000 rows of 1,000 bytes: about 500 pages, all in the WAL for now
+	// (a tick may already have copied them, but not at once).
+	for deadline := time.Now().Add(10 * time.Second); size() < 2_000_000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes 10 s after the commit: the WAL was not checkpointed", size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
