@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"tracesvc/recall"
 	"tracesvc/trace"
@@ -212,21 +214,34 @@ func (s *Store) AddRecallKeys(ctx context.Context, campaignID string, keys []str
 	return translate(tx.Commit())
 }
 
-// CampaignsByKeys implements [recall.CampaignStore].
+// CampaignsByKeys implements [recall.CampaignStore], in ID order. A
+// scan asks with its product, lot and item keys: up to pointKeys keys are
+// looked up one by one in a UNION ALL, which SQLite runs without the
+// temporary b-trees an IN list and DISTINCT each build (a third of the
+// lookup's cost, on every scan); longer lists go IN chunks of 500.
 func (s *Store) CampaignsByKeys(ctx context.Context, keys []string) ([]string, error) {
-	if len(keys) == 0 {
-		return nil, nil
+	const pointKeys = 4
+	var ids []string
+	for part := range slices.Chunk(keys, 500) {
+		q := `SELECT campaign_id FROM recall_keys WHERE key IN (` + sqlitedb.Marks(len(part)) + `)`
+		if len(part) <= pointKeys {
+			q = strings.TrimSuffix(strings.Repeat(`SELECT campaign_id FROM recall_keys WHERE key = ? UNION ALL `, len(part)), ` UNION ALL `)
+		}
+		rows, err := s.r.QueryContext(ctx, q, sqlitedb.Args(part)...)
+		if err != nil {
+			return nil, translate(err)
+		}
+		found, err := sqlitedb.Collect(rows, func(r sqlitedb.Scanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return nil, translate(err)
+		}
+		ids = append(ids, found...)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM recall_keys WHERE key IN (`+sqlitedb.Marks(len(keys))+`) ORDER BY campaign_id`,
-		sqlitedb.Args(keys)...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	ids, err := sqlitedb.Collect(rows, func(r sqlitedb.Scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
-	return ids, translate(err)
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
 }
 
 func noticeBody(n recall.Notice) ([]byte, error) {
