@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
-	"tracesvc/trace/scan"
 
 	"tracesvc/trace"
 	"tracesvc/trace/audit"
+	"tracesvc/trace/scan"
 	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/storetest"
 	"tracesvc/trace/tracesql"
@@ -192,6 +193,56 @@ func TestLegacyScanCounts(t *testing.T) {
 	}
 	if n, err := s.CountScans(ctx, gtin, "S1"); n != 3 || err != nil {
 		t.Fatalf("S1 after a second start: %d, %v", n, err)
+	}
+}
+
+// TestRecalledScansIndex: a store from before keeps no index of every
+// scan's verdict after the upgrade, only the partial one of recalled
+// scans, which the count of recalled scans reads, and counts the same.
+func TestRecalledScansIndex(t *testing.T) {
+	ctx := context.Background()
+	const gtin = "09506000134352"
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	db, s := open(t)
+	if _, err := db.W.ExecContext(ctx, `CREATE INDEX scans_verdict ON scans(gtin, verdict, at, serial)`); err != nil {
+		t.Fatal(err) // the index of a store from before
+	}
+	var scans []scan.Scan
+	for i, v := range []scan.Verdict{scan.VerdictRecalled, scan.VerdictGenuine, scan.VerdictRecalled} {
+		scans = append(scans, scan.Scan{ID: fmt.Sprintf("sc%d", i), GTIN: gtin, Serial: "S1", At: at, Verdict: v})
+	}
+	if err := s.InsertScans(ctx, scans); err != nil {
+		t.Fatal(err)
+	}
+	s, err := tracesql.New(ctx, db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	rows, err := db.R.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'scans' AND sql IS NOT NULL ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	if fmt.Sprint(names) != "[scans_code scans_recalled]" {
+		t.Fatalf("indexes of scans after the upgrade: %v", names)
+	}
+	var plan string
+	if err := db.R.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT serial, COUNT(*) FROM scans
+		WHERE gtin = ? AND verdict = 'recalled' AND at >= ? AND serial <> '' GROUP BY serial ORDER BY serial LIMIT ?`, gtin, 0, 10).Scan(new(int), new(int), new(int), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "scans_recalled") {
+		t.Fatalf("the count of recalled scans reads %q", plan)
+	}
+	got, err := s.CountScansByVerdict(ctx, gtin, scan.VerdictRecalled, at, 10)
+	if err != nil || fmt.Sprint(got) != "map[S1:2]" {
+		t.Fatalf("recalled scans: %v, %v", got, err)
 	}
 }
 
