@@ -30,8 +30,9 @@ import (
 const FileName = "tracesvc.db"
 
 // DB is an open embedded database: a single-connection writer pool and a
-// read-only pool over the same file. cmd opens it once and hands W and R
-// to each domain's store.
+// read-only pool over the same file, and a connection of its own that
+// checkpoints the WAL. cmd opens it once and hands W and R to each
+// domain's store.
 type DB struct {
 	W *sql.DB // the writer: one connection, transactions BEGIN IMMEDIATE
 	R *sql.DB // readers: query_only connections
