@@ -305,25 +305,52 @@ type ndjsonSink struct {
 	c    *gin.Context
 	bw   *bufio.Writer
 	enc  *json.Encoder // on bw: one line a record, without a copy of each
+	rec  []byte        // the node or edge record being written
 	head traceHead
 	sent bool
 }
 
+// begin sends the status and the head record, once.
+func (s *ndjsonSink) begin() error {
+	if s.sent {
+		return nil
+	}
+	s.sent = true
+	s.c.Header("Content-Type", mediaNDJSON+"; charset=utf-8")
+	s.c.Status(http.StatusOK)
+	s.c.Writer.WriteHeaderNow()
+	return s.enc.Encode(s.head)
+}
+
 func (s *ndjsonSink) write(v any) error {
-	if !s.sent {
-		s.sent = true
-		s.c.Header("Content-Type", mediaNDJSON+"; charset=utf-8")
-		s.c.Status(http.StatusOK)
-		s.c.Writer.WriteHeaderNow()
-		if err := s.write(s.head); err != nil {
-			return err
-		}
+	if err := s.begin(); err != nil {
+		return err
 	}
 	return s.enc.Encode(v)
 }
 
-func (s *ndjsonSink) Node(n trace.TraceNode) error { return s.write(nodeRecord{"node", n}) }
-func (s *ndjsonSink) Edge(e trace.TraceEdge) error { return s.write(edgeRecord{"edge", e}) }
+// Node and Edge write their records with the appenders of
+// tracerecords.go, the same bytes as the encoder.
+func (s *ndjsonSink) Node(n trace.TraceNode) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	s.rec = appendNodeRecord(s.rec[:0], n)
+	_, err := s.bw.Write(s.rec)
+	return err
+}
+
+func (s *ndjsonSink) Edge(e trace.TraceEdge) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	var err error
+	if s.rec, err = appendEdgeRecord(s.rec[:0], e); err != nil {
+		return fmt.Errorf("edge %s → %s: %w", e.From, e.To, err)
+	}
+	_, err = s.bw.Write(s.rec)
+	return err
+}
 func (s *ndjsonSink) Unmoved(u trace.UnmovedCodes) error {
 	return s.write(unmovedRecord{"unmoved", viewUnmoved(u)})
 }

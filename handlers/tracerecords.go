@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"tracesvc/trace"
+)
+
+// A streamed wide trace is hundreds of thousands of node and edge records,
+// written from the walk's own goroutine. These appenders write each one
+// as json.Encoder writes nodeRecord and edgeRecord, byte for byte and with
+// the newline, without reflection (TestTraceRecordsAsEncoder,
+// FuzzTraceRecords): 0.56 and 0.75 µs a record through the encoder.
+
+// appendNodeRecord appends n as a "node" record.
+func appendNodeRecord(b []byte, n trace.TraceNode) []byte {
+	b = append(b, `{"type":"node","key":`...)
+	b = appendJSONString(b, n.Key)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, n.Kind)
+	b = appendOptional(b, `,"gtin":`, n.GTIN)
+	b = appendOptional(b, `,"lot":`, n.Lot)
+	b = appendOptional(b, `,"serial":`, n.Serial)
+	b = appendOptional(b, `,"sscc":`, n.SSCC)
+	b = appendOptional(b, `,"entityId":`, n.Entity)
+	b = appendOptional(b, `,"name":`, n.Name)
+	b = append(b, `,"depth":`...)
+	b = strconv.AppendInt(b, int64(n.Depth), 10)
+	if n.Opaque {
+		b = append(b, `,"opaque":true`...)
+	}
+	if n.Count != 0 {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(n.Count), 10)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendEdgeRecord appends e as an "edge" record; it fails, as the
+// encoder does, on a time JSON cannot carry (a year outside 0–9999).
+func appendEdgeRecord(b []byte, e trace.TraceEdge) ([]byte, error) {
+	b = append(b, `{"type":"edge","from":`...)
+	b = appendJSONString(b, e.From)
+	b = append(b, `,"to":`...)
+	b = appendJSONString(b, e.To)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, e.Kind)
+	b = append(b, `,"eventId":`...)
+	b = appendJSONString(b, e.EventID)
+	b = append(b, `,"eventTime":"`...)
+	b, err := e.EventTime.AppendText(b)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, '"')
+	b = appendOptional(b, `,"issuance":`, e.Issuance)
+	return append(b, "}\n"...), nil
+}
+
+// appendOptional appends the member name and s, unless s is empty
+// (omitempty).
+func appendOptional(b []byte, name, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, name...), s)
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json
+// writes it (HTML characters escaped). Keys, kinds and IDs are printable
+// ASCII without <, >, & or quotes, and are copied as they are; anything
+// else goes through encoding/json itself.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
