@@ -183,15 +183,18 @@ func framed(out traceAnswer) ([]byte, []graphList, error) {
 	var lists []graphList
 	if nodes != nil {
 		out.Nodes = []trace.TraceNode{}
-		lists = append(lists, graphList{`"nodes":[`, len(nodes), func(i int) any { return nodes[i] }})
+		lists = append(lists, graphList{`"nodes":[`, len(nodes), func(b []byte, i int) ([]byte, error) { return appendNode(b, nodes[i]), nil }})
 	}
 	if edges != nil {
 		out.Edges = []trace.TraceEdge{}
-		lists = append(lists, graphList{`"edges":[`, len(edges), func(i int) any { return edges[i] }})
+		lists = append(lists, graphList{`"edges":[`, len(edges), func(b []byte, i int) ([]byte, error) { return appendEdge(b, edges[i]) }})
 	}
 	if holders != nil {
 		out.Custodians = []trace.Holding{}
-		lists = append(lists, graphList{`"custodians":[`, len(holders), func(i int) any { return holders[i] }})
+		lists = append(lists, graphList{`"custodians":[`, len(holders), func(b []byte, i int) ([]byte, error) {
+			h, err := json.Marshal(holders[i])
+			return append(b, h...), err
+		}})
 	}
 	frame, err := json.Marshal(out)
 	if err != nil {
@@ -202,11 +205,11 @@ func framed(out traceAnswer) ([]byte, []graphList, error) {
 
 // graphList is one list of a JSON answer written element by element: its
 // member name with the opening bracket, as the frame spells it, and its
-// elements.
+// elements, each appended as json.Marshal writes it.
 type graphList struct {
 	open string
 	n    int
-	elem func(int) any
+	elem func(b []byte, i int) ([]byte, error)
 }
 
 // writeFramed writes frame, a JSON document in which each of lists (in
@@ -225,12 +228,13 @@ func writeFramed(w io.Writer, frame []byte, lists []graphList) error {
 		}
 		bw.Write(rest[:at+len(l.open)])
 		rest = rest[at+len(l.open):]
+		var b []byte
 		for i := range l.n {
 			if i > 0 {
 				bw.WriteByte(',')
 			}
-			b, err := json.Marshal(l.elem(i))
-			if err != nil {
+			var err error
+			if b, err = l.elem(b[:0], i); err != nil {
 				return fmt.Errorf("trace answer: %s element %d: %w", l.open, i, err)
 			}
 			if _, err := bw.Write(b); err != nil {

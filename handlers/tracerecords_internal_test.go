@@ -18,8 +18,8 @@ func encoded(t testing.TB, v any) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// checkRecords compares the appenders' records of n and e with the
-// encoder's, errors included.
+// checkRecords compares the appenders' records and elements of n and e
+// with encoding/json's, errors included.
 func checkRecords(t testing.TB, n trace.TraceNode, e trace.TraceEdge) {
 	t.Helper()
 	want, _ := encoded(t, nodeRecord{"node", n})
@@ -31,10 +31,20 @@ func checkRecords(t testing.TB, n trace.TraceNode, e trace.TraceEdge) {
 	if (err != nil) != (werr != nil) || err == nil && !bytes.Equal(got, want) {
 		t.Errorf("edge %+v:\n got %s (%v)\nwant %s (%v)", e, got, err, want, werr)
 	}
+	// The elements of a JSON answer: json.Marshal's bytes.
+	want, _ = json.Marshal(n)
+	if got := appendNode(nil, n); !bytes.Equal(got, want) {
+		t.Errorf("node element %+v:\n got %s\nwant %s", n, got, want)
+	}
+	want, werr = json.Marshal(e)
+	got, err = appendEdge(nil, e)
+	if (err != nil) != (werr != nil) || err == nil && !bytes.Equal(got, want) {
+		t.Errorf("edge element %+v:\n got %s (%v)\nwant %s (%v)", e, got, err, want, werr)
+	}
 }
 
-// TestTraceRecordsAsEncoder: a streamed trace's node and edge records are
-// the encoder's, byte for byte: every optional member present and absent,
+// TestTraceRecordsAsEncoder: a streamed trace's node and edge records, and
+// a JSON answer's nodes and edges, are encoding/json's, byte for byte: every optional member present and absent,
 // strings the encoder escapes, times in other zones and out of its range.
 func TestTraceRecordsAsEncoder(t *testing.T) {
 	at := time.Date(2026, 11, 1, 5, 0, 0, 0, time.UTC)
