@@ -269,6 +269,8 @@ type (
 		MaxNodes  int             `json:"maxNodes"`
 		Codes     string          `json:"codes"`
 	}
+	// nodeRecord and edgeRecord are the records appendNodeRecord and
+	// appendEdgeRecord write, which the tests hold to these shapes.
 	nodeRecord struct {
 		Type string `json:"type"` // "node"
 		trace.TraceNode
