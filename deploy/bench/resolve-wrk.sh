@@ -9,7 +9,9 @@
 # Needs wrk, curl, openssl and python3.
 # wrk counts an answer only once it has read it all, so a few more scans than answers may be stored.
 # BIN=path runs that binary instead of building this tree's (to compare commits in one sitting).
-# ROUNDS=N repeats the JSON and page runs N times on the same process (the ratio is the first round's).
+# ROUNDS=N runs bare Gin, JSON and page N times in turn on the same processes and prints each round's
+# ratios and their median: the guest's speed swings between minutes, and a ratio is only fair between
+# runs next to each other.
 # usage: [PROFILE=DIR] [KILL9=1] [BIN=path] [ROUNDS=N] deploy/bench/resolve-wrk.sh [SECONDS] [EXTRA tracesvc FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -79,9 +81,16 @@ run "bare Gin, JSON" http://127.0.0.1:18081 application/json $BARE | tee "$D/bar
 run "tracesvc resolve, JSON" $BASE application/json $PID | tee "$D/json"
 run "tracesvc resolve, scan page" $BASE text/html $PID | tee "$D/html"
 : >"$D/more"
-for r in $(seq 2 "${ROUNDS:-1}"); do # ROUNDS=N: the two runs again on the same process, as scans pile up
-  run "tracesvc resolve, JSON (round $r)" $BASE application/json $PID | tee -a "$D/more"
-  run "tracesvc resolve, scan page (round $r)" $BASE text/html $PID | tee -a "$D/more"
+rate() { awk -F'|' '{print $3}' "$1"; }
+ratios() { # bare json page: one round's ratios, "JSON PAGE" in percent
+  echo "$((100 * $(rate "$2") / $(rate "$1"))) $((100 * $(rate "$3") / $(rate "$1")))"
+}
+ratios "$D/bare" "$D/json" "$D/html" >"$D/ratios"
+for r in $(seq 2 "${ROUNDS:-1}"); do # ROUNDS=N: the three runs again, side by side, as scans pile up
+  run "bare Gin, JSON (round $r)" http://127.0.0.1:18081 application/json $BARE | tee "$D/bare.$r"
+  run "tracesvc resolve, JSON (round $r)" $BASE application/json $PID | tee "$D/json.$r" | tee -a "$D/more"
+  run "tracesvc resolve, scan page (round $r)" $BASE text/html $PID | tee "$D/html.$r" | tee -a "$D/more"
+  ratios "$D/bare.$r" "$D/json.$r" "$D/html.$r" >>"$D/ratios"
 done
 if [ -n "${PROFILE:-}" ]; then # PROFILE=DIR: a 10 s CPU profile of each answer under load, into DIR
   for a in application/json text/html; do
@@ -92,6 +101,10 @@ fi
 answered=$(cat "$D/json" "$D/html" "$D/more" | awk -F'|' '{s+=$6} END {print s}')
 bare=$(awk -F'|' '{print $3}' "$D/bare"); j=$(awk -F'|' '{print $3}' "$D/json"); h=$(awk -F'|' '{print $3}' "$D/html")
 echo "ratio to bare Gin: JSON $((100 * j / bare)) %, scan page $((100 * h / bare)) %"
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+  median() { cut -d' ' -f"$1" "$D/ratios" | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
+  echo "each round, JSON: $(cut -d' ' -f1 "$D/ratios" | paste -sd' ') % (median $(median 1) %); scan page: $(cut -d' ' -f2 "$D/ratios" | paste -sd' ') % (median $(median 2) %)"
+fi
 echo "peak RSS during the run: $(($(sort -n "$D/rss" | tail -1) / 1024)) MB"
 if [ -n "${KILL9:-}" ]; then # KILL9=1: a last JSON run ended by kill -9 instead of SIGTERM
   ACCEPT=application/json wrk -t2 -c32 -d6s -s "$D/wrk.lua" $BASE >"$D/k9" 2>&1 &
