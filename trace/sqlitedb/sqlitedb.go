@@ -71,7 +71,9 @@ const readers = 8
 // 1,000 pages ran a checkpoint every second or third scan batch: 5 % of a
 // resolve's CPU under load, on the recorder's commit, and each page
 // written as often as it was changed in between, where a checkpoint a
-// second writes a page changed by ten commits once.
+// second writes a page changed by ten commits once. The checkpointer reads
+// and writes pages without keeping them: its cache is a fixed 256 KiB,
+// outside the memory budget.
 const (
 	checkpointEvery = time.Second
 	walBackstop     = 16384
