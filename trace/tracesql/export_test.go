@@ -4,3 +4,7 @@ package tracesql
 // "events"): an error fails the step, a panic stands for the process
 // dying there.
 func SetFaults(s *Store, f func(step string) error) { s.faults = f }
+
+// CountByVerdictQuery is CountScansByVerdict's query and arguments, for
+// checking its plan.
+var CountByVerdictQuery = countByVerdict

@@ -185,22 +185,28 @@ func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[sca
 	return counts, nil
 }
 
+// countByVerdict is CountScansByVerdict's query and its arguments. The
+// planner uses the partial index scans_recalled only when the query names
+// its verdict as the index does; other verdicts read the GTIN's scans
+// through scans_code.
+func countByVerdict(gtin string, verdict scan.Verdict, since time.Time, limit int) (string, []any) {
+	verdictIs, args := `verdict = ?`, []any{gtin, string(verdict)}
+	if verdict == scan.VerdictRecalled {
+		verdictIs, args = `verdict = 'recalled'`, []any{gtin}
+	}
+	return `SELECT serial, COUNT(*) FROM scans
+		WHERE gtin = ? AND ` + verdictIs + ` AND at >= ? AND serial <> ''
+		GROUP BY serial ORDER BY serial LIMIT ?`, append(args, sqlitedb.Millis(since), limit)
+}
+
 // CountScansByVerdict implements [scan.Store].
 func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error) {
 	counts := map[string]int{}
 	if limit < 1 {
 		return counts, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	// The planner uses the partial index scans_recalled only when the
-	// query names its verdict as it does; other verdicts read the GTIN's
-	// scans through scans_code.
-	verdictIs, args := `verdict = ?`, []any{gtin, string(verdict)}
-	if verdict == scan.VerdictRecalled {
-		verdictIs, args = `verdict = 'recalled'`, []any{gtin}
-	}
-	rows, err := s.db.R.QueryContext(ctx, `SELECT serial, COUNT(*) FROM scans
-		WHERE gtin = ? AND `+verdictIs+` AND at >= ? AND serial <> ''
-		GROUP BY serial ORDER BY serial LIMIT ?`, append(args, sqlitedb.Millis(since), limit)...)
+	q, args := countByVerdict(gtin, verdict, since, limit)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
 	}

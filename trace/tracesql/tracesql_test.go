@@ -233,8 +233,8 @@ func TestRecalledScansIndex(t *testing.T) {
 		t.Fatalf("indexes of scans after the upgrade: %v", names)
 	}
 	var plan string
-	if err := db.R.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT serial, COUNT(*) FROM scans
-		WHERE gtin = ? AND verdict = 'recalled' AND at >= ? AND serial <> '' GROUP BY serial ORDER BY serial LIMIT ?`, gtin, 0, 10).Scan(new(int), new(int), new(int), &plan); err != nil {
+	q, args := tracesql.CountByVerdictQuery(gtin, scan.VerdictRecalled, at, 10)
+	if err := db.R.QueryRowContext(ctx, `EXPLAIN QUERY PLAN `+q, args...).Scan(new(int), new(int), new(int), &plan); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(plan, "scans_recalled") {
