@@ -161,8 +161,13 @@ type EventStore interface {
 	// reference of AggregationEvents and TransformationEvents, which link
 	// what they name to one another, and is nil for the other types, whose
 	// events may name thousands of codes of which a walk needs only those
-	// it reached.
-	WalkEvents(ctx context.Context, keys []string, limit int) ([]WalkEvent, error)
+	// it reached. seqs, when not nil, holds beside each key the Seq of the
+	// code it names in the code register (see [Code]), "" for a key that
+	// names none: a store may find a code's events by it, as the embedded
+	// store does (the codes of one lot, listed in Seq order, are found
+	// together rather than one random read each). A key and its Seq name
+	// the same code.
+	WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]WalkEvent, error)
 	// EventRaws returns the JSON of the events with these IDs, as captured
 	// (no recordTime added); IDs not stored are absent.
 	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)

@@ -143,9 +143,14 @@ const (
 	flagContainer             // reached as a container: follow its moves, not its contents
 )
 
-// walkNode is what a walk remembers of a node: 32 bytes beside its key.
+// walkNode is what a walk remembers of a node: 32 bytes beside its key
+// and seq.
 type walkNode struct {
-	key   string
+	key string
+	// seq is the code register's Seq of an item reached from its lot's
+	// codes, "" for other nodes: a store finds those items' events by it
+	// (see [EventStore.WalkEvents]).
+	seq   string
 	depth int32
 	kind  uint8 // in nodeKinds
 	flags uint8
@@ -408,15 +413,16 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 	// together and usually packed and shipped together, so a chunk's events
 	// are mostly its own. (Sorting the whole frontier by key spread each
 	// case's units over every chunk: 2× slower.)
-	keys := make([]string, len(frontier))
+	keys, seqs := make([]string, len(frontier)), make([]string, len(frontier))
 	for j, i := range frontier {
-		keys[j] = w.nodes[i].key
+		keys[j], seqs[j] = w.nodes[i].key, w.nodes[i].seq
 	}
 	start := 0
 	err := pipeline(ctx, func(ctx context.Context) ([]WalkEvent, bool, error) {
-		part := keys[start:min(start+walkChunk, len(keys))]
-		start += len(part)
-		events, err := w.chain.store.WalkEvents(ctx, part, maxWalkEvents)
+		end := min(start+walkChunk, len(keys))
+		part, partSeqs := keys[start:end], seqs[start:end]
+		start = end
+		events, err := w.chain.store.WalkEvents(ctx, part, partSeqs, maxWalkEvents)
 		if err != nil {
 			return nil, false, fmt.Errorf("trace level %d: %w", depth, err)
 		}
@@ -530,7 +536,7 @@ func (w *walker) lotCodes(ctx context.Context, i int32, gtin, lot string, depth 
 				return full
 			}
 			if isNew {
-				w.nodes[k].poss = w.intern(cd.Possessor)
+				w.nodes[k].poss, w.nodes[k].seq = w.intern(cd.Possessor), cd.Seq
 				if w.expandable(k) {
 					next = append(next, k)
 				}

@@ -70,7 +70,7 @@ func cte(ev trace.StoredEvent, capturerIsFarm bool) string {
 // Events is what the export reads of custody events; trace.EventStore
 // implements it.
 type Events interface {
-	WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error)
+	WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error)
 	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
 }
 
@@ -153,8 +153,8 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 	}
 	found := map[string]*cteEvent{}
 	other := map[string]bool{} // events that are no tracking event
-	collect := func(keys []string) error {
-		events, err := x.events.WalkEvents(ctx, keys, maxEvents)
+	collect := func(keys, seqs []string) error {
+		events, err := x.events.WalkEvents(ctx, keys, seqs, maxEvents)
 		if err != nil {
 			return fmt.Errorf("events of lot %s: %w", lotKey, err)
 		}
@@ -187,21 +187,22 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		}
 		return nil
 	}
-	if err := collect([]string{lotKey}); err != nil {
+	if err := collect([]string{lotKey}, nil); err != nil {
 		return err
 	}
-	keys := make([]string, 0, keyChunk)
+	keys, seqs := make([]string, 0, keyChunk), make([]string, 0, keyChunk)
 	for after := ""; ; {
 		codes, err := x.codes.ListCodes(ctx, trace.CodeFilter{GTIN: b.GTIN, Lot: b.Lot, Moved: true}, trace.Page{Limit: codePage, After: after})
 		if err != nil {
 			return err
 		}
 		for _, cd := range codes {
-			if keys = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)); len(keys) == keyChunk {
-				if err := collect(keys); err != nil {
+			keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
+			if len(keys) == keyChunk {
+				if err := collect(keys, seqs); err != nil {
 					return err
 				}
-				keys = keys[:0]
+				keys, seqs = keys[:0], seqs[:0]
 			}
 		}
 		if len(codes) < codePage {
@@ -209,7 +210,7 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 		}
 		after = codes[len(codes)-1].Seq
 	}
-	if err := collect(keys); err != nil {
+	if err := collect(keys, seqs); err != nil {
 		return err
 	}
 	list := make([]*cteEvent, 0, len(found))

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"Codes":             testCodes,
 		"MovedCodes":        testMovedCodes,
 		"WalkEvents":        testWalkEvents,
+		"WalkEventsBySeq":   testWalkEventsBySeq,
 		"SSCCs":             testSSCCs,
 		"Custody":           testCustody,
 		"Events":            testEvents,

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -115,7 +116,7 @@ func testWalkEvents(t *testing.T, s Stores) {
 
 	byID := func(keys []string, limit int) map[string]trace.WalkEvent {
 		t.Helper()
-		list, err := s.Events.WalkEvents(ctx, keys, limit)
+		list, err := s.Events.WalkEvents(ctx, keys, nil, limit)
 		Must(t, err)
 		out := map[string]trace.WalkEvent{}
 		for _, e := range list {
@@ -173,5 +174,76 @@ func testWalkEvents(t *testing.T, s Stores) {
 	Must(t, err)
 	if len(raws) != 2 || string(raws["w1"]) != string(big.Raw) || string(raws["w3"]) != string(ship.Raw) {
 		t.Fatalf("raw events: %s", raws)
+	}
+}
+
+// testWalkEventsBySeq (issue 14, wide traces): a walk that knows the codes'
+// Seqs from the register finds the same events, with the same references,
+// as by their keys, in a capture written as the service writes one (the
+// events with the custody of every issued code they name), also with
+// keys of no code in the same list. Keys and Seqs of unequal length are
+// refused.
+func testWalkEventsBySeq(t *testing.T, s Stores) {
+	ctx := context.Background()
+	seedCodes(t, s) // L1: S0, S1, S2
+	const g, lot = "09506000134352", "01/09506000134352/10/L1"
+	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
+	made := event("q1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
+		trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"})
+	pack := event("q2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
+		trace.EventRef{Key: keyS1, Role: trace.RoleChild})
+	sold := event("q3", "ObjectEvent", "retail_selling", t0.Add(2*time.Hour), epc(keyS0))
+	states, err := s.Events.Custody(ctx, []string{keyS0, keyS1, keySSCC})
+	Must(t, err)
+	w := trace.CaptureWrite{Events: []trace.StoredEvent{made, pack, sold}}
+	for _, k := range []string{keyS0, keyS1, keySSCC} {
+		c := states[k]
+		c.Version++
+		c.State, c.Possessor, c.LastEventAt = trace.StateCommissioned, "e1", t0.Add(2*time.Hour)
+		w.Custody = append(w.Custody, c)
+	}
+	Must(t, s.Events.ApplyCapture(ctx, w))
+	// A second capture names S1 again.
+	again, err := s.Events.Custody(ctx, []string{keyS1})
+	Must(t, err)
+	c := again[keyS1]
+	c.Version++
+	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: []trace.StoredEvent{
+		event("q4", "ObjectEvent", "inspecting", t0.Add(3*time.Hour), epc(keyS1))}, Custody: []trace.Custody{c}}))
+
+	moved, err := s.Codes.ListCodes(ctx, trace.CodeFilter{GTIN: g, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
+	Must(t, err)
+	if len(moved) != 2 {
+		t.Fatalf("moved codes: %+v", moved)
+	}
+	keys, seqs := []string{lot, keySSCC}, []string{"", ""}
+	for _, cd := range moved {
+		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
+	}
+	walk := func(seqs []string) map[string][]trace.EventRef {
+		t.Helper()
+		list, err := s.Events.WalkEvents(ctx, keys, seqs, 10)
+		Must(t, err)
+		out := map[string][]trace.EventRef{}
+		for _, e := range list {
+			if _, dup := out[e.ID]; dup {
+				t.Fatalf("event %s came twice", e.ID)
+			}
+			r := slices.Clone(e.Touched)
+			slices.SortFunc(r, func(a, b trace.EventRef) int { return strings.Compare(a.Role+a.Key, b.Role+b.Key) })
+			out[e.ID] = r
+		}
+		return out
+	}
+	byKey, bySeq := walk(nil), walk(seqs)
+	Equal(t, bySeq, byKey)
+	Equal(t, bySeq, map[string][]trace.EventRef{
+		"q1": {{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}, epc(keyS0), epc(keyS1)},
+		"q2": {{Key: keyS1, Role: trace.RoleChild}, {Key: keySSCC, Role: trace.RoleParent}},
+		"q3": {epc(keyS0)},
+		"q4": {epc(keyS1)},
+	})
+	if _, err := s.Events.WalkEvents(ctx, keys, seqs[:1], 10); !errors.Is(err, trace.ErrInvalid) {
+		t.Fatalf("keys and seqs of unequal length: %v, want ErrInvalid", err)
 	}
 }

@@ -399,8 +399,12 @@ func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, proj
 
 // WalkEvents implements [trace.EventStore]: the events come with their
 // references, from which those naming keys are picked; only linking events
-// keep them all.
-func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
+// keep them all. Events are found by key alone (seqs are only checked): the
+// roleKeys index serves any key.
+func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error) {
+	if seqs != nil && len(seqs) != len(keys) {
+		return nil, fmt.Errorf("walk events: %d keys and %d seqs: %w", len(keys), len(seqs), trace.ErrInvalid)
+	}
 	asked := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		asked[k] = true

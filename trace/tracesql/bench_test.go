@@ -78,3 +78,52 @@ func BenchmarkTraceForward(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/walk")
 }
+
+// BenchmarkCaptureIssued stores captures that name codes issued here, as
+// the service writes them (each code's custody with the events), straight
+// into the store: 100,000 codes of one lot named in events of 1,000 to a
+// transaction, one code an event (a sale) or 50 (a case packed). The
+// codes are named in an order unrelated to their issuance, as sales are.
+// What one named code costs: its custody update, its reference by key and
+// by the code's row (code_refs).
+func BenchmarkCaptureIssued(b *testing.B) {
+	ctx := context.Background()
+	const gtin, codes = "09506000134352", 100_000
+	for _, per := range []int{1, 50} {
+		b.Run(fmt.Sprintf("codes-per-event=%d", per), func(b *testing.B) {
+			var took time.Duration
+			named := 0
+			for b.Loop() {
+				db, s := open(b)
+				if _, err := db.W.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+					INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at)
+					SELECT ?, printf('S%08d', (i * 7919) % ?), 'L1', 'i1', printf('i1.%07d', i), 'issued', '', 1, 1 FROM n`,
+					codes-1, gtin, codes); err != nil {
+					b.Fatal(err)
+				}
+				at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+				start := time.Now()
+				for k, w := 0, 0; k < codes; w++ {
+					var cw trace.CaptureWrite
+					for e := 0; e < 1000 && k < codes; e++ {
+						ev := trace.StoredEvent{ID: fmt.Sprintf("ev%d-%d", w, e), Type: "ObjectEvent", Action: "OBSERVE", EventTime: at,
+							RecordTime: at, CapturedBy: "e1", Visible: []string{"e1"}, Raw: []byte(`{}`)}
+						for j := 0; j < per && k < codes; j, k = j+1, k+1 {
+							key := trace.ItemKey(gtin, fmt.Sprintf("S%08d", k))
+							ev.Refs = append(ev.Refs, trace.EventRef{Key: key, Role: trace.RoleEPC})
+							cw.Custody = append(cw.Custody, trace.Custody{Key: key, State: trace.StateCommissioned, Possessor: "e1",
+								LastEventAt: at, Version: 1})
+						}
+						cw.Events = append(cw.Events, ev)
+					}
+					if err := s.ApplyCapture(ctx, cw); err != nil {
+						b.Fatal(err)
+					}
+				}
+				took += time.Since(start)
+				named += codes
+			}
+			b.ReportMetric(float64(named)/took.Seconds(), "named-codes/s")
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package tracesql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -46,6 +47,26 @@ var eventSchema = []string{
 		seq INTEGER NOT NULL,
 		PRIMARY KEY (key, role, seq)
 	) WITHOUT ROWID`,
+	// The references to issued codes again, by the code's row (codes.id):
+	// a lot's codes were issued together, so a forward walk finds their
+	// events in one stretch of this table where event_refs, by key, has
+	// them one random page each (the serials are random). Written beside
+	// event_refs by ApplyCapture, for the codes whose custody the capture
+	// changes: every issued code an event names (a serial of a GTIN
+	// registered here that was never issued cannot be recorded). A store
+	// from before the table gets the references of its moved codes once,
+	// in the migration that makes it; the gate keeps it from reading them
+	// again at later starts (see scan_counts).
+	`CREATE TABLE IF NOT EXISTS code_refs (
+		code INTEGER NOT NULL,
+		role TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (code, role, seq)
+	) WITHOUT ROWID`,
+	`INSERT OR IGNORE INTO code_refs (code, role, seq)
+		SELECT c.id, r.role, r.seq FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM code_refs)) AS gate
+		CROSS JOIN codes c INDEXED BY codes_moved CROSS JOIN event_refs r
+		WHERE c.version > 0 AND r.key = '01/' || c.gtin || '/21/' || c.serial`,
 	`CREATE TABLE IF NOT EXISTS event_readers (
 		entity TEXT NOT NULL,
 		seq INTEGER NOT NULL,
@@ -177,6 +198,7 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		return err
 	}
 	defer tx.Rollback()
+	moved := make(map[string][]any, len(w.Custody)) // item key → its gtin and serial, for code_refs
 	for _, c := range w.Custody {
 		table, key, ok := custodyOf(c.Key)
 		if !ok {
@@ -196,6 +218,9 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("custody of %s changed meanwhile: %w", c.Key, trace.ErrConflict)
 		}
+		if table == "codes" {
+			moved[c.Key] = key
+		}
 	}
 	if err := s.fault("custody"); err != nil {
 		return err
@@ -207,16 +232,11 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		return err
 	}
 	defer ins.Close()
-	ref, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_refs (key, role, seq) VALUES (?,?,?)`)
-	if err != nil {
-		return err
-	}
-	defer ref.Close()
-	reader, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_readers (entity, seq) VALUES (?,?)`)
-	if err != nil {
-		return err
-	}
-	defer reader.Close()
+	refs := newGroupedInsert(tx, 3, `INSERT OR IGNORE INTO event_refs (key, role, seq) VALUES `, ``)
+	// The rows of the codes whose custody changed above.
+	codeRefs := newGroupedInsert(tx, 4, `INSERT OR IGNORE INTO code_refs (code, role, seq)
+		SELECT c.id, v.column1, v.column2 FROM (VALUES `, `) AS v JOIN codes c ON c.gtin = v.column3 AND c.serial = v.column4`)
+	readers := newGroupedInsert(tx, 2, `INSERT OR IGNORE INTO event_readers (entity, seq) VALUES `, ``)
 	var recorded time.Time
 	if w.RecordTime != nil {
 		recorded = w.RecordTime() // under the write lock: record times rise as commits do
@@ -238,14 +258,24 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 			return err
 		}
 		for _, r := range e.Refs {
-			if _, err := ref.ExecContext(ctx, r.Key, r.Role, seq); err != nil {
-				return err
+			if err := refs.add(ctx, r.Key, r.Role, seq); err != nil {
+				return fmt.Errorf("store references of %s: %w", e.ID, err)
+			}
+			if key, ok := moved[r.Key]; ok {
+				if err := codeRefs.add(ctx, r.Role, seq, key[0], key[1]); err != nil {
+					return fmt.Errorf("store references of %s: %w", e.ID, err)
+				}
 			}
 		}
 		for _, v := range e.Visible {
-			if _, err := reader.ExecContext(ctx, v, seq); err != nil {
-				return err
+			if err := readers.add(ctx, v, seq); err != nil {
+				return fmt.Errorf("store readers of %s: %w", e.ID, err)
 			}
+		}
+	}
+	for _, g := range []*groupedInsert{refs, codeRefs, readers} {
+		if err := g.flush(ctx); err != nil {
+			return fmt.Errorf("store references: %w", err)
 		}
 	}
 	if err := s.fault("events"); err != nil {
@@ -459,30 +489,40 @@ const walkCols = `seq, id, type, biz_step, biz_location, event_time, captured_by
 // walkPart is how many keys one walk query reads the events of.
 const walkPart = 2048
 
-// walkQuery reads the events naming the keys of a JSON list (the first
-// argument; the second is the index of its first key among all asked).
-// Each event comes once, with the keys it names as numbers: 16 times the
-// key's index plus its role's (see walkRoles; 5 and above are class-level
-// roles, whose quantities are in the refs column).
+// walkQuery reads the events naming the keys asked for, given as two JSON
+// lists of one length: the first has the keys to find in event_refs, the
+// third the codes.id of the codes to find in code_refs, each null where
+// the other has the entry (the second argument is the index of their
+// first entry among all asked). Each event comes once, with the entries
+// it names as numbers: 16 times the entry's index plus its role's (see
+// walkRoles; 5 and above are class-level roles, whose quantities are in
+// the refs column).
 var walkQuery = `WITH t(seq, touched, class) AS (
 		SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM (
 			SELECT r.seq AS seq, (?2 + k.key) * 16 + ` + walkRoles + ` AS code
-			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value)
+			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value
+			UNION ALL
+			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `
+			FROM json_each(?3) k JOIN code_refs r ON r.code = k.value)
 		WHERE code IS NOT NULL GROUP BY seq)
 	SELECT t.seq, t.touched, e.id, e.type, e.biz_step, e.biz_location, e.event_time, e.captured_by, e.parties,
 		CASE WHEN e.type IN (` + linking + `) OR t.class THEN e.refs END
 	FROM t JOIN events e ON e.seq = t.seq`
 
 // WalkEvents implements [trace.EventStore] with one query (walkQuery) per
-// walkPart keys: the (key, role, seq) rows of event_refs for the keys,
-// which its primary key serves without reading events, grouped by event
+// walkPart keys: the (key, role, seq) rows of event_refs for the keys, or
+// of code_refs for the codes whose Seq is given (codes.id), which their
+// primary keys serve without reading events, grouped by event
 // inside SQLite (keys and roles as numbers); then each such event's header
 // once, with its references only when a walk needs them (linking events,
 // and class-level references, whose quantity is in the refs column). Only
 // these header fields are read: ID, Type, BizStep, BizLocation, EventTime,
 // CapturedBy and Parties. When more than half of the read pool is idle, two
 // parts are read at once, on two connections.
-func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]trace.WalkEvent, error) {
+func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error) {
+	if seqs != nil && len(seqs) != len(keys) {
+		return nil, fmt.Errorf("walk events: %d keys and %d seqs: %w", len(keys), len(seqs), trace.ErrInvalid)
+	}
 	var parts [][2]int
 	for start := 0; start < len(keys); start += walkPart {
 		parts = append(parts, [2]int{start, min(start+walkPart, len(keys))})
@@ -499,7 +539,7 @@ func (s *Store) WalkEvents(ctx context.Context, keys []string, limit int) ([]tra
 	for w := range workers {
 		wg.Go(func() {
 			for p := w; p < len(parts); p += workers {
-				if found[p], errs[w] = s.walkRead(ctx, keys, parts[p][0], parts[p][1]); errs[w] != nil {
+				if found[p], errs[w] = s.walkRead(ctx, keys, seqs, parts[p][0], parts[p][1]); errs[w] != nil {
 					cancel()
 					return
 				}
@@ -538,25 +578,55 @@ type walkRow struct {
 	seq int64
 }
 
-// walkRead reads the events naming keys[from:to].
-func (s *Store) walkRead(ctx context.Context, keys []string, from, to int) ([]walkRow, error) {
+// walkRead reads the events naming keys[from:to], by their codes' rows
+// where seqs has them.
+func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int) ([]walkRow, error) {
 	type asked struct{ key, role string }
-	// In key order, so that the lookups in event_refs move through its
-	// index in one direction and find their pages in the cache.
+	rowOf := func(i int) int64 { // codes.id of keys[i], 0 when not given
+		if seqs == nil {
+			return 0
+		}
+		id, err := strconv.ParseInt(seqs[i], 10, 64)
+		if err != nil || id <= 0 {
+			return 0
+		}
+		return id
+	}
+	// Codes by row, then other keys in key order, so that the lookups in
+	// code_refs and event_refs each move through their index in one
+	// direction and find their pages in the cache.
 	order := make([]int, to-from)
+	codeRows := make([]int64, to-from)
 	for i := range order {
-		order[i] = from + i
+		order[i], codeRows[i] = from+i, rowOf(from+i)
 	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
-	sorted := make([]string, len(order))
+	slices.SortFunc(order, func(a, b int) int {
+		ra, rb := codeRows[a-from], codeRows[b-from]
+		switch {
+		case ra != 0 && rb != 0:
+			return cmp.Compare(ra, rb)
+		case ra != 0 || rb != 0:
+			return cmp.Compare(rb, ra) // codes by row first
+		}
+		return strings.Compare(keys[a], keys[b])
+	})
+	byKey, byRow := make([]any, len(order)), make([]any, len(order)) // nil is JSON null
 	for i, k := range order {
-		sorted[i] = keys[k]
+		if r := codeRows[k-from]; r != 0 {
+			byRow[i] = r
+		} else {
+			byKey[i] = keys[k]
+		}
 	}
-	list, err := json.Marshal(sorted)
+	keyList, err := json.Marshal(byKey)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(list), 0)
+	rowList, err := json.Marshal(byRow)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(keyList), 0, string(rowList))
 	if err != nil {
 		return nil, err
 	}

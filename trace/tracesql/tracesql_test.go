@@ -310,3 +310,70 @@ func legacyDB(t *testing.T, stmts ...string) *sqlitedb.DB {
 	}
 	return db
 }
+
+// TestLegacyCodeRefs: a store from before code_refs gets the references to
+// its moved codes from event_refs when it opens, once, and walks by the
+// codes' rows find the same events as by their keys; references to codes
+// never issued here stay in event_refs alone.
+func TestLegacyCodeRefs(t *testing.T) {
+	ctx := context.Background()
+	const gtin = "09506000134352"
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	db, s := open(t)
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at)
+		VALUES (?, 'A1', 'L1', 'i1', 'i1.0000001', 'issued', '', 1, 1), (?, 'B1', 'L1', 'i1', 'i1.0000002', 'issued', '', 1, 1),
+		(?, 'C1', 'L1', 'i1', 'i1.0000003', 'issued', '', 1, 1)`, gtin, gtin, gtin); err != nil {
+		t.Fatal(err)
+	}
+	item := func(serial string) string { return trace.ItemKey(gtin, serial) }
+	ev := func(id string, refs ...trace.EventRef) trace.StoredEvent {
+		return trace.StoredEvent{ID: id, Type: "ObjectEvent", EventTime: at, RecordTime: at, CapturedBy: "e1", Refs: refs, Raw: []byte(`{}`)}
+	}
+	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
+	w := trace.CaptureWrite{Events: []trace.StoredEvent{ev("ev1", epc(item("A1")), epc(item("B1")), epc("01/04006381333931/21/X")),
+		ev("ev2", epc(item("B1")))}}
+	for _, serial := range []string{"A1", "B1"} {
+		w.Custody = append(w.Custody, trace.Custody{Key: item(serial), State: trace.StateCommissioned, Possessor: "e1", LastEventAt: at, Version: 1})
+	}
+	if err := s.ApplyCapture(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM code_refs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("code_refs after the capture: %d rows, want 3 (A1 in ev1, B1 in ev1 and ev2)", n)
+	}
+	if _, err := db.W.ExecContext(ctx, `DROP TABLE code_refs`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second start finds them there
+		var err error
+		if s, err = tracesql.New(ctx, db.W, db.R); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("code_refs after the upgrade: %d rows, want 3", n)
+		}
+	}
+	codes, err := s.ListCodes(ctx, trace.CodeFilter{GTIN: gtin, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
+	if err != nil || len(codes) != 2 {
+		t.Fatalf("moved codes: %v, %v", codes, err)
+	}
+	keys := []string{item("A1"), item("B1"), "01/04006381333931/21/X"}
+	list, err := s.WalkEvents(ctx, keys, []string{codes[0].Seq, codes[1].Seq, ""}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range list {
+		got[e.ID] = len(e.Touched)
+	}
+	if fmt.Sprint(got) != "map[ev1:3 ev2:1]" {
+		t.Fatalf("events by the codes' rows and a key: %v", got)
+	}
+}
