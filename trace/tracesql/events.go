@@ -191,7 +191,11 @@ func (s *Store) RecoverCaptures(ctx context.Context, before time.Time, writer st
 	return 0, nil
 }
 
-// ApplyCapture implements [trace.EventStore] in one transaction.
+// ApplyCapture implements [trace.EventStore] in one transaction. A
+// reference to an issued code goes to code_refs too when the write holds
+// that code's custody, as the chain's captures always do (every issued
+// code an event names has its custody changed); a reference without it is
+// found by key only, not by the code's Seq (see WalkEvents).
 func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	tx, err := s.db.W.BeginTx(ctx, nil)
 	if err != nil {

@@ -22,6 +22,8 @@ type groupedInsert struct {
 	args       []any
 }
 
+// newGroupedInsert returns an empty groupedInsert of rows of cols values
+// in tx; head and tail are as in groupedInsert.
 func newGroupedInsert(tx *sql.Tx, cols int, head, tail string) *groupedInsert {
 	g := &groupedInsert{tx: tx, cols: cols, head: head, tail: tail, args: make([]any, 0, insertGroup*cols)}
 	g.full = g.statement(insertGroup)

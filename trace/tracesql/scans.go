@@ -90,24 +90,18 @@ func (s *Store) InsertScans(ctx context.Context, scans []scan.Scan) error {
 		return err
 	}
 	defer tx.Rollback()
-	// Rows go in groups of insertGroup per statement: one statement run
-	// per group rather than per scan.
-	const insertGroup = 64
-	row := "(?,?,?,?,?,?,?,?,?,?)"
-	args := make([]any, 0, insertGroup*10)
-	for group := range slices.Chunk(scans, insertGroup) {
-		args = args[:0]
-		for _, sc := range group {
-			var lat, lon any
-			if sc.HasLocation {
-				lat, lon = sc.Lat, sc.Lon
-			}
-			args = append(args, sc.ID, sc.GTIN, sc.Serial, sc.Lot, sqlitedb.Millis(sc.At), lat, lon, sc.Client, string(sc.Verdict), sc.Owner)
+	rows := newGroupedInsert(tx, 10, `INSERT INTO scans (`+scanCols+`) VALUES `, ` ON CONFLICT(id) DO NOTHING`)
+	for _, sc := range scans {
+		var lat, lon any
+		if sc.HasLocation {
+			lat, lon = sc.Lat, sc.Lon
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scans (`+scanCols+`) VALUES `+
-			strings.TrimSuffix(strings.Repeat(row+",", len(group)), ",")+` ON CONFLICT(id) DO NOTHING`, args...); err != nil {
-			return fmt.Errorf("store %d scans from %s: %w", len(group), group[0].ID, err)
+		if err := rows.add(ctx, sc.ID, sc.GTIN, sc.Serial, sc.Lot, sqlitedb.Millis(sc.At), lat, lon, sc.Client, string(sc.Verdict), sc.Owner); err != nil {
+			return fmt.Errorf("store scans up to %s: %w", sc.ID, err)
 		}
+	}
+	if err := rows.flush(ctx); err != nil {
+		return fmt.Errorf("store %d scans: %w", len(scans), err)
 	}
 	return tx.Commit()
 }
