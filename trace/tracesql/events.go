@@ -56,7 +56,9 @@ var eventSchema = []string{
 	// registered here that was never issued cannot be recorded). A store
 	// from before the table gets the references of its moved codes once,
 	// in the migration that makes it; the gate keeps it from reading them
-	// again at later starts (see scan_counts).
+	// again at later starts (see scan_counts). An issued serial has only
+	// unreserved characters (trace.SerialAlphabet), so its key is its GTIN
+	// and serial as they are.
 	`CREATE TABLE IF NOT EXISTS code_refs (
 		code INTEGER NOT NULL,
 		role TEXT NOT NULL,
