@@ -589,7 +589,7 @@ type walkRow struct {
 func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int) ([]walkRow, error) {
 	type asked struct{ key, role string }
 	rowOf := func(i int) int64 { // codes.id of keys[i], 0 when not given
-		if seqs == nil {
+		if seqs == nil || seqs[i] == "" {
 			return 0
 		}
 		id, err := strconv.ParseInt(seqs[i], 10, 64)
@@ -616,13 +616,22 @@ func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int)
 		}
 		return strings.Compare(keys[a], keys[b])
 	})
+	// A list with no entry to find is sent empty rather than all nulls.
 	byKey, byRow := make([]any, len(order)), make([]any, len(order)) // nil is JSON null
+	byCode := 0
 	for i, k := range order {
 		if r := codeRows[k-from]; r != 0 {
 			byRow[i] = r
+			byCode++
 		} else {
 			byKey[i] = keys[k]
 		}
+	}
+	switch byCode {
+	case 0:
+		byRow = []any{}
+	case len(order):
+		byKey = []any{}
 	}
 	keyList, err := json.Marshal(byKey)
 	if err != nil {
