@@ -57,6 +57,11 @@ type WalkEvent struct {
 	StoredEvent
 	// Touched are the event's references to the keys asked for.
 	Touched []EventRef
+	// Merged is set on an entry that stands for several events with one
+	// [StoredEvent.SoleHolder], when the walk allowed it: it has their
+	// holder as CapturedBy, Type ObjectEvent, no ID, and their references
+	// to the keys asked for as Touched.
+	Merged bool
 }
 
 // EventFilter selects events. Empty fields match everything; a list
@@ -166,8 +171,12 @@ type EventStore interface {
 	// names none: a store may find a code's events by it, as the embedded
 	// store does (the codes of one lot, listed in Seq order, are found
 	// together rather than one random read each). A key and its Seq name
-	// the same code.
-	WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]WalkEvent, error)
+	// the same code. With merge set, a store may return events that have
+	// a [StoredEvent.SoleHolder] (most of a wide walk's events: every unit
+	// sold) merged, one entry per holder ([WalkEvent].Merged), rather than
+	// each: a walk learns from them only who held what. Limit counts
+	// entries, a merged one once.
+	WalkEvents(ctx context.Context, keys, seqs []string, merge bool, limit int) ([]WalkEvent, error)
 	// EventRaws returns the JSON of the events with these IDs, as captured
 	// (no recordTime added); IDs not stored are absent.
 	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)

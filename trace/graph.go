@@ -193,6 +193,23 @@ func (ev StoredEvent) Sources() []string { return partiesWith(ev, "source:") }
 // destinationList.
 func (ev StoredEvent) Destinations() []string { return partiesWith(ev, "destination:") }
 
+// SoleHolder is the capturer of an event whose only bearing on a custody
+// walk is that its capturer holds what it names: it links nothing (no
+// AggregationEvent or TransformationEvent), moves nothing (no shipping or
+// receiving) and names no party. Sales, commissioning and inspections
+// are such events. It is "" for any other event. A store may merge such
+// events by holder for a walk (see [EventStore.WalkEvents]); the walk
+// then treats each merged entry as one of them.
+func (ev StoredEvent) SoleHolder() string {
+	switch {
+	case ev.Type == "AggregationEvent" || ev.Type == "TransformationEvent",
+		ev.BizStep == "shipping" || ev.BizStep == "receiving",
+		len(ev.Parties) > 0:
+		return ""
+	}
+	return ev.CapturedBy
+}
+
 func partiesWith(ev StoredEvent, prefix string) []string {
 	var out []string
 	for _, p := range ev.Parties {

@@ -422,7 +422,7 @@ func (w *walker) level(ctx context.Context, frontier []int32, depth int) ([]int3
 		end := min(start+walkChunk, len(keys))
 		part, partSeqs := keys[start:end], seqs[start:end]
 		start = end
-		events, err := w.chain.store.WalkEvents(ctx, part, partSeqs, maxWalkEvents)
+		events, err := w.chain.store.WalkEvents(ctx, part, partSeqs, true, maxWalkEvents)
 		if err != nil {
 			return nil, false, fmt.Errorf("trace level %d: %w", depth, err)
 		}

@@ -70,7 +70,7 @@ func cte(ev trace.StoredEvent, capturerIsFarm bool) string {
 // Events is what the export reads of custody events; trace.EventStore
 // implements it.
 type Events interface {
-	WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error)
+	WalkEvents(ctx context.Context, keys, seqs []string, merge bool, limit int) ([]trace.WalkEvent, error)
 	EventRaws(ctx context.Context, ids []string) (map[string]json.RawMessage, error)
 }
 
@@ -154,7 +154,7 @@ func (x *Exporter) Export(ctx context.Context, p trace.Principal, gtin, lot stri
 	found := map[string]*cteEvent{}
 	other := map[string]bool{} // events that are no tracking event
 	collect := func(keys, seqs []string) error {
-		events, err := x.events.WalkEvents(ctx, keys, seqs, maxEvents)
+		events, err := x.events.WalkEvents(ctx, keys, seqs, false, maxEvents)
 		if err != nil {
 			return fmt.Errorf("events of lot %s: %w", lotKey, err)
 		}

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStores func(t testing.TB) Stores) {
 		"MovedCodes":        testMovedCodes,
 		"WalkEvents":        testWalkEvents,
 		"WalkEventsBySeq":   testWalkEventsBySeq,
+		"WalkEventsMerged":  testWalkEventsMerged,
 		"SSCCs":             testSSCCs,
 		"Custody":           testCustody,
 		"Events":            testEvents,

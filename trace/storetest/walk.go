@@ -116,7 +116,7 @@ func testWalkEvents(t *testing.T, s Stores) {
 
 	byID := func(keys []string, limit int) map[string]trace.WalkEvent {
 		t.Helper()
-		list, err := s.Events.WalkEvents(ctx, keys, nil, limit)
+		list, err := s.Events.WalkEvents(ctx, keys, nil, false, limit)
 		Must(t, err)
 		out := map[string]trace.WalkEvent{}
 		for _, e := range list {
@@ -222,7 +222,7 @@ func testWalkEventsBySeq(t *testing.T, s Stores) {
 	}
 	walk := func(seqs []string) map[string][]trace.EventRef {
 		t.Helper()
-		list, err := s.Events.WalkEvents(ctx, keys, seqs, 10)
+		list, err := s.Events.WalkEvents(ctx, keys, seqs, false, 10)
 		Must(t, err)
 		out := map[string][]trace.EventRef{}
 		for _, e := range list {
@@ -243,7 +243,106 @@ func testWalkEventsBySeq(t *testing.T, s Stores) {
 		"q3": {epc(keyS0)},
 		"q4": {epc(keyS1)},
 	})
-	if _, err := s.Events.WalkEvents(ctx, keys, seqs[:1], 10); !errors.Is(err, trace.ErrInvalid) {
+	if _, err := s.Events.WalkEvents(ctx, keys, seqs[:1], false, 10); !errors.Is(err, trace.ErrInvalid) {
 		t.Fatalf("keys and seqs of unequal length: %v, want ErrInvalid", err)
+	}
+}
+
+// testWalkEventsMerged (issue 14, wide traces): with merge, a walk learns
+// the same from the store as without: every reference to the keys asked
+// for comes either with its event or, when the event has a sole holder
+// (StoredEvent.SoleHolder), possibly in a merged entry of that holder
+// (no ID, Type ObjectEvent). Events without one (linking, moving, naming
+// a party) always come as themselves, each once.
+func testWalkEventsMerged(t *testing.T, s Stores) {
+	ctx := context.Background()
+	seedCodes(t, s) // L1: S0, S1, S2
+	const g, lot = "09506000134352", "01/09506000134352/10/L1"
+	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
+	by := func(e trace.StoredEvent, who string, parties ...string) trace.StoredEvent {
+		e.CapturedBy, e.Parties = who, parties
+		return e
+	}
+	capture := func(events []trace.StoredEvent, keys ...string) {
+		t.Helper()
+		states, err := s.Events.Custody(ctx, keys)
+		Must(t, err)
+		w := trace.CaptureWrite{Events: events}
+		for _, k := range keys {
+			c := states[k]
+			c.Version++
+			c.State, c.Possessor, c.LastEventAt = trace.StateCommissioned, "e1", t0
+			w.Custody = append(w.Custody, c)
+		}
+		Must(t, s.Events.ApplyCapture(ctx, w))
+	}
+	capture([]trace.StoredEvent{
+		by(event("m1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
+			trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}), "e1"),
+		by(event("m2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
+			trace.EventRef{Key: keyS1, Role: trace.RoleChild}), "e1"),
+	}, keyS0, keyS1, keySSCC)
+	capture([]trace.StoredEvent{by(event("m3", "ObjectEvent", "retail_selling", t0.Add(2*time.Hour), epc(keyS0)), "e3")}, keyS0)
+	capture([]trace.StoredEvent{
+		by(event("m4", "ObjectEvent", "retail_selling", t0.Add(3*time.Hour), epc(keyS1)), "e3"),
+		by(event("m5", "ObjectEvent", "inspecting", t0.Add(3*time.Hour), epc(keyS0)), "e2", "source:e1"),
+		by(event("m6", "ObjectEvent", "shipping", t0.Add(4*time.Hour), epc(keyS1)), "e1"),
+	}, keyS0, keyS1)
+
+	moved, err := s.Codes.ListCodes(ctx, trace.CodeFilter{GTIN: g, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
+	Must(t, err)
+	keys, seqs := []string{lot, keySSCC}, []string{"", ""}
+	for _, cd := range moved {
+		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
+	}
+	// What a walk learns: "held by" a sole holder, or the event's ID, for
+	// each reference.
+	type learnt struct{ from, role, key string }
+	walk := func(seqs []string, merge bool) (map[learnt]bool, int) {
+		t.Helper()
+		list, err := s.Events.WalkEvents(ctx, keys, seqs, merge, 20)
+		Must(t, err)
+		out, ids, merged := map[learnt]bool{}, map[string]bool{}, 0
+		for _, e := range list {
+			from := e.ID
+			switch h := e.SoleHolder(); {
+			case e.Merged:
+				if !merge || e.ID != "" || e.Type != "ObjectEvent" || h == "" {
+					t.Fatalf("merged entry (merge %v): %+v", merge, e)
+				}
+				merged++
+				from = "held by " + h
+			case ids[e.ID]:
+				t.Fatalf("event %s came twice", e.ID)
+			case h != "":
+				from = "held by " + h
+			}
+			ids[e.ID] = true
+			for _, r := range e.Touched {
+				out[learnt{from, r.Role, r.Key}] = true
+			}
+		}
+		return out, merged
+	}
+	want, n := walk(nil, false)
+	if n != 0 {
+		t.Fatalf("%d merged entries without merge", n)
+	}
+	Equal(t, want, map[learnt]bool{
+		{"held by e1", trace.RoleEPC, keyS0}: true, {"held by e1", trace.RoleEPC, keyS1}: true,
+		{"held by e1", trace.RoleClass, lot}: true,
+		{"m2", trace.RoleParent, keySSCC}:    true, {"m2", trace.RoleChild, keyS1}: true,
+		{"held by e3", trace.RoleEPC, keyS0}: true, {"held by e3", trace.RoleEPC, keyS1}: true,
+		{"m5", trace.RoleEPC, keyS0}: true, {"m6", trace.RoleEPC, keyS1}: true,
+	})
+	for _, sq := range [][]string{nil, seqs} {
+		got, _ := walk(sq, false)
+		Equal(t, got, want)
+		got, _ = walk(sq, true)
+		Equal(t, got, want)
+	}
+	// The codes' own references, found by Seq, are what a store merges.
+	if _, n := walk(seqs, true); n == 0 {
+		t.Fatal("no merged entry for the codes' sole holders")
 	}
 }

@@ -400,8 +400,9 @@ func (s *Store) eventsByKeys(ctx context.Context, keys []string, limit int, proj
 // WalkEvents implements [trace.EventStore]: the events come with their
 // references, from which those naming keys are picked; only linking events
 // keep them all. Events are found by key alone (seqs are only checked): the
-// roleKeys index serves any key.
-func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error) {
+// roleKeys index serves any key. With merge, the events that have a sole
+// holder become one entry per holder as they are read.
+func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, merge bool, limit int) ([]trace.WalkEvent, error) {
 	if seqs != nil && len(seqs) != len(keys) {
 		return nil, fmt.Errorf("walk events: %d keys and %d seqs: %w", len(keys), len(seqs), trace.ErrInvalid)
 	}
@@ -411,6 +412,7 @@ func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) 
 	}
 	var out []trace.WalkEvent
 	seen := map[string]bool{}
+	merged := map[string]int{} // holder → its entry in out
 	err := schemamongo.Chunks(keys, func(part []string) error {
 		if len(out) >= limit {
 			return nil
@@ -432,6 +434,14 @@ func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) 
 			}
 			if e.Type != "AggregationEvent" && e.Type != "TransformationEvent" {
 				e.Refs = nil
+			}
+			if h := e.SoleHolder(); merge && h != "" {
+				if i, ok := merged[h]; ok {
+					out[i].Touched = append(out[i].Touched, e.Touched...)
+					continue
+				}
+				merged[h] = len(out)
+				e = trace.WalkEvent{StoredEvent: trace.StoredEvent{Type: "ObjectEvent", CapturedBy: h}, Touched: e.Touched, Merged: true}
 			}
 			e.Visible = nil
 			out = append(out, e)

@@ -58,17 +58,17 @@ var eventSchema = []string{
 	// in the migration that makes it; the gate keeps it from reading them
 	// again at later starts (see scan_counts). An issued serial has only
 	// unreserved characters (trace.SerialAlphabet), so its key is its GTIN
-	// and serial as they are.
+	// and serial as they are. Holder is the event's sole holder
+	// (trace.StoredEvent.SoleHolder), NULL when it has none: a walk learns
+	// from such a reference who held the code without reading the event
+	// (see codeRefsUpgrade for stores from before).
 	`CREATE TABLE IF NOT EXISTS code_refs (
 		code INTEGER NOT NULL,
 		role TEXT NOT NULL,
 		seq INTEGER NOT NULL,
+		holder TEXT,
 		PRIMARY KEY (code, role, seq)
 	) WITHOUT ROWID`,
-	`INSERT OR IGNORE INTO code_refs (code, role, seq)
-		SELECT c.id, r.role, r.seq FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM code_refs)) AS gate
-		CROSS JOIN codes c INDEXED BY codes_moved CROSS JOIN event_refs r
-		WHERE c.version > 0 AND r.key = '01/' || c.gtin || '/21/' || c.serial`,
 	`CREATE TABLE IF NOT EXISTS event_readers (
 		entity TEXT NOT NULL,
 		seq INTEGER NOT NULL,
@@ -187,6 +187,33 @@ func (s *Store) Contents(ctx context.Context, container string) ([]trace.Custody
 	return out, nil
 }
 
+// soleHolderSQL is trace.StoredEvent.SoleHolder over the events table
+// (aliased e): the capturer, or NULL.
+const soleHolderSQL = `CASE WHEN e.type NOT IN (` + linking + `) AND e.biz_step NOT IN ('shipping', 'receiving')
+	AND e.parties IN ('null', '[]') THEN e.captured_by END`
+
+// codeRefsUpgrade fills code_refs in a store from before it: a store
+// without the holder column gets it, with the holders of the references
+// it has; a store without code_refs gets the references of its moved
+// codes, once (the gate keeps later starts from reading them again, see
+// scan_counts).
+func codeRefsUpgrade(ctx context.Context, w *sql.DB) error {
+	var n int
+	if err := w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('code_refs') WHERE name = 'holder'`).Scan(&n); err != nil {
+		return fmt.Errorf("tracesql: inspect code_refs: %w", err)
+	}
+	var stmts []string
+	if n == 0 {
+		stmts = append(stmts, `ALTER TABLE code_refs ADD COLUMN holder TEXT`,
+			`UPDATE code_refs SET holder = `+soleHolderSQL+` FROM events e WHERE e.seq = code_refs.seq`)
+	}
+	stmts = append(stmts, `INSERT OR IGNORE INTO code_refs (code, role, seq, holder)
+		SELECT c.id, r.role, r.seq, `+soleHolderSQL+` FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM code_refs)) AS gate
+		CROSS JOIN codes c INDEXED BY codes_moved CROSS JOIN event_refs r CROSS JOIN events e
+		WHERE c.version > 0 AND r.key = '01/' || c.gtin || '/21/' || c.serial AND e.seq = r.seq`)
+	return sqlitedb.Migrate(ctx, w, stmts)
+}
+
 // RecoverCaptures implements [trace.EventStore]: a capture is one
 // transaction here, which SQLite rolls back whole after a crash.
 func (s *Store) RecoverCaptures(ctx context.Context, before time.Time, writer string) (int, error) {
@@ -240,8 +267,8 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	defer ins.Close()
 	refs := newGroupedInsert(tx, 3, `INSERT OR IGNORE INTO event_refs (key, role, seq) VALUES `, ``)
 	// The rows of the codes whose custody changed above.
-	codeRefs := newGroupedInsert(tx, 4, `INSERT OR IGNORE INTO code_refs (code, role, seq)
-		SELECT c.id, v.column1, v.column2 FROM (VALUES `, `) AS v JOIN codes c ON c.gtin = v.column3 AND c.serial = v.column4`)
+	codeRefs := newGroupedInsert(tx, 5, `INSERT OR IGNORE INTO code_refs (code, role, seq, holder)
+		SELECT c.id, v.column1, v.column2, v.column3 FROM (VALUES `, `) AS v JOIN codes c ON c.gtin = v.column4 AND c.serial = v.column5`)
 	readers := newGroupedInsert(tx, 2, `INSERT OR IGNORE INTO event_readers (entity, seq) VALUES `, ``)
 	var recorded time.Time
 	if w.RecordTime != nil {
@@ -263,12 +290,16 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 		if err != nil {
 			return err
 		}
+		var holder any // NULL unless the event has a sole holder
+		if h := e.SoleHolder(); h != "" {
+			holder = h
+		}
 		for _, r := range e.Refs {
 			if err := refs.add(ctx, r.Key, r.Role, seq); err != nil {
 				return fmt.Errorf("store references of %s: %w", e.ID, err)
 			}
 			if key, ok := moved[r.Key]; ok {
-				if err := codeRefs.add(ctx, r.Role, seq, key[0], key[1]); err != nil {
+				if err := codeRefs.add(ctx, r.Role, seq, holder, key[0], key[1]); err != nil {
 					return fmt.Errorf("store references of %s: %w", e.ID, err)
 				}
 			}
@@ -502,18 +533,24 @@ const walkPart = 2048
 // first entry among all asked). Each event comes once, with the entries
 // it names as numbers: 16 times the entry's index plus its role's (see
 // walkRoles; 5 and above are class-level roles, whose quantities are in
-// the refs column).
-var walkQuery = `WITH t(seq, touched, class) AS (
-		SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM (
-			SELECT r.seq AS seq, (?2 + k.key) * 16 + ` + walkRoles + ` AS code
+// the refs column). When the fourth argument is true, the references in
+// code_refs that have a holder do not come with their events: they come
+// last, one row per holder, with a negative seq and no event read.
+var walkQuery = `WITH r(seq, code, holder) AS MATERIALIZED (
+			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `, NULL
 			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value
 			UNION ALL
-			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `
-			FROM json_each(?3) k JOIN code_refs r ON r.code = k.value)
-		WHERE code IS NOT NULL GROUP BY seq)
+			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `, CASE WHEN ?4 THEN r.holder END
+			FROM json_each(?3) k JOIN code_refs r ON r.code = k.value),
+		t(seq, touched, class) AS (
+			SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM r
+			WHERE code IS NOT NULL AND holder IS NULL GROUP BY seq)
 	SELECT t.seq, t.touched, e.id, e.type, e.biz_step, e.biz_location, e.event_time, e.captured_by, e.parties,
 		CASE WHEN e.type IN (` + linking + `) OR t.class THEN e.refs END
-	FROM t JOIN events e ON e.seq = t.seq`
+	FROM t JOIN events e ON e.seq = t.seq
+	UNION ALL
+	SELECT -min(seq), group_concat(code, ' '), '', 'ObjectEvent', '', '', 0, holder, '[]', NULL
+	FROM r WHERE code IS NOT NULL AND holder IS NOT NULL GROUP BY holder`
 
 // WalkEvents implements [trace.EventStore] with one query (walkQuery) per
 // walkPart keys: the (key, role, seq) rows of event_refs for the keys, or
@@ -523,9 +560,12 @@ var walkQuery = `WITH t(seq, touched, class) AS (
 // once, with its references only when a walk needs them (linking events,
 // and class-level references, whose quantity is in the refs column). Only
 // these header fields are read: ID, Type, BizStep, BizLocation, EventTime,
-// CapturedBy and Parties. When more than half of the read pool is idle, two
-// parts are read at once, on two connections.
-func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) ([]trace.WalkEvent, error) {
+// CapturedBy and Parties. With merge, a code's references that name their
+// event's sole holder come merged by holder, read from code_refs alone: a
+// wide walk's sold units need no event read and no row each. When more
+// than half of the read pool is idle, two parts are read at once, on two
+// connections.
+func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, merge bool, limit int) ([]trace.WalkEvent, error) {
 	if seqs != nil && len(seqs) != len(keys) {
 		return nil, fmt.Errorf("walk events: %d keys and %d seqs: %w", len(keys), len(seqs), trace.ErrInvalid)
 	}
@@ -545,7 +585,7 @@ func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) 
 	for w := range workers {
 		wg.Go(func() {
 			for p := w; p < len(parts); p += workers {
-				if found[p], errs[w] = s.walkRead(ctx, keys, seqs, parts[p][0], parts[p][1]); errs[w] != nil {
+				if found[p], errs[w] = s.walkRead(ctx, keys, seqs, merge, parts[p][0], parts[p][1]); errs[w] != nil {
 					cancel()
 					return
 				}
@@ -564,6 +604,12 @@ func (s *Store) WalkEvents(ctx context.Context, keys, seqs []string, limit int) 
 	index := make(map[int64]int, min(total, limit)) // seq → in out
 	for _, rows := range found {
 		for _, r := range rows {
+			if r.Merged {
+				if len(out) < limit {
+					out = append(out, r.WalkEvent)
+				}
+				continue
+			}
 			if i, ok := index[r.seq]; ok {
 				// Named by keys of an earlier part too.
 				out[i].Touched = append(out[i].Touched, r.Touched...)
@@ -585,8 +631,8 @@ type walkRow struct {
 }
 
 // walkRead reads the events naming keys[from:to], by their codes' rows
-// where seqs has them.
-func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int) ([]walkRow, error) {
+// where seqs has them, merged by holder as WalkEvents says.
+func (s *Store) walkRead(ctx context.Context, keys, seqs []string, merge bool, from, to int) ([]walkRow, error) {
 	type asked struct{ key, role string }
 	rowOf := func(i int) int64 { // codes.id of keys[i], 0 when not given
 		if seqs == nil || seqs[i] == "" {
@@ -641,7 +687,7 @@ func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(keyList), 0, string(rowList))
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(keyList), 0, string(rowList), merge)
 	if err != nil {
 		return nil, err
 	}
@@ -656,7 +702,9 @@ func (s *Store) walkRead(ctx context.Context, keys, seqs []string, from, to int)
 		if err := rows.Scan(&e.seq, &touched, &e.ID, &e.Type, &e.BizStep, &e.BizLocation, &et, &e.CapturedBy, &parties, &refs); err != nil {
 			return nil, err
 		}
-		e.EventTime = sqlitedb.FromMillis(et)
+		if e.Merged = e.seq < 0; !e.Merged { // else a holder's references, of no one event
+			e.EventTime = sqlitedb.FromMillis(et)
+		}
 		if err := jsonList(parties, &e.Parties); err != nil {
 			return nil, fmt.Errorf("event %s: %w", e.ID, err)
 		}

@@ -117,6 +117,9 @@ func New(ctx context.Context, writer, readers *sql.DB) (*Store, error) {
 	if err := leaseColumns(ctx, writer); err != nil {
 		return nil, err
 	}
+	if err := codeRefsUpgrade(ctx, writer); err != nil {
+		return nil, err
+	}
 	return &Store{db: handles{W: writer, R: readers}}, nil
 }
 

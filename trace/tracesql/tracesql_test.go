@@ -312,9 +312,10 @@ func legacyDB(t *testing.T, stmts ...string) *sqlitedb.DB {
 }
 
 // TestLegacyCodeRefs: a store from before code_refs gets the references to
-// its moved codes from event_refs when it opens, once, and walks by the
-// codes' rows find the same events as by their keys; references to codes
-// never issued here stay in event_refs alone.
+// its moved codes from event_refs when it opens, once, with their events'
+// sole holders, and walks by the codes' rows find the same events as by
+// their keys; references to codes never issued here stay in event_refs
+// alone. A store whose code_refs has no holder column gets it, filled.
 func TestLegacyCodeRefs(t *testing.T) {
 	ctx := context.Background()
 	const gtin = "09506000134352"
@@ -326,54 +327,89 @@ func TestLegacyCodeRefs(t *testing.T) {
 		t.Fatal(err)
 	}
 	item := func(serial string) string { return trace.ItemKey(gtin, serial) }
-	ev := func(id string, refs ...trace.EventRef) trace.StoredEvent {
-		return trace.StoredEvent{ID: id, Type: "ObjectEvent", EventTime: at, RecordTime: at, CapturedBy: "e1", Refs: refs, Raw: []byte(`{}`)}
+	ev := func(id, step string, refs ...trace.EventRef) trace.StoredEvent {
+		return trace.StoredEvent{ID: id, Type: "ObjectEvent", BizStep: step, EventTime: at, RecordTime: at, CapturedBy: "e1", Refs: refs, Raw: []byte(`{}`)}
 	}
 	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
-	w := trace.CaptureWrite{Events: []trace.StoredEvent{ev("ev1", epc(item("A1")), epc(item("B1")), epc("01/04006381333931/21/X")),
-		ev("ev2", epc(item("B1")))}}
+	w := trace.CaptureWrite{Events: []trace.StoredEvent{ev("ev1", "commissioning", epc(item("A1")), epc(item("B1")), epc("01/04006381333931/21/X")),
+		ev("ev2", "retail_selling", epc(item("B1"))), ev("ev3", "shipping", epc(item("A1")))}}
 	for _, serial := range []string{"A1", "B1"} {
 		w.Custody = append(w.Custody, trace.Custody{Key: item(serial), State: trace.StateCommissioned, Possessor: "e1", LastEventAt: at, Version: 1})
 	}
 	if err := s.ApplyCapture(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	count := func() (n int) {
+	const want = "A1 epc ev1 e1, A1 epc ev3 -, B1 epc ev1 e1, B1 epc ev2 e1" // the shipment has no sole holder
+	rows := func() string {
 		t.Helper()
-		if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM code_refs`).Scan(&n); err != nil {
+		var out []string
+		list, err := db.R.QueryContext(ctx, `SELECT c.serial, r.role, e.id, coalesce(r.holder, '-')
+			FROM code_refs r JOIN codes c ON c.id = r.code JOIN events e ON e.seq = r.seq ORDER BY 1, 2, 3`)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		defer list.Close()
+		for list.Next() {
+			var a, b, c, d string
+			if err := list.Scan(&a, &b, &c, &d); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.Join([]string{a, b, c, d}, " "))
+		}
+		return strings.Join(out, ", ")
 	}
-	if n := count(); n != 3 {
-		t.Fatalf("code_refs after the capture: %d rows, want 3 (A1 in ev1, B1 in ev1 and ev2)", n)
+	if got := rows(); got != want {
+		t.Fatalf("code_refs after the capture: %s, want %s", got, want)
+	}
+	reopen := func(stage string) {
+		t.Helper()
+		for range 2 { // the second start finds them there
+			var err error
+			if s, err = tracesql.New(ctx, db.W, db.R); err != nil {
+				t.Fatal(err)
+			}
+			if got := rows(); got != want {
+				t.Fatalf("code_refs after the upgrade %s: %s, want %s", stage, got, want)
+			}
+		}
 	}
 	if _, err := db.W.ExecContext(ctx, `DROP TABLE code_refs`); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 { // the second start finds them there
-		var err error
-		if s, err = tracesql.New(ctx, db.W, db.R); err != nil {
+	reopen("from no code_refs")
+	for _, stmt := range []string{`CREATE TABLE old_refs AS SELECT code, role, seq FROM code_refs`, `DROP TABLE code_refs`,
+		`CREATE TABLE code_refs (code INTEGER NOT NULL, role TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (code, role, seq)) WITHOUT ROWID`,
+		`INSERT INTO code_refs SELECT * FROM old_refs`, `DROP TABLE old_refs`} {
+		if _, err := db.W.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(); n != 3 {
-			t.Fatalf("code_refs after the upgrade: %d rows, want 3", n)
-		}
 	}
+	reopen("from code_refs without holders")
+
 	codes, err := s.ListCodes(ctx, trace.CodeFilter{GTIN: gtin, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
 	if err != nil || len(codes) != 2 {
 		t.Fatalf("moved codes: %v, %v", codes, err)
 	}
 	keys := []string{item("A1"), item("B1"), "01/04006381333931/21/X"}
-	list, err := s.WalkEvents(ctx, keys, []string{codes[0].Seq, codes[1].Seq, ""}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, e := range list {
-		got[e.ID] = len(e.Touched)
-	}
-	if fmt.Sprint(got) != "map[ev1:3 ev2:1]" {
-		t.Fatalf("events by the codes' rows and a key: %v", got)
+	for _, merge := range []bool{false, true} {
+		list, err := s.WalkEvents(ctx, keys, []string{codes[0].Seq, codes[1].Seq, ""}, merge, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, e := range list {
+			id := e.ID
+			if e.Merged {
+				id = "held by " + e.CapturedBy
+			}
+			got[id] += len(e.Touched)
+		}
+		want := "map[ev1:3 ev2:1 ev3:1]"
+		if merge { // ev1 names X, which is no code here, by key
+			want = "map[ev1:1 ev3:1 held by e1:3]"
+		}
+		if fmt.Sprint(got) != want {
+			t.Fatalf("events by the codes' rows and a key (merge %v): %v, want %s", merge, got, want)
+		}
 	}
 }
