@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"tracesvc/trace"
@@ -365,23 +367,56 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	case f.Unmoved:
 		q += ` AND version = 0`
 	}
-	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, p.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	// Sized for a full page: walks and exports read pages of thousands.
-	out := make([]trace.Code, 0, min(p.Limit, 10_000))
-	for rows.Next() {
-		c, err := scanBatchCode(rows)
+	read := func(q string, args []any, size int) ([]trace.Code, error) {
+		rows, err := s.db.R.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, err
 		}
-		c.GTIN, c.Lot = f.GTIN, f.Lot
-		out = append(out, c)
+		defer rows.Close()
+		// Sized for a full page: walks and exports read pages of thousands.
+		out := make([]trace.Code, 0, min(size, 10_000))
+		for rows.Next() {
+			c, err := scanBatchCode(rows)
+			if err != nil {
+				return nil, err
+			}
+			c.GTIN, c.Lot = f.GTIN, f.Lot
+			out = append(out, c)
+		}
+		return out, rows.Err()
 	}
-	return out, rows.Err()
+	if st := s.db.R.Stats(); p.Limit < splitCodePage || st.InUse > st.MaxOpenConnections/2 {
+		return read(q+` ORDER BY id LIMIT ?`, append(args, p.Limit), p.Limit)
+	}
+	// A long page (a walk's, an export's) is read in two halves at once,
+	// on two connections, when most of the pool is idle: the first half
+	// ends at the (p.Limit/2)th code, which an index finds first.
+	half := p.Limit / 2
+	var mid int64
+	err = s.db.R.QueryRowContext(ctx, `SELECT id`+strings.TrimPrefix(q, `SELECT `+batchCodeCols)+` ORDER BY id LIMIT 1 OFFSET ?`,
+		append(slices.Clone(args), half-1)...).Scan(&mid)
+	if errors.Is(err, sql.ErrNoRows) { // less than half a page left
+		return read(q+` ORDER BY id LIMIT ?`, append(args, p.Limit), half)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var first []trace.Code
+	var firstErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { first, firstErr = read(q+` AND id <= ? ORDER BY id`, append(slices.Clone(args), mid), p.Limit) })
+	rest := slices.Clone(args)
+	rest[2] = mid // after
+	second, err := read(q+` ORDER BY id LIMIT ?`, append(rest, p.Limit-half), p.Limit-half)
+	wg.Wait()
+	if err := errors.Join(firstErr, err); err != nil {
+		return nil, err
+	}
+	return append(first, second...), nil
 }
+
+// splitCodePage is the shortest page ListCodes reads in two halves.
+const splitCodePage = 4096
 
 // CountCodes implements [trace.CodeStore]: the batch index counts all
 // codes without reading the table, the partial index the moved ones.

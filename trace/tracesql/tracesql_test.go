@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -410,6 +411,50 @@ func TestLegacyCodeRefs(t *testing.T) {
 		}
 		if fmt.Sprint(got) != want {
 			t.Fatalf("events by the codes' rows and a key (merge %v): %v, want %s", merge, got, want)
+		}
+	}
+}
+
+// TestListCodesLongPages: pages long enough to be read in two halves at
+// once list the same codes, in the same order, as short pages, for every
+// filter a walk, an export or a replay uses, also where the halves would
+// meet at the end of the list.
+func TestListCodesLongPages(t *testing.T) {
+	ctx := context.Background()
+	const gtin, n = "09506000134352", 9_001
+	db, s := open(t)
+	if _, err := db.W.ExecContext(ctx, `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?)
+		INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at, version)
+		SELECT ?, printf('S%05d', i), 'L1', 'i' || (i % 2), printf('p%05d', i), 'issued', '', 1, 1, i % 3 = 0 FROM k`, n, gtin); err != nil {
+		t.Fatal(err)
+	}
+	list := func(f trace.CodeFilter, limit int) []string {
+		t.Helper()
+		var out []string
+		for p := (trace.Page{Limit: limit}); ; {
+			codes, err := s.ListCodes(ctx, f, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range codes {
+				out = append(out, c.Serial+"/"+c.Seq)
+			}
+			if len(codes) < limit {
+				return out
+			}
+			p.After = codes[len(codes)-1].Seq
+		}
+	}
+	for _, f := range []trace.CodeFilter{{}, {Moved: true}, {Unmoved: true}, {Issuance: "i1"}} {
+		f.GTIN, f.Lot = gtin, "L1"
+		want := list(f, 500)
+		if len(want) < n/3 {
+			t.Fatalf("%+v: %d codes", f, len(want))
+		}
+		for _, limit := range []int{4096, 5000, 6001, 10_000} {
+			if got := list(f, limit); !slices.Equal(got, want) {
+				t.Fatalf("%+v in pages of %d: %d codes, want %d in the order of pages of 500", f, limit, len(got), len(want))
+			}
 		}
 	}
 }
