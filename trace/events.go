@@ -174,8 +174,10 @@ type EventStore interface {
 	// the same code. With merge set, a store may return events that have
 	// a [StoredEvent.SoleHolder] (most of a wide walk's events: every unit
 	// sold) merged, one entry per holder ([WalkEvent].Merged), rather than
-	// each: a walk learns from them only who held what. Limit counts
-	// entries, a merged one once.
+	// each: a walk learns from them only who held what. An event may then
+	// come both ways, its references split between its holder's entry and
+	// its own, each reference once. Limit counts entries, a merged one
+	// once.
 	WalkEvents(ctx context.Context, keys, seqs []string, merge bool, limit int) ([]WalkEvent, error)
 	// EventRaws returns the JSON of the events with these IDs, as captured
 	// (no recordTime added); IDs not stored are absent.

@@ -340,7 +340,8 @@ func (s *Store) Code(ctx context.Context, gtin, serial string) (trace.Code, erro
 	return c, translate(err, nil)
 }
 
-// ListCodes implements [trace.CodeStore].
+// ListCodes implements [trace.CodeStore]. A page of splitCodePage codes or
+// more is read in two halves at once when most of the read pool is idle.
 func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page) ([]trace.Code, error) {
 	after, err := cursor(p.After)
 	if err != nil {
@@ -352,21 +353,22 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 		// every code of the batch.
 		from += ` INDEXED BY codes_moved`
 	}
-	// The batch's GTIN and lot are the filter's: not read from each row.
-	q := `SELECT ` + batchCodeCols + from + ` WHERE gtin = ? AND lot = ? AND id > ?`
-	args := []any{f.GTIN, f.Lot, after}
+	where := from + ` WHERE gtin = ? AND lot = ? AND id > ?`
+	args := []any{f.GTIN, f.Lot, after} // after is args[2]
 	if f.Issuance != "" {
-		q += ` AND iss = ?`
+		where += ` AND iss = ?`
 		args = append(args, f.Issuance)
 	}
 	switch {
 	case f.Moved && f.Unmoved:
 		return nil, nil
 	case f.Moved:
-		q += ` AND version > 0` // spelled as in codes_moved, so that it serves the query
+		where += ` AND version > 0` // spelled as in codes_moved, so that it serves the query
 	case f.Unmoved:
-		q += ` AND version = 0`
+		where += ` AND version = 0`
 	}
+	// The batch's GTIN and lot are the filter's: not read from each row.
+	q := `SELECT ` + batchCodeCols + where
 	read := func(q string, args []any, size int) ([]trace.Code, error) {
 		rows, err := s.db.R.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -393,8 +395,7 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	// ends at the (p.Limit/2)th code, which an index finds first.
 	half := p.Limit / 2
 	var mid int64
-	err = s.db.R.QueryRowContext(ctx, `SELECT id`+strings.TrimPrefix(q, `SELECT `+batchCodeCols)+` ORDER BY id LIMIT 1 OFFSET ?`,
-		append(slices.Clone(args), half-1)...).Scan(&mid)
+	err = s.db.R.QueryRowContext(ctx, `SELECT id`+where+` ORDER BY id LIMIT 1 OFFSET ?`, append(slices.Clone(args), half-1)...).Scan(&mid)
 	if errors.Is(err, sql.ErrNoRows) { // less than half a page left
 		return read(q+` ORDER BY id LIMIT ?`, append(args, p.Limit), half)
 	}
@@ -406,7 +407,7 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 	var wg sync.WaitGroup
 	wg.Go(func() { first, firstErr = read(q+` AND id <= ? ORDER BY id`, append(slices.Clone(args), mid), p.Limit) })
 	rest := slices.Clone(args)
-	rest[2] = mid // after
+	rest[2] = mid
 	second, err := read(q+` ORDER BY id LIMIT ?`, append(rest, p.Limit-half), p.Limit-half)
 	wg.Wait()
 	if err := errors.Join(firstErr, err); err != nil {
