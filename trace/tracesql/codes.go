@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"tracesvc/trace"
@@ -321,17 +319,40 @@ func scanCode(row sqlitedb.Scanner) (trace.Code, error) {
 	return c, err
 }
 
-// batchCodeCols are codeCols without the GTIN and lot, for lists of one
-// batch's codes: a wide walk lists 100,000 of them, and each column read
-// crosses the driver.
-const batchCodeCols = `id, serial, iss, state, possessor, container, issued_at, updated_at`
+// batchCodeRow is one column holding a code's fields without its GTIN
+// and lot, for lists of one batch's codes, joined by batchSep: a wide walk
+// lists 100,000 of them, and each column read crosses the driver (several
+// calls, each taking the connection's mutex) where joining them costs
+// SQLite one string. No field can hold the separator: IDs, serials (of
+// trace.SerialAlphabet), states and entity IDs are the service's own.
+const batchCodeRow = `id || char(31) || serial || char(31) || iss || char(31) || state || char(31) || possessor ||
+	char(31) || container || char(31) || issued_at || char(31) || updated_at`
 
-func scanBatchCode(row sqlitedb.Scanner) (trace.Code, error) {
+// batchSep separates the fields of batchCodeRow.
+const batchSep = "\x1f"
+
+// parseBatchCode reads a code from a batchCodeRow.
+func parseBatchCode(row string) (trace.Code, error) {
 	var c trace.Code
-	var id, issued, updated int64
-	err := row.Scan(&id, &c.Serial, &c.Issuance, &c.State, &c.Possessor, &c.Container, &issued, &updated)
-	c.Seq, c.IssuedAt, c.UpdatedAt = strconv.FormatInt(id, 10), sqlitedb.FromMillis(issued), sqlitedb.FromMillis(updated)
-	return c, err
+	var f [8]string
+	rest := row
+	for i := range len(f) - 1 {
+		var ok bool
+		if f[i], rest, ok = strings.Cut(rest, batchSep); !ok {
+			return c, fmt.Errorf("code row %q: %d fields, want %d", row, i+1, len(f))
+		}
+	}
+	f[len(f)-1] = rest
+	issued, err1 := strconv.ParseInt(f[6], 10, 64)
+	updated, err2 := strconv.ParseInt(f[7], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return c, fmt.Errorf("code row %q: %w", row, err)
+	}
+	// The Seq on its own: a walk keeps it, and with it the row, for as
+	// long as it runs.
+	c.Seq, c.Serial, c.Issuance, c.State, c.Possessor, c.Container = strings.Clone(f[0]), f[1], f[2], trace.CodeState(f[3]), f[4], f[5]
+	c.IssuedAt, c.UpdatedAt = sqlitedb.FromMillis(issued), sqlitedb.FromMillis(updated)
+	return c, nil
 }
 
 // Code implements [trace.CodeStore].
@@ -340,8 +361,7 @@ func (s *Store) Code(ctx context.Context, gtin, serial string) (trace.Code, erro
 	return c, translate(err, nil)
 }
 
-// ListCodes implements [trace.CodeStore]. A page of splitCodePage codes or
-// more is read in two halves at once when most of the read pool is idle.
+// ListCodes implements [trace.CodeStore].
 func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page) ([]trace.Code, error) {
 	after, err := cursor(p.After)
 	if err != nil {
@@ -353,71 +373,42 @@ func (s *Store) ListCodes(ctx context.Context, f trace.CodeFilter, p trace.Page)
 		// every code of the batch.
 		from += ` INDEXED BY codes_moved`
 	}
-	where := from + ` WHERE gtin = ? AND lot = ? AND id > ?`
-	args := []any{f.GTIN, f.Lot, after} // after is args[2]
+	// The batch's GTIN and lot are the filter's: not read from each row.
+	q := `SELECT ` + batchCodeRow + from + ` WHERE gtin = ? AND lot = ? AND id > ?`
+	args := []any{f.GTIN, f.Lot, after}
 	if f.Issuance != "" {
-		where += ` AND iss = ?`
+		q += ` AND iss = ?`
 		args = append(args, f.Issuance)
 	}
 	switch {
 	case f.Moved && f.Unmoved:
 		return nil, nil
 	case f.Moved:
-		where += ` AND version > 0` // spelled as in codes_moved, so that it serves the query
+		q += ` AND version > 0` // spelled as in codes_moved, so that it serves the query
 	case f.Unmoved:
-		where += ` AND version = 0`
+		q += ` AND version = 0`
 	}
-	// The batch's GTIN and lot are the filter's: not read from each row.
-	q := `SELECT ` + batchCodeCols + where
-	read := func(q string, args []any, size int) ([]trace.Code, error) {
-		rows, err := s.db.R.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		// Sized for a full page: walks and exports read pages of thousands.
-		out := make([]trace.Code, 0, min(size, 10_000))
-		for rows.Next() {
-			c, err := scanBatchCode(rows)
-			if err != nil {
-				return nil, err
-			}
-			c.GTIN, c.Lot = f.GTIN, f.Lot
-			out = append(out, c)
-		}
-		return out, rows.Err()
-	}
-	if st := s.db.R.Stats(); p.Limit < splitCodePage || st.InUse > st.MaxOpenConnections/2 {
-		return read(q+` ORDER BY id LIMIT ?`, append(args, p.Limit), p.Limit)
-	}
-	// A long page (a walk's, an export's) is read in two halves at once,
-	// on two connections, when most of the pool is idle: the first half
-	// ends at the (p.Limit/2)th code, which an index finds first.
-	half := p.Limit / 2
-	var mid int64
-	err = s.db.R.QueryRowContext(ctx, `SELECT id`+where+` ORDER BY id LIMIT 1 OFFSET ?`, append(slices.Clone(args), half-1)...).Scan(&mid)
-	if errors.Is(err, sql.ErrNoRows) { // less than half a page left
-		return read(q+` ORDER BY id LIMIT ?`, append(args, p.Limit), half)
-	}
+	rows, err := s.db.R.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, p.Limit)...)
 	if err != nil {
 		return nil, err
 	}
-	var first []trace.Code
-	var firstErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { first, firstErr = read(q+` AND id <= ? ORDER BY id`, append(slices.Clone(args), mid), p.Limit) })
-	rest := slices.Clone(args)
-	rest[2] = mid
-	second, err := read(q+` ORDER BY id LIMIT ?`, append(rest, p.Limit-half), p.Limit-half)
-	wg.Wait()
-	if err := errors.Join(firstErr, err); err != nil {
-		return nil, err
+	defer rows.Close()
+	// Sized for a full page: walks and exports read pages of thousands.
+	out := make([]trace.Code, 0, min(p.Limit, 10_000))
+	var row string
+	for rows.Next() {
+		if err := rows.Scan(&row); err != nil {
+			return nil, err
+		}
+		c, err := parseBatchCode(row)
+		if err != nil {
+			return nil, err
+		}
+		c.GTIN, c.Lot = f.GTIN, f.Lot
+		out = append(out, c)
 	}
-	return append(first, second...), nil
+	return out, rows.Err()
 }
-
-// splitCodePage is the shortest page ListCodes reads in two halves.
-const splitCodePage = 4096
 
 // CountCodes implements [trace.CodeStore]: the batch index counts all
 // codes without reading the table, the partial index the moved ones.

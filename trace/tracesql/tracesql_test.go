@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -415,30 +415,30 @@ func TestLegacyCodeRefs(t *testing.T) {
 	}
 }
 
-// TestListCodesLongPages: pages long enough to be read in two halves at
-// once list the same codes, in the same order, as short pages, for every
-// filter a walk, an export or a replay uses, also where the halves would
-// meet at the end of the list.
-func TestListCodesLongPages(t *testing.T) {
+// TestListCodesPages: pages of any length list the same codes in the same
+// order for every filter a walk, an export or a replay uses, each with the
+// same fields as the code read on its own (a list reads them packed in
+// one column).
+func TestListCodesPages(t *testing.T) {
 	ctx := context.Background()
 	const gtin, n = "09506000134352", 9_001
 	db, s := open(t)
 	if _, err := db.W.ExecContext(ctx, `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?)
-		INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at, version)
-		SELECT ?, printf('S%05d', i), 'L1', 'i' || (i % 2), printf('p%05d', i), 'issued', '', 1, 1, i % 3 = 0 FROM k`, n, gtin); err != nil {
+		INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, container, issued_at, updated_at, version)
+		SELECT ?, printf('S%05d', i), 'L1', 'i' || (i % 2), printf('p%05d', i), iif(i % 3 = 0, 'shipped', 'issued'),
+			iif(i % 3 = 0, 'e' || (i % 7), ''), iif(i % 5 = 0, '00/10614141123456789' || (i % 10), ''), 1764576000000 + i, 1764576000000 + 2 * i,
+			i % 3 = 0 FROM k`, n, gtin); err != nil {
 		t.Fatal(err)
 	}
-	list := func(f trace.CodeFilter, limit int) []string {
+	list := func(f trace.CodeFilter, limit int) []trace.Code {
 		t.Helper()
-		var out []string
+		var out []trace.Code
 		for p := (trace.Page{Limit: limit}); ; {
 			codes, err := s.ListCodes(ctx, f, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range codes {
-				out = append(out, c.Serial+"/"+c.Seq)
-			}
+			out = append(out, codes...)
 			if len(codes) < limit {
 				return out
 			}
@@ -451,9 +451,18 @@ func TestListCodesLongPages(t *testing.T) {
 		if len(want) < n/3 {
 			t.Fatalf("%+v: %d codes", f, len(want))
 		}
-		for _, limit := range []int{4096, 5000, 6001, 10_000} {
-			if got := list(f, limit); !slices.Equal(got, want) {
-				t.Fatalf("%+v in pages of %d: %d codes, want %d in the order of pages of 500", f, limit, len(got), len(want))
+		for i := 0; i < len(want); i += 97 {
+			c, err := s.Code(ctx, gtin, want[i].Serial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(want[i], c) {
+				t.Fatalf("%+v: listed %+v, read on its own %+v", f, want[i], c)
+			}
+		}
+		for _, limit := range []int{4096, 6001, 10_000} {
+			if got := list(f, limit); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%+v in pages of %d: %d codes, want %d as in pages of 500", f, limit, len(got), len(want))
 			}
 		}
 	}
