@@ -332,15 +332,28 @@ func TestLegacyCodeRefs(t *testing.T) {
 		return trace.StoredEvent{ID: id, Type: "ObjectEvent", BizStep: step, EventTime: at, RecordTime: at, CapturedBy: "e1", Refs: refs, Raw: []byte(`{}`)}
 	}
 	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
+	with := func(e trace.StoredEvent, typ string, parties ...string) trace.StoredEvent {
+		e.Type, e.Parties = typ, parties
+		return e
+	}
+	child := trace.EventRef{Key: item("B1"), Role: trace.RoleChild}
 	w := trace.CaptureWrite{Events: []trace.StoredEvent{ev("ev1", "commissioning", epc(item("A1")), epc(item("B1")), epc("01/04006381333931/21/X")),
-		ev("ev2", "retail_selling", epc(item("B1"))), ev("ev3", "shipping", epc(item("A1")))}}
+		ev("ev2", "retail_selling", epc(item("B1"))), ev("ev3", "shipping", epc(item("A1"))),
+		// Each way of having no sole holder, and an empty party list.
+		ev("ev4", "receiving", epc(item("A1"))),
+		with(ev("ev5", "packing", child, trace.EventRef{Key: "00/106141411234567897", Role: trace.RoleParent}), "AggregationEvent"),
+		with(ev("ev6", "", trace.EventRef{Key: item("A1"), Role: trace.RoleInput}), "TransformationEvent"),
+		with(ev("ev7", "inspecting", epc(item("B1"))), "ObjectEvent", "source:e2"),
+		with(ev("ev8", "inspecting", epc(item("A1"))), "ObjectEvent", []string{}...)}}
 	for _, serial := range []string{"A1", "B1"} {
 		w.Custody = append(w.Custody, trace.Custody{Key: item(serial), State: trace.StateCommissioned, Possessor: "e1", LastEventAt: at, Version: 1})
 	}
 	if err := s.ApplyCapture(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	const want = "A1 epc ev1 e1, A1 epc ev3 -, B1 epc ev1 e1, B1 epc ev2 e1" // the shipment has no sole holder
+	// By the Go rule at capture; the upgrades apply the same rule in SQL.
+	const want = "A1 epc ev1 e1, A1 epc ev3 -, A1 epc ev4 -, A1 epc ev8 e1, A1 input ev6 -, " +
+		"B1 child ev5 -, B1 epc ev1 e1, B1 epc ev2 e1, B1 epc ev7 -"
 	rows := func() string {
 		t.Helper()
 		var out []string
@@ -405,9 +418,9 @@ func TestLegacyCodeRefs(t *testing.T) {
 			}
 			got[id] += len(e.Touched)
 		}
-		want := "map[ev1:3 ev2:1 ev3:1]"
+		want := "map[ev1:3 ev2:1 ev3:1 ev4:1 ev5:1 ev6:1 ev7:1 ev8:1]"
 		if merge { // ev1 names X, which is no code here, by key
-			want = "map[ev1:1 ev3:1 held by e1:3]"
+			want = "map[ev1:1 ev3:1 ev4:1 ev5:1 ev6:1 ev7:1 held by e1:4]"
 		}
 		if fmt.Sprint(got) != want {
 			t.Fatalf("events by the codes' rows and a key (merge %v): %v, want %s", merge, got, want)
