@@ -480,3 +480,106 @@ func TestListCodesPages(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkEventsMergedParts: a walk of more keys than one query reads
+// (walkPart) learns the same with and without merging, where an event
+// names keys of several parts (the commissioning of every code, a case
+// packed across a part's end) and holders hold codes in every part.
+func TestWalkEventsMergedParts(t *testing.T) {
+	ctx := context.Background()
+	const gtin, n = "09506000134352", 5_000
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	db, s := open(t)
+	if _, err := db.W.ExecContext(ctx, `WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ? - 1)
+		INSERT INTO codes (gtin, serial, lot, iss, pos, state, possessor, issued_at, updated_at)
+		SELECT ?, printf('S%05d', i), 'L1', 'i1', printf('p%05d', i), 'issued', '', 1, 1 FROM k`, n, gtin); err != nil {
+		t.Fatal(err)
+	}
+	item := func(i int) string { return trace.ItemKey(gtin, fmt.Sprintf("S%05d", i)) }
+	ev := func(id, typ, step, by string, refs ...trace.EventRef) trace.StoredEvent {
+		return trace.StoredEvent{ID: id, Type: typ, BizStep: step, EventTime: at, RecordTime: at, CapturedBy: by, Refs: refs, Raw: []byte(`{}`)}
+	}
+	epc := func(i int) trace.EventRef { return trace.EventRef{Key: item(i), Role: trace.RoleEPC} }
+	w := trace.CaptureWrite{}
+	all := ev("made", "ObjectEvent", "commissioning", "e1")
+	for i := range n {
+		all.Refs = append(all.Refs, epc(i))
+		w.Custody = append(w.Custody, trace.Custody{Key: item(i), State: trace.StateCommissioned, Possessor: "e1", LastEventAt: at, Version: 1})
+		w.Events = append(w.Events, ev(fmt.Sprintf("sold%d", i), "ObjectEvent", "retail_selling", fmt.Sprintf("shop%d", i%3), epc(i)))
+	}
+	w.Events = append(w.Events, all)
+	for j := range n / 50 {
+		pack := ev(fmt.Sprintf("case%d", j), "AggregationEvent", "packing", "e1",
+			trace.EventRef{Key: fmt.Sprintf("00/1061414100000%05d", j), Role: trace.RoleParent})
+		for i := j * 50; i < j*50+50; i++ {
+			pack.Refs = append(pack.Refs, trace.EventRef{Key: item(i), Role: trace.RoleChild})
+		}
+		w.Events = append(w.Events, pack)
+	}
+	moved := ev("moved", "ObjectEvent", "shipping", "e1")
+	for i := 2040; i < 2056; i++ { // across the end of the first part
+		moved.Refs = append(moved.Refs, epc(i))
+	}
+	moved.Parties = []string{"destination:shop0"}
+	w.Events = append(w.Events, moved)
+	if err := s.ApplyCapture(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	var keys, seqs []string
+	for after := ""; ; {
+		codes, err := s.ListCodes(ctx, trace.CodeFilter{GTIN: gtin, Lot: "L1", Moved: true}, trace.Page{Limit: 1000, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range codes {
+			keys, seqs = append(keys, trace.ItemKey(c.GTIN, c.Serial)), append(seqs, c.Seq)
+		}
+		if len(codes) < 1000 {
+			break
+		}
+		after = codes[len(codes)-1].Seq
+	}
+	if len(keys) != n {
+		t.Fatalf("%d moved codes", len(keys))
+	}
+	learnt := func(merge bool) (map[string]bool, int) {
+		t.Helper()
+		list, err := s.WalkEvents(ctx, keys, seqs, merge, 100_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ids, merged := map[string]bool{}, map[string]bool{}, 0
+		for _, e := range list {
+			from := e.ID
+			switch {
+			case e.Merged:
+				merged++
+				from = "held by " + e.CapturedBy
+			case ids[e.ID]:
+				t.Fatalf("event %s came twice (merge %v)", e.ID, merge)
+			case e.SoleHolder() != "":
+				from = "held by " + e.SoleHolder()
+			}
+			ids[e.ID] = true
+			for _, r := range e.Touched {
+				k := from + " " + r.Role + " " + r.Key
+				if out[k] {
+					t.Fatalf("%s learnt twice (merge %v)", k, merge)
+				}
+				out[k] = true
+			}
+		}
+		return out, merged
+	}
+	want, _ := learnt(false)
+	if len(want) != 3*n+16 { // commissioned, sold, packed; 16 shipped
+		t.Fatalf("%d references learnt without merging, want %d", len(want), 3*n+16)
+	}
+	got, merged := learnt(true)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("merged: %d references learnt, want %d", len(got), len(want))
+	}
+	if merged < 4*3 { // e1 and three shops in each of three parts at least
+		t.Fatalf("%d merged entries", merged)
+	}
+}
