@@ -186,39 +186,20 @@ func testWalkEvents(t *testing.T, s Stores) {
 func testWalkEventsBySeq(t *testing.T, s Stores) {
 	ctx := context.Background()
 	seedCodes(t, s) // L1: S0, S1, S2
-	const g, lot = "09506000134352", "01/09506000134352/10/L1"
+	const lot = "01/09506000134352/10/L1"
 	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	made := event("q1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
 		trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"})
 	pack := event("q2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
 		trace.EventRef{Key: keyS1, Role: trace.RoleChild})
 	sold := event("q3", "ObjectEvent", "retail_selling", t0.Add(2*time.Hour), epc(keyS0))
-	states, err := s.Events.Custody(ctx, []string{keyS0, keyS1, keySSCC})
-	Must(t, err)
-	w := trace.CaptureWrite{Events: []trace.StoredEvent{made, pack, sold}}
-	for _, k := range []string{keyS0, keyS1, keySSCC} {
-		c := states[k]
-		c.Version++
-		c.State, c.Possessor, c.LastEventAt = trace.StateCommissioned, "e1", t0.Add(2*time.Hour)
-		w.Custody = append(w.Custody, c)
-	}
-	Must(t, s.Events.ApplyCapture(ctx, w))
+	captureHeld(t, s, []trace.StoredEvent{made, pack, sold}, keyS0, keyS1, keySSCC)
 	// A second capture names S1 again.
-	again, err := s.Events.Custody(ctx, []string{keyS1})
-	Must(t, err)
-	c := again[keyS1]
-	c.Version++
-	Must(t, s.Events.ApplyCapture(ctx, trace.CaptureWrite{Events: []trace.StoredEvent{
-		event("q4", "ObjectEvent", "inspecting", t0.Add(3*time.Hour), epc(keyS1))}, Custody: []trace.Custody{c}}))
+	captureHeld(t, s, []trace.StoredEvent{event("q4", "ObjectEvent", "inspecting", t0.Add(3*time.Hour), epc(keyS1))}, keyS1)
 
-	moved, err := s.Codes.ListCodes(ctx, trace.CodeFilter{GTIN: g, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
-	Must(t, err)
-	if len(moved) != 2 {
-		t.Fatalf("moved codes: %+v", moved)
-	}
-	keys, seqs := []string{lot, keySSCC}, []string{"", ""}
-	for _, cd := range moved {
-		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
+	keys, seqs := walkKeysOfL1(t, s)
+	if len(keys) != 4 {
+		t.Fatalf("moved codes: %v", keys[2:])
 	}
 	walk := func(seqs []string) map[string][]trace.EventRef {
 		t.Helper()
@@ -257,25 +238,13 @@ func testWalkEventsBySeq(t *testing.T, s Stores) {
 func testWalkEventsMerged(t *testing.T, s Stores) {
 	ctx := context.Background()
 	seedCodes(t, s) // L1: S0, S1, S2
-	const g, lot = "09506000134352", "01/09506000134352/10/L1"
+	const lot = "01/09506000134352/10/L1"
 	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	by := func(e trace.StoredEvent, who string, parties ...string) trace.StoredEvent {
 		e.CapturedBy, e.Parties = who, parties
 		return e
 	}
-	capture := func(events []trace.StoredEvent, keys ...string) {
-		t.Helper()
-		states, err := s.Events.Custody(ctx, keys)
-		Must(t, err)
-		w := trace.CaptureWrite{Events: events}
-		for _, k := range keys {
-			c := states[k]
-			c.Version++
-			c.State, c.Possessor, c.LastEventAt = trace.StateCommissioned, "e1", t0
-			w.Custody = append(w.Custody, c)
-		}
-		Must(t, s.Events.ApplyCapture(ctx, w))
-	}
+	capture := func(events []trace.StoredEvent, keys ...string) { captureHeld(t, s, events, keys...) }
 	capture([]trace.StoredEvent{
 		by(event("m1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
 			trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}), "e1"),
@@ -289,12 +258,7 @@ func testWalkEventsMerged(t *testing.T, s Stores) {
 		by(event("m6", "ObjectEvent", "shipping", t0.Add(4*time.Hour), epc(keyS1)), "e1"),
 	}, keyS0, keyS1)
 
-	moved, err := s.Codes.ListCodes(ctx, trace.CodeFilter{GTIN: g, Lot: "L1", Moved: true}, trace.Page{Limit: 10})
-	Must(t, err)
-	keys, seqs := []string{lot, keySSCC}, []string{"", ""}
-	for _, cd := range moved {
-		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
-	}
+	keys, seqs := walkKeysOfL1(t, s)
 	// What a walk learns: "held by" a sole holder, or the event's ID, for
 	// each reference.
 	type learnt struct{ from, role, key string }
@@ -345,4 +309,42 @@ func testWalkEventsMerged(t *testing.T, s Stores) {
 	if _, n := walk(seqs, true); n == 0 {
 		t.Fatal("no merged entry for the codes' sole holders")
 	}
+}
+
+// captureHeld stores events as the service captures them: with the
+// custody of each of keys moved on a version, commissioned and held by
+// e1 as of the latest event.
+func captureHeld(t *testing.T, s Stores, events []trace.StoredEvent, keys ...string) {
+	t.Helper()
+	ctx := context.Background()
+	states, err := s.Events.Custody(ctx, keys)
+	Must(t, err)
+	var last time.Time
+	for _, e := range events {
+		if e.EventTime.After(last) {
+			last = e.EventTime
+		}
+	}
+	w := trace.CaptureWrite{Events: events}
+	for _, k := range keys {
+		c := states[k]
+		c.Version++
+		c.State, c.Possessor, c.LastEventAt = trace.StateCommissioned, "e1", last
+		w.Custody = append(w.Custody, c)
+	}
+	Must(t, s.Events.ApplyCapture(ctx, w))
+}
+
+// walkKeysOfL1 is what a walk asks the store for the lot L1 (see
+// seedCodes): the lot's key and the SSCC, which name no code (Seq ""),
+// then the lot's moved codes with their Seqs.
+func walkKeysOfL1(t *testing.T, s Stores) (keys, seqs []string) {
+	t.Helper()
+	moved, err := s.Codes.ListCodes(context.Background(), trace.CodeFilter{GTIN: "09506000134352", Lot: "L1", Moved: true}, trace.Page{Limit: 10})
+	Must(t, err)
+	keys, seqs = []string{"01/09506000134352/10/L1", keySSCC}, []string{"", ""}
+	for _, cd := range moved {
+		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
+	}
+	return keys, seqs
 }
