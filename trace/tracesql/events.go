@@ -519,29 +519,24 @@ var walkRoles = func() string {
 	return q + " END"
 }()
 
-// walkCols are the header columns a walk reads: fewer columns are fewer
-// calls into the driver, which dominate a wide walk.
-const walkCols = `seq, id, type, biz_step, biz_location, event_time, captured_by, parties`
-
 // walkPart is how many keys one walk query reads the events of.
 const walkPart = 2048
 
-// walkQuery reads the events naming the keys asked for, given as two JSON
-// lists of one length: the first has the keys to find in event_refs, the
-// third the codes.id of the codes to find in code_refs, each null where
-// the other has the entry (the second argument is the index of their
-// first entry among all asked). Each event comes once, with the entries
+// walkQuery reads the events naming the entries asked for, given as two
+// JSON lists of one length: the first has the keys to find in event_refs,
+// the second the codes.id of the codes to find in code_refs, each null
+// where the other has the entry. Each event comes once, with the entries
 // it names as numbers: 16 times the entry's index plus its role's (see
 // walkRoles; 5 and above are class-level roles, whose quantities are in
-// the refs column). When the fourth argument is true, the references in
+// the refs column). When the third argument is true, the references in
 // code_refs that have a holder do not come with their events: they come
 // last, one row per holder, with a negative seq and no event read.
 var walkQuery = `WITH r(seq, code, holder) AS MATERIALIZED (
-			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `, NULL
+			SELECT r.seq, k.key * 16 + ` + walkRoles + `, NULL
 			FROM json_each(?1) k JOIN event_refs r ON r.key = k.value
 			UNION ALL
-			SELECT r.seq, (?2 + k.key) * 16 + ` + walkRoles + `, CASE WHEN ?4 THEN r.holder END
-			FROM json_each(?3) k JOIN code_refs r ON r.code = k.value),
+			SELECT r.seq, k.key * 16 + ` + walkRoles + `, CASE WHEN ?3 THEN r.holder END
+			FROM json_each(?2) k JOIN code_refs r ON r.code = k.value),
 		t(seq, touched, class) AS (
 			SELECT seq, group_concat(code, ' '), max(code % 16 >= 5) FROM r
 			WHERE code IS NOT NULL AND holder IS NULL GROUP BY seq)
@@ -687,7 +682,7 @@ func (s *Store) walkRead(ctx context.Context, keys, seqs []string, merge bool, f
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(keyList), 0, string(rowList), merge)
+	rows, err := s.db.R.QueryContext(ctx, walkQuery, string(keyList), string(rowList), merge)
 	if err != nil {
 		return nil, err
 	}
