@@ -30,11 +30,15 @@ func seedCodes(t *testing.T, s Stores) {
 }
 
 const (
+	keyL1   = "01/09506000134352/10/L1" // the lot seedCodes makes
 	keyS0   = "01/09506000134352/21/S0"
 	keyS1   = "01/09506000134352/21/S1"
 	keyS2   = "01/09506000134352/21/S2"
 	keySSCC = "00/106141411234567897"
 )
+
+// epc is a reference to key in an event's epcList.
+func epc(key string) trace.EventRef { return trace.EventRef{Key: key, Role: trace.RoleEPC} }
 
 func testCustody(t *testing.T, s Stores) {
 	ctx := context.Background()
@@ -92,7 +96,6 @@ func ids(es []trace.StoredEvent) []string {
 
 func testEvents(t *testing.T, s Stores) {
 	ctx := context.Background()
-	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	evs := []trace.StoredEvent{
 		event("ev1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1)),
 		event("ev2", "AggregationEvent", "packing", t0.Add(2*time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},

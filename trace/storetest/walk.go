@@ -102,7 +102,6 @@ func testMovedCodes(t *testing.T, s Stores) {
 func testWalkEvents(t *testing.T, s Stores) {
 	ctx := context.Background()
 	const milk = "01/09506000134352/10/MILK1"
-	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	big := event("w1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1), epc(keyS2))
 	pack := event("w2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
 		trace.EventRef{Key: keyS0, Role: trace.RoleChild}, trace.EventRef{Key: keyS1, Role: trace.RoleChild})
@@ -186,10 +185,8 @@ func testWalkEvents(t *testing.T, s Stores) {
 func testWalkEventsBySeq(t *testing.T, s Stores) {
 	ctx := context.Background()
 	seedCodes(t, s) // L1: S0, S1, S2
-	const lot = "01/09506000134352/10/L1"
-	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	made := event("q1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
-		trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"})
+		trace.EventRef{Key: keyL1, Role: trace.RoleClass, Quantity: 2, UOM: "EA"})
 	pack := event("q2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
 		trace.EventRef{Key: keyS1, Role: trace.RoleChild})
 	sold := event("q3", "ObjectEvent", "retail_selling", t0.Add(2*time.Hour), epc(keyS0))
@@ -219,7 +216,7 @@ func testWalkEventsBySeq(t *testing.T, s Stores) {
 	byKey, bySeq := walk(nil), walk(seqs)
 	Equal(t, bySeq, byKey)
 	Equal(t, bySeq, map[string][]trace.EventRef{
-		"q1": {{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}, epc(keyS0), epc(keyS1)},
+		"q1": {{Key: keyL1, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}, epc(keyS0), epc(keyS1)},
 		"q2": {{Key: keyS1, Role: trace.RoleChild}, {Key: keySSCC, Role: trace.RoleParent}},
 		"q3": {epc(keyS0)},
 		"q4": {epc(keyS1)},
@@ -238,8 +235,6 @@ func testWalkEventsBySeq(t *testing.T, s Stores) {
 func testWalkEventsMerged(t *testing.T, s Stores) {
 	ctx := context.Background()
 	seedCodes(t, s) // L1: S0, S1, S2
-	const lot = "01/09506000134352/10/L1"
-	epc := func(k string) trace.EventRef { return trace.EventRef{Key: k, Role: trace.RoleEPC} }
 	by := func(e trace.StoredEvent, who string, parties ...string) trace.StoredEvent {
 		e.CapturedBy, e.Parties = who, parties
 		return e
@@ -247,7 +242,7 @@ func testWalkEventsMerged(t *testing.T, s Stores) {
 	capture := func(events []trace.StoredEvent, keys ...string) { captureHeld(t, s, events, keys...) }
 	capture([]trace.StoredEvent{
 		by(event("m1", "ObjectEvent", "commissioning", t0, epc(keyS0), epc(keyS1),
-			trace.EventRef{Key: lot, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}), "e1"),
+			trace.EventRef{Key: keyL1, Role: trace.RoleClass, Quantity: 2, UOM: "EA"}), "e1"),
 		by(event("m2", "AggregationEvent", "packing", t0.Add(time.Hour), trace.EventRef{Key: keySSCC, Role: trace.RoleParent},
 			trace.EventRef{Key: keyS1, Role: trace.RoleChild}), "e1"),
 	}, keyS0, keyS1, keySSCC)
@@ -294,8 +289,8 @@ func testWalkEventsMerged(t *testing.T, s Stores) {
 	}
 	Equal(t, want, map[learnt]bool{
 		{"held by e1", trace.RoleEPC, keyS0}: true, {"held by e1", trace.RoleEPC, keyS1}: true,
-		{"held by e1", trace.RoleClass, lot}: true,
-		{"m2", trace.RoleParent, keySSCC}:    true, {"m2", trace.RoleChild, keyS1}: true,
+		{"held by e1", trace.RoleClass, keyL1}: true,
+		{"m2", trace.RoleParent, keySSCC}:      true, {"m2", trace.RoleChild, keyS1}: true,
 		{"held by e3", trace.RoleEPC, keyS0}: true, {"held by e3", trace.RoleEPC, keyS1}: true,
 		{"m5", trace.RoleEPC, keyS0}: true, {"m6", trace.RoleEPC, keyS1}: true,
 	})
@@ -342,7 +337,7 @@ func walkKeysOfL1(t *testing.T, s Stores) (keys, seqs []string) {
 	t.Helper()
 	moved, err := s.Codes.ListCodes(context.Background(), trace.CodeFilter{GTIN: "09506000134352", Lot: "L1", Moved: true}, trace.Page{Limit: 10})
 	Must(t, err)
-	keys, seqs = []string{"01/09506000134352/10/L1", keySSCC}, []string{"", ""}
+	keys, seqs = []string{keyL1, keySSCC}, []string{"", ""}
 	for _, cd := range moved {
 		keys, seqs = append(keys, trace.ItemKey(cd.GTIN, cd.Serial)), append(seqs, cd.Seq)
 	}
