@@ -225,6 +225,11 @@ func testAlerts(t *testing.T, backend string) {
 	if n := len(kinds["impossible_travel"]["scans"].([]any)); n != 2 {
 		t.Fatalf("impossible travel links %d scans, want 2", n)
 	}
+	// Too many scans cites the scans of the batch that crossed the limit:
+	// of the six, those stored with the sixth.
+	if n := len(kinds["too_many_scans"]["scans"].([]any)); n < 1 || n > 6 {
+		t.Fatalf("too many scans cites %d scans, want 1 to 6", n)
+	}
 	own := s.must(200, "GET", "/api/v1/alerts?kind=too_many_scans", s.owner, nil).JSON()["alerts"].([]any)
 	if len(own) != 1 {
 		t.Fatalf("owner sees %d too-many-scans alerts", len(own))

@@ -44,9 +44,10 @@ type Codes interface {
 	Code(ctx context.Context, gtin, serial string) (trace.Code, error)
 }
 
-// ScanCounts counts scans by verdict; the scan store implements it.
+// ScanCounts counts consumer scans of recalled units; the scan store
+// implements it.
 type ScanCounts interface {
-	CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error)
+	CountRecalledScans(ctx context.Context, gtin string, since time.Time, limit int) (map[string]int, error)
 }
 
 // IncidentLinks reads incident reports for a campaign and fills their

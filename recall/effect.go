@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"tracesvc/trace"
-	"tracesvc/trace/scan"
 )
 
 // Consignees counts a campaign's notified custodians.
@@ -194,7 +193,7 @@ func (s *Campaigns) consumerScans(ctx context.Context, c Campaign) (ConsumerScan
 		gtins[g] = true
 	}
 	for _, g := range slices.Sorted(maps.Keys(gtins)) {
-		counts, err := s.cfg.Scans.CountScansByVerdict(ctx, g, scan.VerdictRecalled, c.OpenedAt, trace.MaxTraceNodes)
+		counts, err := s.cfg.Scans.CountRecalledScans(ctx, g, c.OpenedAt, trace.MaxTraceNodes)
 		if err != nil {
 			return out, fmt.Errorf("scans of %s: %w", g, err)
 		}

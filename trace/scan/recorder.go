@@ -222,14 +222,21 @@ func (rec *recorder) check(ctx context.Context, scans []Scan) {
 	// The counts are the store's, which holds every replica's scans: a
 	// count kept per process would see only its own share of them. They
 	// are read once for the batch, after it was stored; a code already
-	// alerted needs none.
+	// alerted needs none. The batch's own scans of a code, newest first,
+	// are what an alert for too many scans cites.
 	var codes []CodeKey
-	seen := map[CodeKey]bool{}
-	for _, s := range scans {
+	batch := map[CodeKey][]string{}
+	for i := len(scans) - 1; i >= 0; i-- {
+		s := scans[i]
 		c := CodeKey{GTIN: s.GTIN, Serial: s.Serial}
-		if s.Serial != "" && !seen[c] && !rec.alerted[string(AlertTooManyScans)+" "+s.GTIN+"/"+s.Serial] {
-			seen[c] = true
+		if s.Serial == "" || rec.alerted[string(AlertTooManyScans)+" "+s.GTIN+"/"+s.Serial] {
+			continue
+		}
+		if _, seen := batch[c]; !seen {
 			codes = append(codes, c)
+		}
+		if len(batch[c]) < citedScans {
+			batch[c] = append(batch[c], s.ID)
 		}
 	}
 	counts, err := rec.r.scans.CountScansOf(ctx, codes)
@@ -239,16 +246,20 @@ func (rec *recorder) check(ctx context.Context, scans []Scan) {
 		counts = nil
 	}
 	for _, s := range scans {
-		if err := rec.signals(ctx, s, counts); err != nil {
+		if err := rec.signals(ctx, s, counts, batch); err != nil {
 			// The next scan of the code checks again.
 			cfg.Logger.WarnContext(ctx, "checking counterfeit signals failed", "gtin", s.GTIN, "serial", s.Serial, "err", err)
 		}
 	}
 }
 
+// citedScans is how many of its scans an alert for too many scans cites.
+const citedScans = 10
+
 // signals raises the counterfeit alerts a scan calls for; counts are the
-// store's scan counts of the batch's codes (nil: unknown).
-func (rec *recorder) signals(ctx context.Context, s Scan, counts map[CodeKey]int) error {
+// store's scan counts of the batch's codes (nil: unknown), batch the IDs
+// of each code's scans in the batch, newest first.
+func (rec *recorder) signals(ctx context.Context, s Scan, counts map[CodeKey]int, batch map[CodeKey][]string) error {
 	if s.Serial == "" {
 		return nil // a product or lot link: no single item to protect
 	}
@@ -291,38 +302,25 @@ func (rec *recorder) signals(ctx context.Context, s Scan, counts map[CodeKey]int
 			return err
 		}
 	}
-	if n := counts[CodeKey{GTIN: s.GTIN, Serial: s.Serial}]; n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
-		recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 10)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for _, x := range recent {
-			ids = append(ids, x.ID)
-		}
-		if err := raise(AlertTooManyScans, ids, fmt.Sprintf("scanned %d times (more than %d)", n, r.cfg.MaxScans)); err != nil {
+	code := CodeKey{GTIN: s.GTIN, Serial: s.Serial}
+	if n := counts[code]; n > r.cfg.MaxScans && !alerted(AlertTooManyScans) {
+		if err := raise(AlertTooManyScans, batch[code], fmt.Sprintf("scanned %d times (more than %d)", n, r.cfg.MaxScans)); err != nil {
 			return err
 		}
 	}
 	if !s.HasLocation {
 		return nil
 	}
-	recent, err := r.scans.RecentScans(ctx, s.GTIN, s.Serial, 20)
-	if err != nil {
+	prev, ok, err := r.scans.LocatedBefore(ctx, s.GTIN, s.Serial, s.ID)
+	if err != nil || !ok {
 		return err
 	}
-	for _, prev := range recent {
-		if prev.ID >= s.ID || !prev.HasLocation { // IDs are time-ordered: skip this scan and later ones
-			continue
-		}
-		km := distanceKm(prev.Lat, prev.Lon, s.Lat, s.Lon)
-		hours := math.Abs(s.At.Sub(prev.At).Hours())
-		// Locations are rounded to ~1 km; allow for that before judging speed.
-		if km > 5 && km/math.Max(hours, 1.0/3600) > r.cfg.MaxSpeedKmh {
-			return raise(AlertImpossibleTravel, []string{prev.ID, s.ID},
-				fmt.Sprintf("scanned %.0f km apart within %s", km, s.At.Sub(prev.At).Abs().Round(time.Second)))
-		}
-		break // compare with the latest earlier scan that has a location
+	km := distanceKm(prev.Lat, prev.Lon, s.Lat, s.Lon)
+	hours := math.Abs(s.At.Sub(prev.At).Hours())
+	// Locations are rounded to ~1 km; allow for that before judging speed.
+	if km > 5 && km/math.Max(hours, 1.0/3600) > r.cfg.MaxSpeedKmh {
+		return raise(AlertImpossibleTravel, []string{prev.ID, s.ID},
+			fmt.Sprintf("scanned %.0f km apart within %s", km, s.At.Sub(prev.At).Abs().Round(time.Second)))
 	}
 	return nil
 }

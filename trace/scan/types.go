@@ -96,19 +96,21 @@ type AlertFilter struct {
 type Store interface {
 	// InsertScans stores scans; an already stored ID is skipped.
 	InsertScans(ctx context.Context, scans []Scan) error
-	// RecentScans returns the latest scans of one code, newest first, at most limit.
-	RecentScans(ctx context.Context, gtin, serial string, limit int) ([]Scan, error)
+	// LocatedBefore returns the code's latest scan (by time, then ID) that
+	// has a location and an ID before before, and whether there is one:
+	// the scan an impossible-travel check compares a new one with.
+	LocatedBefore(ctx context.Context, gtin, serial, before string) (Scan, bool, error)
 	// CountScans returns how many times a code was scanned.
 	CountScans(ctx context.Context, gtin, serial string) (int, error)
 	// CountScansOf returns how many times each of codes was scanned, in
 	// one go; codes never scanned are left out.
 	CountScansOf(ctx context.Context, codes []CodeKey) (map[CodeKey]int, error)
-	// CountScansByVerdict returns, for the scans of gtin answered with
-	// verdict at or after since, the number of scans per serial: of the
-	// serials in ascending order, at most limit. Scans without a serial
-	// are not counted. Recall effectiveness reads it: consumer scans of
-	// recalled units since the recall opened.
-	CountScansByVerdict(ctx context.Context, gtin string, verdict Verdict, since time.Time, limit int) (map[string]int, error)
+	// CountRecalledScans returns, for the scans of gtin answered
+	// [VerdictRecalled] at or after since, the number of scans per serial:
+	// of the serials in ascending order, at most limit. Scans without a
+	// serial are not counted. Recall effectiveness reads it: consumer scans
+	// of recalled units since the recall opened.
+	CountRecalledScans(ctx context.Context, gtin string, since time.Time, limit int) (map[string]int, error)
 	// InsertAlert stores an alert; [trace.ErrConflict] when its ID exists
 	// or an alert of its kind and code does (one per kind and code).
 	InsertAlert(ctx context.Context, a Alert) error

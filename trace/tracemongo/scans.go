@@ -26,11 +26,11 @@ const (
 
 func scanIndexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
-		// Serves RecentScans' order (at, then _id, both descending) and
-		// CountScans.
+		// Serves CountScans and LocatedBefore's order (at, then _id, both
+		// descending).
 		colScans: {{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "serial", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: -1}},
 			Options: options.Index().SetName("code_at")},
-			// Serves CountScansByVerdict: equality, then the time range.
+			// Serves CountRecalledScans: equality, then the time range.
 			{Keys: bson.D{{Key: "gtin", Value: 1}, {Key: "verdict", Value: 1}, {Key: "at", Value: 1}},
 				Options: options.Index().SetName("verdict_at")}},
 		colAlerts: {
@@ -90,19 +90,16 @@ func (s *Store) InsertScans(ctx context.Context, scans []scan.Scan) error {
 	return err
 }
 
-// RecentScans implements [scan.Store].
-func (s *Store) RecentScans(ctx context.Context, gtin, serial string, limit int) ([]scan.Scan, error) {
+// LocatedBefore implements [scan.Store].
+func (s *Store) LocatedBefore(ctx context.Context, gtin, serial, before string) (scan.Scan, bool, error) {
 	docs, err := schemamongo.FindAll[scanDoc](ctx, s.db.Collection(colScans),
-		bson.D{{Key: "gtin", Value: gtin}, {Key: "serial", Value: serial}},
-		options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, err
+		bson.D{{Key: "gtin", Value: gtin}, {Key: "serial", Value: serial}, {Key: "lat", Value: bson.D{{Key: "$exists", Value: true}}},
+			{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(1))
+	if err != nil || len(docs) == 0 {
+		return scan.Scan{}, false, err
 	}
-	out := make([]scan.Scan, len(docs))
-	for i, d := range docs {
-		out[i] = d.scan()
-	}
-	return out, nil
+	return docs[0].scan(), true, nil
 }
 
 // CountScans implements [scan.Store].
@@ -143,9 +140,9 @@ func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[sca
 	return counts, nil
 }
 
-// CountScansByVerdict implements [scan.Store]: the scans grouped by
-// serial on the server, so that only the counts come back.
-func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error) {
+// CountRecalledScans implements [scan.Store]: the scans grouped by serial
+// on the server, so that only the counts come back.
+func (s *Store) CountRecalledScans(ctx context.Context, gtin string, since time.Time, limit int) (map[string]int, error) {
 	counts := map[string]int{}
 	if limit < 1 {
 		return counts, nil // $limit must be positive
@@ -153,21 +150,21 @@ func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict sc
 	// serial > "" leaves out scans without a serial. One accumulator per
 	// $group: FerretDB gets only the first of several right.
 	cur, err := s.db.Collection(colScans).Aggregate(ctx, mongo.Pipeline{
-		{{Key: "$match", Value: bson.D{{Key: "gtin", Value: gtin}, {Key: "verdict", Value: string(verdict)},
+		{{Key: "$match", Value: bson.D{{Key: "gtin", Value: gtin}, {Key: "verdict", Value: string(scan.VerdictRecalled)},
 			{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}, {Key: "serial", Value: bson.D{{Key: "$gt", Value: ""}}}}}},
 		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$serial"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
 		{{Key: "$limit", Value: limit}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil, nil))
+		return nil, fmt.Errorf("count recalled scans of %s: %w", gtin, translate(err, nil, nil))
 	}
 	var groups []struct {
 		Serial string `bson:"_id"`
 		N      int    `bson:"n"`
 	}
 	if err := cur.All(ctx, &groups); err != nil {
-		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil, nil))
+		return nil, fmt.Errorf("count recalled scans of %s: %w", gtin, translate(err, nil, nil))
 	}
 	for _, g := range groups {
 		counts[g.Serial] = g.N

@@ -5,6 +5,6 @@ package tracesql
 // dying there.
 func SetFaults(s *Store, f func(step string) error) { s.faults = f }
 
-// CountByVerdictQuery is CountScansByVerdict's query and arguments, for
+// CountRecalledQuery is CountRecalledScans' query and arguments, for
 // checking its plan.
-var CountByVerdictQuery = countByVerdict
+var CountRecalledQuery = countRecalled

@@ -30,20 +30,24 @@ var scanSchema = []string{
 		verdict TEXT NOT NULL,
 		owner_id TEXT NOT NULL
 	) WITHOUT ROWID`,
-	// The primary key (id) trails every index of a WITHOUT ROWID table, so
-	// this one also serves RecentScans' ORDER BY at DESC, id DESC.
-	`CREATE INDEX IF NOT EXISTS scans_code ON scans(gtin, serial, at)`,
-	// Serves CountScansByVerdict for recalled scans, the count recall
-	// effectiveness reads: equality, then the time range; serial trails it
-	// so that the count reads the index alone. Only recalled scans are in
+	// A code's scans with a location, for the impossible-travel check; the
+	// primary key (id) trails every index of a WITHOUT ROWID table, so this
+	// one serves LocatedBefore's ORDER BY at DESC, id DESC. Scans without
+	// a location, most of them, are in no index by code: with one, each
+	// stored scan rewrote a random page of it (codes are scanned in no
+	// order), the largest part of storing scans. Counts are in scan_counts.
+	`DROP INDEX IF EXISTS scans_code`,
+	`CREATE INDEX IF NOT EXISTS scans_located ON scans(gtin, serial, at) WHERE lat IS NOT NULL`,
+	// Serves CountRecalledScans, the count recall effectiveness reads:
+	// equality, then the time range; serial trails it so that the count
+	// reads the index alone. Only recalled scans are in
 	// it: an index of every scan's verdict cost each stored scan an index
 	// entry more for a count nothing else asks for.
 	`DROP INDEX IF EXISTS scans_verdict`,
 	`CREATE INDEX IF NOT EXISTS scans_recalled ON scans(gtin, at, serial) WHERE verdict = 'recalled'`,
 	// Each code's scans, counted as they are stored: a page shows how
-	// often a code was checked, and counting a code's rows in scans_code
-	// costs as many rows as it has scans, which a cloned code piles up by
-	// the thousand. A store from before the count gets it from its scans,
+	// often a code was checked, and counting a code's rows costs as many
+	// rows as it has scans, which a cloned code piles up by the thousand. A store from before the count gets it from its scans,
 	// in the same migration that adds the trigger. The gate, a one-row
 	// table or none, is the outer loop (CROSS JOIN keeps it there): with
 	// counts present the statement reads no scan (a WHERE NOT EXISTS on
@@ -122,14 +126,17 @@ func scanScan(row sqlitedb.Scanner) (scan.Scan, error) {
 	return sc, nil
 }
 
-// RecentScans implements [scan.Store].
-func (s *Store) RecentScans(ctx context.Context, gtin, serial string, limit int) ([]scan.Scan, error) {
-	rows, err := s.db.R.QueryContext(ctx, `SELECT `+scanCols+` FROM scans WHERE gtin = ? AND serial = ?
-		ORDER BY at DESC, id DESC LIMIT ?`, gtin, serial, limit)
-	if err != nil {
-		return nil, err
+// LocatedBefore implements [scan.Store].
+func (s *Store) LocatedBefore(ctx context.Context, gtin, serial, before string) (scan.Scan, bool, error) {
+	sc, err := scanScan(s.db.R.QueryRowContext(ctx, `SELECT `+scanCols+` FROM scans INDEXED BY scans_located
+		WHERE gtin = ? AND serial = ? AND lat IS NOT NULL AND id < ? ORDER BY at DESC, id DESC LIMIT 1`, gtin, serial, before))
+	if errors.Is(err, sql.ErrNoRows) {
+		return scan.Scan{}, false, nil
 	}
-	return sqlitedb.Collect(rows, scanScan)
+	if err != nil {
+		return scan.Scan{}, false, fmt.Errorf("latest located scan of %s/%s: %w", gtin, serial, translate(err, nil))
+	}
+	return sc, true, nil
 }
 
 // CountScans implements [scan.Store].
@@ -179,42 +186,37 @@ func (s *Store) CountScansOf(ctx context.Context, codes []scan.CodeKey) (map[sca
 	return counts, nil
 }
 
-// countByVerdict is CountScansByVerdict's query and its arguments. The
-// planner uses the partial index scans_recalled only when the query names
-// its verdict as the index does; other verdicts read the GTIN's scans
-// through scans_code.
-func countByVerdict(gtin string, verdict scan.Verdict, since time.Time, limit int) (string, []any) {
-	verdictIs, args := `verdict = ?`, []any{gtin, string(verdict)}
-	if verdict == scan.VerdictRecalled {
-		verdictIs, args = `verdict = 'recalled'`, []any{gtin}
-	}
+// countRecalled is CountRecalledScans' query and its arguments, which
+// the partial index scans_recalled serves: the query names its verdict as
+// the index does.
+func countRecalled(gtin string, since time.Time, limit int) (string, []any) {
 	return `SELECT serial, COUNT(*) FROM scans
-		WHERE gtin = ? AND ` + verdictIs + ` AND at >= ? AND serial <> ''
-		GROUP BY serial ORDER BY serial LIMIT ?`, append(args, sqlitedb.Millis(since), limit)
+		WHERE gtin = ? AND verdict = 'recalled' AND at >= ? AND serial <> ''
+		GROUP BY serial ORDER BY serial LIMIT ?`, []any{gtin, sqlitedb.Millis(since), limit}
 }
 
-// CountScansByVerdict implements [scan.Store].
-func (s *Store) CountScansByVerdict(ctx context.Context, gtin string, verdict scan.Verdict, since time.Time, limit int) (map[string]int, error) {
+// CountRecalledScans implements [scan.Store].
+func (s *Store) CountRecalledScans(ctx context.Context, gtin string, since time.Time, limit int) (map[string]int, error) {
 	counts := map[string]int{}
 	if limit < 1 {
 		return counts, nil // SQLite reads LIMIT -1 as no limit at all
 	}
-	q, args := countByVerdict(gtin, verdict, since, limit)
+	q, args := countRecalled(gtin, since, limit)
 	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+		return nil, fmt.Errorf("count recalled scans of %s: %w", gtin, translate(err, nil))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var serial string
 		var n int
 		if err := rows.Scan(&serial, &n); err != nil {
-			return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+			return nil, fmt.Errorf("count recalled scans of %s: %w", gtin, translate(err, nil))
 		}
 		counts[serial] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count %s scans of %s: %w", verdict, gtin, translate(err, nil))
+		return nil, fmt.Errorf("count recalled scans of %s: %w", gtin, translate(err, nil))
 	}
 	return counts, nil
 }

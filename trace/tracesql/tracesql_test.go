@@ -197,20 +197,26 @@ func TestLegacyScanCounts(t *testing.T) {
 	}
 }
 
-// TestRecalledScansIndex: a store from before keeps no index of every
-// scan's verdict after the upgrade, only the partial one of recalled
-// scans, which the count of recalled scans reads, and counts the same.
-func TestRecalledScansIndex(t *testing.T) {
+// TestScanIndexesUpgrade: a store from before keeps neither its index of
+// every scan's verdict nor its index of every scan by code after the
+// upgrade, only the partial ones of recalled scans, which the count of
+// recalled scans reads and counts the same with, and of located scans,
+// built from the scans already stored.
+func TestScanIndexesUpgrade(t *testing.T) {
 	ctx := context.Background()
 	const gtin = "09506000134352"
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	db, s := open(t)
-	if _, err := db.W.ExecContext(ctx, `CREATE INDEX scans_verdict ON scans(gtin, verdict, at, serial)`); err != nil {
-		t.Fatal(err) // the index of a store from before
+	for _, q := range []string{`DROP INDEX scans_located`, `CREATE INDEX scans_verdict ON scans(gtin, verdict, at, serial)`,
+		`CREATE INDEX scans_code ON scans(gtin, serial, at)`} {
+		if _, err := db.W.ExecContext(ctx, q); err != nil {
+			t.Fatal(err) // the indexes of a store from before
+		}
 	}
 	var scans []scan.Scan
 	for i, v := range []scan.Verdict{scan.VerdictRecalled, scan.VerdictGenuine, scan.VerdictRecalled} {
-		scans = append(scans, scan.Scan{ID: fmt.Sprintf("sc%d", i), GTIN: gtin, Serial: "S1", At: at, Verdict: v})
+		scans = append(scans, scan.Scan{ID: fmt.Sprintf("sc%d", i), GTIN: gtin, Serial: "S1", At: at, Verdict: v,
+			HasLocation: i == 1, Lat: 31.23, Lon: 121.47})
 	}
 	if err := s.InsertScans(ctx, scans); err != nil {
 		t.Fatal(err)
@@ -230,18 +236,22 @@ func TestRecalledScansIndex(t *testing.T) {
 		names = append(names, n)
 	}
 	rows.Close()
-	if fmt.Sprint(names) != "[scans_code scans_recalled]" {
+	if fmt.Sprint(names) != "[scans_located scans_recalled]" {
 		t.Fatalf("indexes of scans after the upgrade: %v", names)
 	}
 	var plan string
-	q, args := tracesql.CountByVerdictQuery(gtin, scan.VerdictRecalled, at, 10)
+	q, args := tracesql.CountRecalledQuery(gtin, at, 10)
 	if err := db.R.QueryRowContext(ctx, `EXPLAIN QUERY PLAN `+q, args...).Scan(new(int), new(int), new(int), &plan); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(plan, "scans_recalled") {
 		t.Fatalf("the count of recalled scans reads %q", plan)
 	}
-	got, err := s.CountScansByVerdict(ctx, gtin, scan.VerdictRecalled, at, 10)
+	prev, ok, err := s.LocatedBefore(ctx, gtin, "S1", "sc9")
+	if err != nil || !ok || prev.ID != "sc1" {
+		t.Fatalf("located scan before sc9: %+v, %v, %v", prev, ok, err)
+	}
+	got, err := s.CountRecalledScans(ctx, gtin, at, 10)
 	if err != nil || fmt.Sprint(got) != "map[S1:2]" {
 		t.Fatalf("recalled scans: %v, %v", got, err)
 	}
