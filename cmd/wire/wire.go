@@ -39,10 +39,13 @@ import (
 
 // Stores is every domain's stores on one database.
 type Stores struct {
-	Trace        trace.Store
-	Codes        trace.CodeStore
-	Events       trace.EventStore
-	Scans        scan.Store
+	Trace  trace.Store
+	Codes  trace.CodeStore
+	Events trace.EventStore
+	Scans  scan.Store
+	// Captures tells the resolver what each capture touched, on a
+	// database that one process writes (the embedded one); nil otherwise.
+	Captures     scan.Captures
 	Keys         access.Store
 	Audit        audit.Store
 	Tipoffs      standards.TipoffStore
@@ -71,7 +74,8 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s, Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc, Draws: rc}, nil
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Captures: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s,
+		Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc, Draws: rc}, nil
 }
 
 // Mongo opens every domain's stores on db, creating their indexes if
@@ -291,7 +295,7 @@ func Build(st Stores, o Options) (*Service, error) {
 	// maker's credit class.
 	resolver := scan.New(registry, st.Codes, st.Events, chain, st.Scans, scan.Config{
 		MaxScans: o.MaxScans, MaxSpeedKmh: o.MaxSpeedKmh, Logger: o.Logger, Now: o.Now, Standards: declarations, Recalls: recalls,
-		Credit: ledger})
+		Credit: ledger, Captures: st.Captures})
 
 	h := handlers.New(handlers.Config{Registry: registry, Access: keys, Audit: auditLog, Codes: codes, Chain: chain,
 		FSMA: fsma.New(registry, st.Codes, st.Events), Resolver: resolver, Tipoffs: tipoffs, Declarations: declarations, Incidents: incidents,

@@ -52,8 +52,12 @@ type Config struct {
 	Recalls     RecallLookup
 	Standards   StandardsLookup
 	Credit      CreditLookup
-	Logger      *slog.Logger // for failures of the background recorder; nil discards
-	Now         trace.Clock
+	// Captures, when set, tells the resolver what each capture touched,
+	// so that it keeps scanned items in memory between captures; nil
+	// reads every scanned item from the store.
+	Captures Captures
+	Logger   *slog.Logger // for failures of the background recorder; nil discards
+	Now      trace.Clock
 
 	// StoreAttempts is how many times the recorder tries to store a batch
 	// of scans before it drops it (counted in [Stats].Dropped); 0 means 5.
@@ -72,6 +76,7 @@ type Resolver struct {
 	scans    Store
 	cfg      Config
 	rec      *recorder
+	items    *items // nil without cfg.Captures
 
 	mu       sync.Mutex
 	history  map[string]cachedHistory // lot key → upstream events
@@ -120,6 +125,10 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 		history: map[string]cachedHistory{}, entities: map[string]cachedEntity{},
 		products: ttl.New[string, trace.Product](productTTL, 100_000), batches: ttl.New[string, trace.Batch](historyTTL, 100_000),
 		checks: map[CodeKey]*checkCount{}}
+	if cfg.Captures != nil {
+		r.items = newItems()
+		cfg.Captures.NotifyCaptures(r.items.touch)
+	}
 	r.rec = newRecorder(r)
 	return r
 }
@@ -175,9 +184,9 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 	}
 
 	var mismatches []Mismatch
-	container := ""
+	var own []trace.StoredEvent // the item's and its container's events
 	if hasSerial {
-		c, err := r.codes.Code(ctx, gtin, serial)
+		it, err := r.item(ctx, gtin, serial)
 		switch {
 		case errors.Is(err, trace.ErrNotFound):
 			res.Verdict = VerdictUnknownCode
@@ -185,10 +194,11 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		case err != nil:
 			return Resolution{}, err
 		}
+		c := it.code
 		if hasLot && c.Lot != lot {
 			mismatches = append(mismatches, Mismatch{Field: "lot", Link: lot, Record: c.Lot})
 		}
-		lot, res.Lot, res.State, container = c.Lot, c.Lot, c.State, c.Container
+		lot, res.Lot, res.State, own = c.Lot, c.Lot, c.State, it.events
 	}
 	if lot != "" {
 		b, err := r.batch(ctx, gtin, lot)
@@ -205,7 +215,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string, e gs1.Elements, clie
 		}
 		mismatches = append(mismatches, dateMismatches(e, b)...)
 	}
-	if res.Provenance, err = r.provenance(ctx, gtin, lot, serial, container); err != nil {
+	if res.Provenance, err = r.provenance(ctx, gtin, lot, own); err != nil {
 		return Resolution{}, err
 	}
 	if r.cfg.Recalls != nil {
@@ -368,11 +378,11 @@ func (r *Resolver) alert(ctx context.Context, kind AlertKind, gtin, serial, owne
 	}
 }
 
-// provenance is the custody timeline of an item or lot: the events of the
-// item and of what it is packed in, and the upstream history of its lot
-// (what the lot was made from, back to the farm or lab), which all items
-// of the lot share and which is cached for a short while.
-func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string, container string) ([]Stage, error) {
+// provenance is the custody timeline of an item or lot: own, the events
+// of the item and of what it is packed in, and the upstream history of its
+// lot (what the lot was made from, back to the farm or lab), which all
+// items of the lot share and which is cached for a short while.
+func (r *Resolver) provenance(ctx context.Context, gtin, lot string, own []trace.StoredEvent) ([]Stage, error) {
 	var events []trace.StoredEvent
 	if lot != "" {
 		up, err := r.lotHistory(ctx, trace.LotKey(gtin, lot))
@@ -381,17 +391,7 @@ func (r *Resolver) provenance(ctx context.Context, gtin, lot, serial string, con
 		}
 		events = append(events, up...)
 	}
-	if serial != "" {
-		keys := []string{trace.ItemKey(gtin, serial)}
-		if container != "" {
-			keys = append(keys, container)
-		}
-		own, err := r.timeline.EventHeaders(ctx, keys, 200)
-		if err != nil {
-			return nil, err
-		}
-		events = append(events, own...)
-	}
+	events = append(events, own...)
 	slices.SortFunc(events, func(a, b trace.StoredEvent) int {
 		if d := a.EventTime.Compare(b.EventTime); d != 0 {
 			return d
@@ -418,6 +418,37 @@ func (r *Resolver) stages(ctx context.Context, events []trace.StoredEvent) ([]St
 			Time: ev.EventTime, Place: e.Region, Custodian: e.Name})
 	}
 	return out, nil
+}
+
+// item returns a serial's code and the headers of the events naming it or
+// its container: kept in memory, where the store tells captures (see
+// [Captures]), until a capture touches either; else read from the store.
+func (r *Resolver) item(ctx context.Context, gtin, serial string) (item, error) {
+	code, key := CodeKey{GTIN: gtin, Serial: serial}, trace.ItemKey(gtin, serial)
+	var gen uint64
+	if r.items != nil {
+		if it, ok := r.items.get(code, key, time.Now()); ok {
+			return it, nil
+		}
+		gen = r.items.start()
+	}
+	c, err := r.codes.Code(ctx, gtin, serial)
+	if err != nil {
+		return item{}, err
+	}
+	keys := []string{key}
+	if c.Container != "" {
+		keys = append(keys, c.Container)
+	}
+	events, err := r.timeline.EventHeaders(ctx, keys, 200)
+	if err != nil {
+		return item{}, fmt.Errorf("timeline of %s: %w", key, err)
+	}
+	it := item{code: c, events: events}
+	if r.items != nil {
+		r.items.put(code, it, gen, time.Now())
+	}
+	return it, nil
 }
 
 // historyTTL is how long a lot's upstream history is reused.

@@ -318,7 +318,33 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	if err := s.fault("events"); err != nil {
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	s.tellCaptured(w)
+	return err
+}
+
+// NotifyCaptures implements [scan.Captures]. The embedded database has one
+// process (the data folder's lock), and every change of custody or events
+// is a capture (ApplyCapture): f hears of all of them.
+func (s *Store) NotifyCaptures(f func(keys []string)) { s.captured.Store(&f) }
+
+// tellCaptured tells the NotifyCaptures function what a committed (or
+// failed) capture touched: its custody keys and its events' keys.
+func (s *Store) tellCaptured(w trace.CaptureWrite) {
+	f := s.captured.Load()
+	if f == nil {
+		return
+	}
+	var keys []string
+	for _, c := range w.Custody {
+		keys = append(keys, c.Key)
+	}
+	for _, e := range w.Events {
+		for _, r := range e.Refs {
+			keys = append(keys, r.Key)
+		}
+	}
+	(*f)(keys)
 }
 
 // fault is a test's hook into ApplyCapture's steps; nil in the service.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"tracesvc/trace"
@@ -18,11 +19,14 @@ import (
 )
 
 // Store implements [trace.Store], [trace.CodeStore], [trace.EventStore],
-// [scan.Store], [access.Store] and [audit.Store] on the embedded database.
+// [scan.Store], [scan.Captures], [access.Store] and [audit.Store] on the
+// embedded database.
 type Store struct {
 	db handles
 	// faults is a test's hook into ApplyCapture's steps; nil otherwise.
 	faults func(step string) error
+	// captured is told each capture's keys (see NotifyCaptures).
+	captured atomic.Pointer[func(keys []string)]
 }
 
 // handles are the database's two pools.
@@ -32,10 +36,11 @@ type handles struct {
 }
 
 var (
-	_ trace.Store  = (*Store)(nil)
-	_ scan.Store   = (*Store)(nil)
-	_ access.Store = (*Store)(nil)
-	_ audit.Store  = (*Store)(nil)
+	_ trace.Store   = (*Store)(nil)
+	_ scan.Store    = (*Store)(nil)
+	_ access.Store  = (*Store)(nil)
+	_ audit.Store   = (*Store)(nil)
+	_ scan.Captures = (*Store)(nil)
 )
 
 var schema = []string{

@@ -1,0 +1,108 @@
+package scan
+
+import (
+	"sync"
+	"time"
+
+	"tracesvc/trace"
+)
+
+// Captures tells the resolver what each stored capture touched, so that it
+// may keep items' custody in memory between the captures that change it.
+// Only a store that sees every write to its database can: the embedded
+// one, which one process serves (trace/tracesql implements it). Resolvers
+// on a database that several processes write (MongoDB) read every scan's
+// item from the store.
+type Captures interface {
+	// NotifyCaptures has f called after each capture is committed (or its
+	// commit failed), with the keys of the codes and units whose custody
+	// it wrote and every key its events name. It replaces any f before.
+	NotifyCaptures(f func(keys []string))
+}
+
+// Bounds of the item cache: entries kept, keys whose last capture is
+// remembered, and how long an entry is used at most (a bound on any write
+// path that might one day change custody without being told: captures
+// are the only one today).
+const (
+	maxItems   = 10_000
+	maxTouched = 100_000
+	itemTTL    = 30 * time.Second
+)
+
+// item is what a scan of a serial reads of it: its code and the headers
+// of the events naming it or its container.
+type item struct {
+	code   trace.Code
+	events []trace.StoredEvent
+}
+
+// items keeps items as last read, each valid until a capture touches its
+// key or its container's. Captures are numbered as they are told (gen);
+// an entry remembers the number current before it was read, and is stale
+// once a later capture touched either key. Reading the number before the
+// store and comparing at use makes an entry read while a capture commits
+// stale at once, whichever finishes first.
+type items struct {
+	mu      sync.Mutex
+	gen     uint64            // captures told
+	floor   uint64            // entries read before this capture are stale: touched forgot what came before
+	touched map[string]uint64 // key → the last capture that touched it
+	m       map[CodeKey]itemEntry
+}
+
+type itemEntry struct {
+	item
+	gen uint64    // captures told before it was read
+	at  time.Time // when it was read
+}
+
+func newItems() *items {
+	return &items{touched: map[string]uint64{}, m: map[CodeKey]itemEntry{}}
+}
+
+// touch records a capture that touched keys.
+func (c *items) touch(keys []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if len(c.touched)+len(keys) > maxTouched {
+		clear(c.touched)
+		c.floor = c.gen
+	}
+	for _, k := range keys {
+		c.touched[k] = c.gen
+	}
+}
+
+// start returns the number to give an entry about to be read.
+func (c *items) start() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// get returns the item of code read at most itemTTL before now, unless a
+// capture touched its key or its container's since.
+func (c *items) get(code CodeKey, key string, now time.Time) (item, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[code]
+	switch {
+	case !ok, e.gen < c.floor, c.touched[key] > e.gen, now.Sub(e.at) >= itemTTL, now.Before(e.at):
+		return item{}, false
+	case e.code.Container != "" && c.touched[e.code.Container] > e.gen:
+		return item{}, false
+	}
+	return e.item, true
+}
+
+// put keeps it, read as capture gen was the last told.
+func (c *items) put(code CodeKey, it item, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxItems {
+		clear(c.m)
+	}
+	c.m[code] = itemEntry{item: it, gen: gen, at: now}
+}
