@@ -68,7 +68,7 @@ func statusOf(t *testing.T, paths ...string) map[string]int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := wire.SQLite(ctx, db.W, db.R)
+	st, err := wire.SQLite(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -463,7 +463,7 @@ func freshStores(b *testing.B) (wire.Stores, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := wire.SQLite(ctx, db.W, db.R)
+	st, err := wire.SQLite(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func newEnvWith(t testing.TB, backend string, adjust func(*wire.Options)) *env {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		st, err = wire.SQLite(ctx, db.W, db.R)
+		st, err = wire.SQLite(ctx, db)
 	case "mongo":
 		mdb = mongoSrv.Database(t)
 		if o.Metrics != nil {

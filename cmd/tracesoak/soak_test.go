@@ -37,7 +37,7 @@ func TestSoakShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	st, err := wire.SQLite(ctx, db.W, db.R)
+	st, err := wire.SQLite(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func fillOutbox(t *testing.T, dir, url string, n int, due time.Time) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	st, err := wire.SQLite(ctx, db.W, db.R)
+	st, err := wire.SQLite(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func openDatabase(ctx context.Context, cfg config, logger *slog.Logger, metrics 
 		db.Close()
 		return database{}, err
 	}
-	st, err := wire.SQLite(ctx, db.W, db.R)
+	st, err := wire.SQLite(ctx, db)
 	if err != nil {
 		db.Close()
 		return database{}, fmt.Errorf("open stores in %s: %w", cfg.dataDir, err)

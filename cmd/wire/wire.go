@@ -8,7 +8,6 @@ package wire
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +32,7 @@ import (
 	"tracesvc/trace/audit"
 	"tracesvc/trace/fsma"
 	"tracesvc/trace/scan"
+	"tracesvc/trace/sqlitedb"
 	"tracesvc/trace/tracemongo"
 	"tracesvc/trace/tracesql"
 )
@@ -43,8 +43,8 @@ type Stores struct {
 	Codes  trace.CodeStore
 	Events trace.EventStore
 	Scans  scan.Store
-	// Captures tells the resolver what each capture touched, on a
-	// database that one process writes (the embedded one); nil otherwise.
+	// Captures tells the resolver what each capture touched, on the
+	// embedded database; nil on MongoDB.
 	Captures     scan.Captures
 	Keys         access.Store
 	Audit        audit.Store
@@ -60,11 +60,19 @@ type Stores struct {
 }
 
 // SQLite opens every domain's stores on the embedded database's writer
-// and reader pools, creating their tables if needed.
-func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
+// and reader pools, creating their tables if needed. Where the database
+// has a counter shared by the processes on its folder, the resolver keeps
+// scanned items in memory between captures (see [scan.Captures]).
+func SQLite(ctx context.Context, db *sqlitedb.DB) (Stores, error) {
+	w, r := db.W, db.R
 	t, err := tracesql.New(ctx, w, r)
 	if err != nil {
 		return Stores{}, err
+	}
+	var captures scan.Captures
+	if db.Counter != nil {
+		t.ShareCaptures(db.Counter)
+		captures = t
 	}
 	s, err := standardssql.New(ctx, w, r)
 	if err != nil {
@@ -74,7 +82,7 @@ func SQLite(ctx context.Context, w, r *sql.DB) (Stores, error) {
 	if err != nil {
 		return Stores{}, err
 	}
-	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Captures: t, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s,
+	return Stores{Trace: t, Codes: t, Events: t, Scans: t, Captures: captures, Keys: t, Audit: t, Tipoffs: s, Declarations: s, SpotChecks: s,
 		Incidents: s, Endpoints: rc, Outbox: rc, Campaigns: rc, Credit: rc, Draws: rc}, nil
 }
 

@@ -9,15 +9,20 @@ import (
 
 // Captures tells the resolver what each stored capture touched, so that it
 // may keep items' custody in memory between the captures that change it.
-// Only a store that sees every write to its database can: the embedded
-// one, which one process serves (trace/tracesql implements it). Resolvers
-// on a database that several processes write (MongoDB) read every scan's
-// item from the store.
+// Only the embedded store can (trace/tracesql implements it): every
+// process on its data folder counts its captures in memory they share
+// (Captured), and each hears its own keys (NotifyCaptures). A capture of
+// another process empties the memory of every other. Resolvers on MongoDB
+// read every scan's item from the store.
 type Captures interface {
-	// NotifyCaptures has f called after each capture is committed (or its
-	// commit failed), with the keys of the codes and units whose custody
-	// it wrote and every key its events name. It replaces any f before.
+	// NotifyCaptures has f called after each of this process's captures
+	// is committed (or its commit failed), with the keys of the codes and
+	// units whose custody it wrote and every key its events name. It
+	// replaces any f before.
 	NotifyCaptures(f func(keys []string))
+	// Captured returns how many captures every process on the database
+	// has committed, each counted before its f is called.
+	Captured() uint64
 }
 
 // Bounds of the item cache: entries kept, keys whose last capture is
@@ -43,10 +48,17 @@ type item struct {
 // once a later capture touched either key. Reading the number before the
 // store and comparing at use makes an entry read while a capture commits
 // stale at once, whichever finishes first.
+//
+// Another process's captures are not told, only counted: when the count
+// of every process's captures less this one's moves, the memory empties.
 type items struct {
+	count func() uint64 // every process's captures (Captures.Captured)
+
 	mu      sync.Mutex
-	gen     uint64            // captures told
-	floor   uint64            // entries read before this capture are stale: touched forgot what came before
+	gen     uint64            // captures told, and each emptying for another process's
+	own     uint64            // captures told
+	foreign uint64            // count() - own when last looked
+	floor   uint64            // entries of a lower gen are stale: touched forgot, or another process captured
 	touched map[string]uint64 // key → the last capture that touched it
 	m       map[CodeKey]itemEntry
 }
@@ -57,14 +69,15 @@ type itemEntry struct {
 	at  time.Time // when it was read
 }
 
-func newItems() *items {
-	return &items{touched: map[string]uint64{}, m: map[CodeKey]itemEntry{}}
+func newItems(count func() uint64) *items {
+	return &items{count: count, touched: map[string]uint64{}, m: map[CodeKey]itemEntry{}}
 }
 
-// touch records a capture that touched keys.
+// touch records a capture of this process that touched keys.
 func (c *items) touch(keys []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.own++
 	c.gen++
 	if len(c.touched)+len(keys) > maxTouched {
 		clear(c.touched)
@@ -83,10 +96,21 @@ func (c *items) start() uint64 {
 }
 
 // get returns the item of code read at most itemTTL before now, unless a
-// capture touched its key or its container's since.
+// capture touched its key or its container's since, or another process
+// captured anything.
 func (c *items) get(code CodeKey, key string, now time.Time) (item, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A capture is counted before it is told, so between the two
+	// count() - own is one too many: the memory empties once more than
+	// needed, never less.
+	if foreign := c.count() - c.own; foreign != c.foreign {
+		c.foreign = foreign
+		c.gen++
+		c.floor = c.gen
+		clear(c.m)
+		return item{}, false
+	}
 	e, ok := c.m[code]
 	switch {
 	case !ok, e.gen < c.floor, c.touched[key] > e.gen, now.Sub(e.at) >= itemTTL, now.Before(e.at):

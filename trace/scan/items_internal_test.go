@@ -19,7 +19,12 @@ func TestItemsStaleness(t *testing.T) {
 		return ok
 	}
 
-	c := newItems()
+	var count uint64 // every process's captures, as the store counts them
+	c := newItems(func() uint64 { return count })
+	capture := func(keys ...string) { // one of this process's: counted, then told
+		count++
+		c.touch(keys)
+	}
 	c.put(s1, boxed, c.start(), now)
 	if !fresh(c, now.Add(itemTTL-time.Millisecond)) {
 		t.Fatal("an item kept is not found")
@@ -27,16 +32,16 @@ func TestItemsStaleness(t *testing.T) {
 	if fresh(c, now.Add(itemTTL)) || fresh(c, now.Add(-time.Second)) {
 		t.Fatal("an item is used past its TTL, or before it was read")
 	}
-	c.touch([]string{"01/09506000134352/21/S2", "00/069012300000000028"})
+	capture("01/09506000134352/21/S2", "00/069012300000000028")
 	if !fresh(c, now) {
 		t.Fatal("other items' capture made it stale")
 	}
-	c.touch([]string{box})
+	capture(box)
 	if fresh(c, now) {
 		t.Fatal("its container's capture left it fresh")
 	}
 	c.put(s1, boxed, c.start(), now)
-	c.touch([]string{key})
+	capture(key)
 	if fresh(c, now) {
 		t.Fatal("its own capture left it fresh")
 	}
@@ -44,14 +49,14 @@ func TestItemsStaleness(t *testing.T) {
 	// Read while a capture commits: the capture is told after the read
 	// began and before (or after) the item is kept. Stale either way.
 	gen := c.start()
-	c.touch([]string{key})
+	capture(key)
 	c.put(s1, boxed, gen, now)
 	if fresh(c, now) {
 		t.Fatal("an item read while its capture committed is used")
 	}
 	gen = c.start()
 	c.put(s1, boxed, gen, now)
-	c.touch([]string{key})
+	capture(key)
 	if fresh(c, now) {
 		t.Fatal("an item kept before its capture was told is used after")
 	}
@@ -68,8 +73,8 @@ func TestItemsStaleness(t *testing.T) {
 	for i := range maxTouched {
 		keys = append(keys, fmt.Sprint("01/04006381333931/21/X", i))
 	}
-	c.touch(keys)
-	c.touch(keys[:1])
+	capture(keys...)
+	capture(keys[0])
 	if n := len(c.touched); n > maxTouched {
 		t.Fatalf("%d keys remembered, bound %d", n, maxTouched)
 	}
@@ -80,6 +85,43 @@ func TestItemsStaleness(t *testing.T) {
 	c.put(s1, boxed, c.start(), now)
 	if !fresh(c, now) {
 		t.Fatal("an item read after the forgotten captures is not used")
+	}
+
+	// Another process's capture is counted, not told: everything kept
+	// goes, whatever it touched, and what is read after it is used.
+	count++
+	if fresh(c, now) {
+		t.Fatal("an item is used after another process's capture")
+	}
+	c.put(s1, boxed, c.start(), now)
+	if !fresh(c, now) {
+		t.Fatal("an item read after another process's capture is not used")
+	}
+	gen = c.start()
+	count++ // committed while the item is read
+	c.put(s1, boxed, gen, now)
+	if fresh(c, now) {
+		t.Fatal("an item read while another process's capture committed is used")
+	}
+	// This process's capture, counted and not yet told, empties the
+	// memory too (once more than needed), and nothing is missed after.
+	c.put(s1, boxed, c.start(), now)
+	count++
+	if fresh(c, now) {
+		t.Fatal("an item is used between a capture's count and its telling")
+	}
+	c.touch([]string{"01/09506000134352/21/S2"})
+	c.put(s1, boxed, c.start(), now)
+	if fresh(c, now) {
+		t.Fatal("the telling that caught up with the count left the memory as it was")
+	}
+	c.put(s1, boxed, c.start(), now)
+	if !fresh(c, now) {
+		t.Fatal("an item read once the count and the telling agree is not used")
+	}
+	count++
+	if fresh(c, now) {
+		t.Fatal("another process's capture after this one's is missed")
 	}
 
 	for i := range 3 * maxItems {

@@ -37,7 +37,9 @@ func (c *countingStore) EventHeaders(ctx context.Context, keys []string, limit i
 // items, S1 and S2, on the embedded store.
 type itemEnv struct {
 	t     *testing.T
+	dir   string
 	st    *tracesql.Store
+	via   *tracesql.Store // the store captures are written through: st unless a test says
 	count *countingStore
 	maker string
 	at    time.Time
@@ -49,15 +51,8 @@ const itemGTIN = "09506000134352"
 func newItemEnv(t *testing.T) *itemEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlitedb.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	st, err := tracesql.New(ctx, db.W, db.R)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	db, st := openItems(t, dir)
 	reg := trace.NewRegistry(st, trace.RegistryConfig{GTINsWithoutPrefix: true})
 	e, err := reg.CreateEntity(ctx, trace.Principal{Role: trace.RoleRegulator}, trace.NewEntity{Name: "Haihe Dairy",
 		USCC: "91350100M000100Y43", Kinds: []trace.Kind{trace.KindManufacturer}, Region: "Tianjin", Address: "1 Haihe Rd"})
@@ -76,10 +71,27 @@ func newItemEnv(t *testing.T) *itemEnv {
 		VALUES (?, 'S1', 'L1', 'i1', 'i1.1', 'issued', '', 1, 1), (?, 'S2', 'L1', 'i1', 'i1.2', 'issued', '', 1, 1)`, itemGTIN, itemGTIN); err != nil {
 		t.Fatal(err)
 	}
-	env := &itemEnv{t: t, st: st, count: &countingStore{Store: st}, maker: e.ID, at: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
+	env := &itemEnv{t: t, dir: dir, st: st, via: st, count: &countingStore{Store: st}, maker: e.ID, at: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
 	env.capture("ObjectEvent", "commissioning", []trace.EventRef{item("S1", trace.RoleEPC), item("S2", trace.RoleEPC)},
 		custody("S1", trace.StateCommissioned, "", 1), custody("S2", trace.StateCommissioned, "", 1))
 	return env
+}
+
+// openItems opens the embedded store in dir as the service does: counting
+// captures in the folder's shared counter.
+func openItems(t *testing.T, dir string) (*sqlitedb.DB, *tracesql.Store) {
+	t.Helper()
+	db, err := sqlitedb.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := tracesql.New(context.Background(), db.W, db.R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.ShareCaptures(db.Counter)
+	return db, st
 }
 
 func item(serial, role string) trace.EventRef {
@@ -101,7 +113,7 @@ func (e *itemEnv) capture(typ, step string, refs []trace.EventRef, cs ...trace.C
 	}
 	ev := trace.StoredEvent{ID: "ev" + string(rune('0'+e.seq)), Type: typ, Action: "OBSERVE", BizStep: step, EventTime: e.at,
 		RecordTime: e.at, CapturedBy: e.maker, Refs: refs, Visible: []string{e.maker}, Raw: []byte(`{}`)}
-	if err := e.st.ApplyCapture(context.Background(), trace.CaptureWrite{Events: []trace.StoredEvent{ev}, Custody: cs}); err != nil {
+	if err := e.via.ApplyCapture(context.Background(), trace.CaptureWrite{Events: []trace.StoredEvent{ev}, Custody: cs}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -176,6 +188,29 @@ func TestItemsBetweenCaptures(t *testing.T) {
 	e.capture("ObjectEvent", "retail_selling", []trace.EventRef{item("S1", trace.RoleEPC)}, custody("S1", trace.StateSold, box, 3))
 	check("S1", trace.StateSold, "commissioning packing shipping retail_selling")
 	reads(4, "after the sale")
+}
+
+// TestItemsAcrossProcesses: two processes on one data folder (two opens of
+// it here, each mapping the folder's counter as a process would): a capture
+// stored by the other shows at the next scan, though it told this one no
+// keys, and items are kept again after it.
+func TestItemsAcrossProcesses(t *testing.T) {
+	e := newItemEnv(t)
+	r := e.resolver(scan.Config{Captures: e.st})
+	e.scan(r, "S1")
+	e.scan(r, "S1")
+	if n := e.count.codes.Load(); n != 1 {
+		t.Fatalf("%d code reads for two scans, want 1", n)
+	}
+	_, e.via = openItems(t, e.dir)
+	e.capture("ObjectEvent", "retail_selling", []trace.EventRef{item("S1", trace.RoleEPC)}, custody("S1", trace.StateSold, "", 2))
+	if state, steps := e.scan(r, "S1"); state != trace.StateSold || strings.Join(steps, " ") != "commissioning retail_selling" {
+		t.Fatalf("after the other process's sale: %s %v", state, steps)
+	}
+	e.scan(r, "S1")
+	if n := e.count.codes.Load(); n != 2 {
+		t.Fatalf("%d code reads, want 2: one before the other's capture, one after", n)
+	}
 }
 
 // TestItemsWithoutCaptures: a resolver whose store does not tell captures

@@ -126,7 +126,7 @@ func New(register trace.Register, codes Codes, timeline Timeline, tracer Tracer,
 		products: ttl.New[string, trace.Product](productTTL, 100_000), batches: ttl.New[string, trace.Batch](historyTTL, 100_000),
 		checks: map[CodeKey]*checkCount{}}
 	if cfg.Captures != nil {
-		r.items = newItems()
+		r.items = newItems(cfg.Captures.Captured)
 		cfg.Captures.NotifyCaptures(r.items.touch)
 	}
 	r.rec = newRecorder(r)

@@ -37,6 +37,9 @@ type DB struct {
 	W *sql.DB // the writer: one connection, transactions BEGIN IMMEDIATE
 	R *sql.DB // readers: query_only connections
 	c *sql.DB // the checkpointer: one connection, see checkpointEvery
+	// Counter is shared by every process with the folder open (see
+	// [Counter]); nil where the platform cannot map shared memory.
+	Counter *Counter
 
 	writes   atomic.Int64 // statements run on the writer
 	stop     chan struct{}
@@ -130,6 +133,10 @@ func OpenConfig(ctx context.Context, dir string, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: create data folder: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	counter, err := openCounter(filepath.Join(dir, CounterFile))
+	if err != nil {
+		return nil, err
+	}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	// synchronous(FULL): a commit is on disk before a 2xx goes out.
 	common := []string{
@@ -145,7 +152,7 @@ func OpenConfig(ctx context.Context, dir string, cfg Config) (*DB, error) {
 		return "file:" + path + "?" + q.Encode()
 	}
 	drv := &sqlite.Driver{}
-	db := &DB{stop: make(chan struct{})}
+	db := &DB{stop: make(chan struct{}), Counter: counter}
 	open := func(dsn string, uses *atomic.Int64) *sql.DB {
 		return sql.OpenDB(cachingConnector{dsn: dsn, open: drv.Open, drv: drv, uses: uses, observe: cfg.Observe})
 	}

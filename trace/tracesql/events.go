@@ -323,14 +323,34 @@ func (s *Store) ApplyCapture(ctx context.Context, w trace.CaptureWrite) error {
 	return err
 }
 
-// NotifyCaptures implements [scan.Captures]. The embedded database has one
-// process (the data folder's lock), and every change of custody or events
-// is a capture (ApplyCapture): f hears of all of them.
+// NotifyCaptures implements [scan.Captures]: every change of custody or
+// events is a capture (ApplyCapture), and f hears of this process's.
 func (s *Store) NotifyCaptures(f func(keys []string)) { s.captured.Store(&f) }
 
-// tellCaptured tells the NotifyCaptures function what a committed (or
-// failed) capture touched: its custody keys and its events' keys.
+// ShareCaptures has the store count its captures in c, the counter every
+// process with the data folder open shares, so that [Store.Captured]
+// counts theirs too. Call it before the store is used; without it,
+// Captured counts this process's captures only.
+func (s *Store) ShareCaptures(c *sqlitedb.Counter) { s.shared = c }
+
+// Captured implements [scan.Captures].
+func (s *Store) Captured() uint64 {
+	if s.shared != nil {
+		return s.shared.Load()
+	}
+	return s.local.Load()
+}
+
+// tellCaptured counts a committed (or failed) capture, then tells the
+// NotifyCaptures function what it touched: its custody keys and its
+// events' keys. Counting first makes a reader that sees the telling see
+// the count too (see [scan.Captures]).
 func (s *Store) tellCaptured(w trace.CaptureWrite) {
+	if s.shared != nil {
+		s.shared.Add()
+	} else {
+		s.local.Add(1)
+	}
 	f := s.captured.Load()
 	if f == nil {
 		return

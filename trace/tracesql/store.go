@@ -27,6 +27,10 @@ type Store struct {
 	faults func(step string) error
 	// captured is told each capture's keys (see NotifyCaptures).
 	captured atomic.Pointer[func(keys []string)]
+	// shared counts captures for every process on the folder (see
+	// ShareCaptures); local counts this process's until then.
+	shared *sqlitedb.Counter
+	local  atomic.Uint64
 }
 
 // handles are the database's two pools.
