@@ -14,10 +14,6 @@ func TestItemsStaleness(t *testing.T) {
 	key := trace.ItemKey(s1.GTIN, s1.Serial)
 	const box = "00/069012300000000011"
 	boxed := item{code: trace.Code{GTIN: s1.GTIN, Serial: "S1", Container: box}}
-	fresh := func(c *items, at time.Time) bool {
-		_, ok := c.get(s1, key, at)
-		return ok
-	}
 
 	var count uint64 // every process's captures, as the store counts them
 	c := newItems(func() uint64 { return count })
@@ -25,46 +21,39 @@ func TestItemsStaleness(t *testing.T) {
 		count++
 		c.touch(keys)
 	}
-	c.put(s1, boxed, c.start(), now)
-	if !fresh(c, now.Add(itemTTL-time.Millisecond)) {
-		t.Fatal("an item kept is not found")
+	keep := func(gen uint64) { c.put(s1, boxed, gen, now) }
+	// usedAt checks whether S1, kept, is used at a time.
+	usedAt := func(at time.Time, want bool, what string) {
+		t.Helper()
+		if _, ok := c.get(s1, key, at); ok != want {
+			t.Fatalf("%s: used %v, want %v", what, ok, want)
+		}
 	}
-	if fresh(c, now.Add(itemTTL)) || fresh(c, now.Add(-time.Second)) {
-		t.Fatal("an item is used past its TTL, or before it was read")
-	}
+	used := func(want bool, what string) { t.Helper(); usedAt(now, want, what) }
+
+	keep(c.start())
+	usedAt(now.Add(itemTTL-time.Millisecond), true, "kept, within its TTL")
+	usedAt(now.Add(itemTTL), false, "at its TTL")
+	usedAt(now.Add(-time.Second), false, "before it was read")
 	capture("01/09506000134352/21/S2", "00/069012300000000028")
-	if !fresh(c, now) {
-		t.Fatal("other items' capture made it stale")
-	}
+	used(true, "after other items' capture")
 	capture(box)
-	if fresh(c, now) {
-		t.Fatal("its container's capture left it fresh")
-	}
-	c.put(s1, boxed, c.start(), now)
+	used(false, "after its container's capture")
+	keep(c.start())
 	capture(key)
-	if fresh(c, now) {
-		t.Fatal("its own capture left it fresh")
-	}
+	used(false, "after its own capture")
 
 	// Read while a capture commits: the capture is told after the read
 	// began and before (or after) the item is kept. Stale either way.
 	gen := c.start()
 	capture(key)
-	c.put(s1, boxed, gen, now)
-	if fresh(c, now) {
-		t.Fatal("an item read while its capture committed is used")
-	}
-	gen = c.start()
-	c.put(s1, boxed, gen, now)
+	keep(gen)
+	used(false, "read while its capture committed, kept after the telling")
+	keep(c.start())
 	capture(key)
-	if fresh(c, now) {
-		t.Fatal("an item kept before its capture was told is used after")
-	}
-	// Read after the capture was told: fresh.
-	c.put(s1, boxed, c.start(), now)
-	if !fresh(c, now) {
-		t.Fatal("an item read after the last capture is not used")
-	}
+	used(false, "kept before its capture was told")
+	keep(c.start())
+	used(true, "read after the last capture")
 
 	// Forgetting which keys were touched makes everything read before
 	// stale, and nothing read after.
@@ -78,51 +67,33 @@ func TestItemsStaleness(t *testing.T) {
 	if n := len(c.touched); n > maxTouched {
 		t.Fatalf("%d keys remembered, bound %d", n, maxTouched)
 	}
-	c.put(s1, boxed, old, now)
-	if fresh(c, now) {
-		t.Fatal("an item read before the forgotten captures is used")
-	}
-	c.put(s1, boxed, c.start(), now)
-	if !fresh(c, now) {
-		t.Fatal("an item read after the forgotten captures is not used")
-	}
+	keep(old)
+	used(false, "read before the forgotten captures")
+	keep(c.start())
+	used(true, "read after the forgotten captures")
 
 	// Another process's capture is counted, not told: everything kept
 	// goes, whatever it touched, and what is read after it is used.
 	count++
-	if fresh(c, now) {
-		t.Fatal("an item is used after another process's capture")
-	}
-	c.put(s1, boxed, c.start(), now)
-	if !fresh(c, now) {
-		t.Fatal("an item read after another process's capture is not used")
-	}
+	used(false, "after another process's capture")
+	keep(c.start())
+	used(true, "read after another process's capture")
 	gen = c.start()
 	count++ // committed while the item is read
-	c.put(s1, boxed, gen, now)
-	if fresh(c, now) {
-		t.Fatal("an item read while another process's capture committed is used")
-	}
+	keep(gen)
+	used(false, "read while another process's capture committed")
 	// This process's capture, counted and not yet told, empties the
 	// memory too (once more than needed), and nothing is missed after.
-	c.put(s1, boxed, c.start(), now)
+	keep(c.start())
 	count++
-	if fresh(c, now) {
-		t.Fatal("an item is used between a capture's count and its telling")
-	}
+	used(false, "between a capture's count and its telling")
 	c.touch([]string{"01/09506000134352/21/S2"})
-	c.put(s1, boxed, c.start(), now)
-	if fresh(c, now) {
-		t.Fatal("the telling that caught up with the count left the memory as it was")
-	}
-	c.put(s1, boxed, c.start(), now)
-	if !fresh(c, now) {
-		t.Fatal("an item read once the count and the telling agree is not used")
-	}
+	keep(c.start())
+	used(false, "when the telling caught up with the count")
+	keep(c.start())
+	used(true, "once the count and the telling agree")
 	count++
-	if fresh(c, now) {
-		t.Fatal("another process's capture after this one's is missed")
-	}
+	used(false, "another process's capture after this one's")
 
 	for i := range 3 * maxItems {
 		c.put(CodeKey{GTIN: s1.GTIN, Serial: fmt.Sprint("N", i)}, item{}, c.start(), now)
