@@ -18,7 +18,9 @@ type Captures interface {
 	// NotifyCaptures has f called after each of this process's captures
 	// is committed (or its commit failed), with the keys of the codes and
 	// units whose custody it wrote and every key its events name. It
-	// replaces any f before.
+	// replaces any f before: a resolver no longer told takes the
+	// captures it sees counted for another process's, and forgets all
+	// it kept at each.
 	NotifyCaptures(f func(keys []string))
 	// Captured returns how many captures every process on the database
 	// has committed, each counted before its f is called.

@@ -213,6 +213,24 @@ func TestItemsAcrossProcesses(t *testing.T) {
 	}
 }
 
+// TestItemsTwoResolversOneStore: a second resolver on the same store takes
+// over the store's telling (NotifyCaptures keeps one f); the first, told
+// nothing more, takes the captures it sees counted for another process's
+// and still shows each at the next scan.
+func TestItemsTwoResolversOneStore(t *testing.T) {
+	e := newItemEnv(t)
+	first := e.resolver(scan.Config{Captures: e.st})
+	e.scan(first, "S1")
+	second := e.resolver(scan.Config{Captures: e.st})
+	e.scan(second, "S1")
+	e.capture("ObjectEvent", "retail_selling", []trace.EventRef{item("S1", trace.RoleEPC)}, custody("S1", trace.StateSold, "", 2))
+	for i, r := range []*scan.Resolver{first, second} {
+		if state, _ := e.scan(r, "S1"); state != trace.StateSold {
+			t.Fatalf("resolver %d after the sale: %s", i+1, state)
+		}
+	}
+}
+
 // TestItemsWithoutCaptures: a resolver whose store does not tell captures
 // (several processes write MongoDB) reads every scanned item.
 func TestItemsWithoutCaptures(t *testing.T) {
