@@ -329,16 +329,17 @@ func (s *Store) NotifyCaptures(f func(keys []string)) { s.captured.Store(&f) }
 
 // ShareCaptures has the store count its captures in c, the counter every
 // process with the data folder open shares, so that [Store.Captured]
-// counts theirs too. Call it before the store is used; without it,
-// Captured counts this process's captures only.
+// counts theirs too. Call it before the store is used. Without it
+// Captured stays 0, and a resolver takes each capture it is told of for
+// one it missed: it forgets all it kept, correct but of no use.
 func (s *Store) ShareCaptures(c *sqlitedb.Counter) { s.shared = c }
 
 // Captured implements [scan.Captures].
 func (s *Store) Captured() uint64 {
-	if s.shared != nil {
-		return s.shared.Load()
+	if s.shared == nil {
+		return 0
 	}
-	return s.local.Load()
+	return s.shared.Load()
 }
 
 // tellCaptured counts a committed (or failed) capture, then tells the
@@ -348,8 +349,6 @@ func (s *Store) Captured() uint64 {
 func (s *Store) tellCaptured(w trace.CaptureWrite) {
 	if s.shared != nil {
 		s.shared.Add()
-	} else {
-		s.local.Add(1)
 	}
 	f := s.captured.Load()
 	if f == nil {

@@ -28,9 +28,8 @@ type Store struct {
 	// captured is told each capture's keys (see NotifyCaptures).
 	captured atomic.Pointer[func(keys []string)]
 	// shared counts captures for every process on the folder (see
-	// ShareCaptures); local counts this process's until then.
+	// ShareCaptures); nil until then.
 	shared *sqlitedb.Counter
-	local  atomic.Uint64
 }
 
 // handles are the database's two pools.
